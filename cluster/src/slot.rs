@@ -1,0 +1,85 @@
+//! Key → slot mapping, exactly as Redis Cluster computes it.
+//!
+//! A key's slot is `CRC16-XMODEM(k) mod 16384`, where `k` is the key itself or, when the key
+//! contains a non-empty `{hashtag}`, the bytes between the first `{` and the first `}` after
+//! it. Cluster clients compute the same function, which is what lets them route by slot.
+
+/// Number of hash slots, as in Redis Cluster.
+pub const SLOTS: u16 = 16384;
+
+/// A slot number in `0..SLOTS`.
+pub type Slot = u16;
+
+/// The slot of `key`, honouring `{hashtag}`s as Redis Cluster does.
+pub fn key_slot(key: &[u8]) -> Slot {
+    crc16_xmodem(hash_tag(key)) % SLOTS
+}
+
+/// The part of `key` that is hashed: the content of the first non-empty `{...}`, else the key.
+pub fn hash_tag(key: &[u8]) -> &[u8] {
+    let Some(open) = key.iter().position(|&b| b == b'{') else {
+        return key;
+    };
+    match key[open + 1..].iter().position(|&b| b == b'}') {
+        Some(0) | None => key,
+        Some(len) => &key[open + 1..open + 1 + len],
+    }
+}
+
+/// CRC16 with the XMODEM parameters (polynomial 0x1021, initial value 0, no reflection).
+pub fn crc16_xmodem(data: &[u8]) -> u16 {
+    data.iter().fold(0u16, |crc, &byte| {
+        let idx = ((crc >> 8) ^ u16::from(byte)) as usize;
+        (crc << 8) ^ CRC16_TABLE[idx]
+    })
+}
+
+/// Lookup table for CRC16-XMODEM, computed at compile time.
+static CRC16_TABLE: [u16; 256] = build_table();
+
+const fn build_table() -> [u16; 256] {
+    let mut table = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = (i as u16) << 8;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc16_matches_the_xmodem_check_value() {
+        assert_eq!(crc16_xmodem(b"123456789"), 0x31C3);
+    }
+
+    #[test]
+    fn slots_match_redis_cluster() {
+        assert_eq!(key_slot(b"foo"), 12182);
+        assert_eq!(key_slot(b"123456789"), 12739);
+        assert_eq!(key_slot(b""), 0);
+    }
+
+    #[test]
+    fn hash_tags_follow_redis_rules() {
+        assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"user1000"));
+        assert_eq!(key_slot(b"foo{}{bar}"), key_slot(b"foo{}{bar}"));
+        assert_eq!(hash_tag(b"foo{}{bar}"), b"foo{}{bar}");
+        assert_eq!(hash_tag(b"foo{{bar}}zap"), b"{bar");
+        assert_eq!(hash_tag(b"foo{bar}{zap}"), b"bar");
+        assert_eq!(hash_tag(b"{"), b"{");
+    }
+}

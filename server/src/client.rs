@@ -1,0 +1,194 @@
+//! Connected clients: each connection's own state, and the registry `CLIENT LIST` reads.
+//!
+//! [`Client`] is owned by its connection task and changed freely by commands. The parts other
+//! connections need to see (`CLIENT LIST`, `CLIENT KILL`, `INFO clients`) live in a shared
+//! [`ClientInfo`] with atomics and small mutexes, touched at most once per command.
+
+use crate::protocol::Protocol;
+use crate::store::DbIndex;
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use tokio::sync::Notify;
+
+/// `CLIENT REPLY` modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    SkipNext,
+    /// Skipping the current command's reply (set from `SkipNext` when a command starts).
+    Skipping,
+}
+
+/// What other connections can see of a client.
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub local_addr: SocketAddr,
+    /// The socket's file descriptor.
+    pub fd: i32,
+    /// Unix milliseconds when it connected.
+    pub created_ms: u64,
+    /// Unix milliseconds of the last command.
+    pub last_interaction_ms: AtomicU64,
+    /// Table id of the last command run.
+    pub last_command: AtomicUsize,
+    pub db: AtomicUsize,
+    pub resp: AtomicUsize,
+    pub name: Mutex<Option<String>>,
+    pub lib_name: Mutex<Option<String>>,
+    pub lib_ver: Mutex<Option<String>>,
+    pub no_evict: AtomicBool,
+    pub no_touch: AtomicBool,
+    /// Bytes in the query buffer / pending output, updated per batch.
+    pub query_buffer: AtomicUsize,
+    pub output_buffer: AtomicUsize,
+    /// Set by `CLIENT KILL`; the connection closes when it sees it.
+    killed: AtomicBool,
+    kill_notify: Notify,
+}
+
+impl ClientInfo {
+    /// Asks the connection to close.
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.kill_notify.notify_one();
+    }
+
+    /// Whether the connection was asked to close.
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Acquire)
+    }
+
+    /// Resolves when the connection is asked to close.
+    pub async fn killed(&self) {
+        loop {
+            if self.is_killed() {
+                return;
+            }
+            self.kill_notify.notified().await;
+        }
+    }
+}
+
+/// A connection's state, owned by its task.
+pub struct Client {
+    pub id: u64,
+    pub db: DbIndex,
+    pub protocol: Protocol,
+    pub reply_mode: ReplyMode,
+    /// `CLIENT NO-TOUCH`: reads do not update LRU clocks.
+    pub no_touch: bool,
+    /// Close after this command's reply (`QUIT`).
+    pub close_after_reply: bool,
+    /// Wait this long after this command before running the next (`DEBUG SLEEP`).
+    pub sleep_after: Option<std::time::Duration>,
+    pub info: Arc<ClientInfo>,
+}
+
+impl Client {
+    /// Fresh state for a new connection.
+    pub fn new(info: Arc<ClientInfo>) -> Client {
+        Client {
+            id: info.id,
+            db: 0,
+            protocol: Protocol::Resp2,
+            reply_mode: ReplyMode::On,
+            no_touch: false,
+            close_after_reply: false,
+            sleep_after: None,
+            info,
+        }
+    }
+
+    /// Selects a database (and shows it to `CLIENT LIST`).
+    pub fn select(&mut self, db: DbIndex) {
+        self.db = db;
+        self.info.db.store(db, Ordering::Relaxed);
+    }
+
+    /// Switches protocol (and shows it to `CLIENT LIST`).
+    pub fn set_protocol(&mut self, protocol: Protocol) {
+        self.protocol = protocol;
+        self.info
+            .resp
+            .store(protocol.version() as usize, Ordering::Relaxed);
+    }
+
+    /// Sets `CLIENT NO-TOUCH`.
+    pub fn set_no_touch(&mut self, on: bool) {
+        self.no_touch = on;
+        self.info.no_touch.store(on, Ordering::Relaxed);
+    }
+}
+
+/// Every connected client, by id.
+#[derive(Default)]
+pub struct ClientRegistry {
+    clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+    next_id: AtomicU64,
+}
+
+impl ClientRegistry {
+    /// Registers a new connection and returns its shared info.
+    pub fn register(
+        &self,
+        addr: SocketAddr,
+        local_addr: SocketAddr,
+        fd: i32,
+        now_ms: u64,
+    ) -> Arc<ClientInfo> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let info = Arc::new(ClientInfo {
+            id,
+            addr,
+            local_addr,
+            fd,
+            created_ms: now_ms,
+            last_interaction_ms: AtomicU64::new(now_ms),
+            last_command: AtomicUsize::new(usize::MAX),
+            db: AtomicUsize::new(0),
+            resp: AtomicUsize::new(2),
+            name: Mutex::new(None),
+            lib_name: Mutex::new(None),
+            lib_ver: Mutex::new(None),
+            no_evict: AtomicBool::new(false),
+            no_touch: AtomicBool::new(false),
+            query_buffer: AtomicUsize::new(0),
+            output_buffer: AtomicUsize::new(0),
+            killed: AtomicBool::new(false),
+            kill_notify: Notify::new(),
+        });
+        self.clients.lock().insert(id, info.clone());
+        info
+    }
+
+    /// Forgets a closed connection.
+    pub fn unregister(&self, id: u64) {
+        self.clients.lock().remove(&id);
+    }
+
+    /// Number of connected clients.
+    pub fn len(&self) -> usize {
+        self.clients.lock().len()
+    }
+
+    /// Whether no client is connected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A snapshot of every client, by id.
+    pub fn all(&self) -> Vec<Arc<ClientInfo>> {
+        self.clients.lock().values().cloned().collect()
+    }
+
+    /// The client with `id`.
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.clients.lock().get(&id).cloned()
+    }
+}

@@ -1,0 +1,497 @@
+//! Server commands: COMMAND, CONFIG, INFO, TIME, SHUTDOWN, DEBUG.
+
+use super::parse::{self, is};
+use super::{Command, Ctx, Doc, KeySpec, docs, flag::*, help_reply, table};
+use crate::config::ConfigError;
+use crate::error::{CommandResult, Error};
+use crate::protocol::Reply;
+
+const fn doc(
+    since: &'static str,
+    summary: &'static str,
+    complexity: &'static str,
+    args: &'static str,
+) -> Doc {
+    Doc {
+        group: "server",
+        since,
+        summary,
+        complexity,
+        args,
+    }
+}
+
+pub const COMMANDS: &[Command] = &[
+    Command {
+        name: "command",
+        arity: -1,
+        flags: LOADING | STALE,
+        keys: KeySpec::NONE,
+        doc: doc(
+            "2.8.13",
+            "Describes every command the server knows.",
+            "O(N) in the number of commands",
+            "",
+        ),
+        run: command_all,
+        subcommands: COMMAND,
+    },
+    Command {
+        name: "config",
+        arity: -2,
+        flags: 0,
+        keys: KeySpec::NONE,
+        doc: doc(
+            "2.0.0",
+            "Container for the configuration subcommands.",
+            "Depends on the subcommand.",
+            "",
+        ),
+        run: Command::container,
+        subcommands: CONFIG,
+    },
+    Command {
+        name: "info",
+        arity: -1,
+        flags: LOADING | STALE,
+        keys: KeySpec::NONE,
+        doc: doc(
+            "1.0.0",
+            "Reports what the server knows about itself, by section.",
+            "O(1)",
+            "[section...]",
+        ),
+        run: info,
+        subcommands: &[],
+    },
+    Command {
+        name: "time",
+        arity: 1,
+        flags: LOADING | STALE | FAST,
+        keys: KeySpec::NONE,
+        doc: doc(
+            "2.6.0",
+            "Reports the server's clock as seconds and microseconds.",
+            "O(1)",
+            "",
+        ),
+        run: time,
+        subcommands: &[],
+    },
+    Command {
+        name: "shutdown",
+        arity: -1,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
+        keys: KeySpec::NONE,
+        doc: doc(
+            "1.0.0",
+            "Stops the server after finishing what clients sent.",
+            "O(N) in the number of clients",
+            "[save-selector=NOSAVE | SAVE] [NOW] [FORCE] [ABORT]",
+        ),
+        run: shutdown,
+        subcommands: &[],
+    },
+    Command {
+        name: "debug",
+        arity: -2,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        keys: KeySpec::NONE,
+        doc: doc(
+            "1.0.0",
+            "Tools for testing the server.",
+            "Depends on the subcommand.",
+            "",
+        ),
+        run: debug,
+        subcommands: &[],
+    },
+];
+
+const COMMAND: &[Command] = &[
+    Command {
+        name: "count",
+        arity: 2,
+        flags: LOADING | STALE,
+        keys: KeySpec::NONE,
+        doc: doc(
+            "2.8.13",
+            "Counts the commands the server knows.",
+            "O(1)",
+            "",
+        ),
+        run: command_count,
+        subcommands: &[],
+    },
+    Command {
+        name: "info",
+        arity: -2,
+        flags: LOADING | STALE,
+        keys: KeySpec::NONE,
+        doc: doc(
+            "2.8.13",
+            "Describes the named commands, or all of them.",
+            "O(N) in the number of commands described",
+            "[command-name...]",
+        ),
+        run: command_info,
+        subcommands: &[],
+    },
+    Command {
+        name: "docs",
+        arity: -2,
+        flags: LOADING | STALE,
+        keys: KeySpec::NONE,
+        doc: doc(
+            "7.0.0",
+            "Documents the named commands, or all of them.",
+            "O(N) in the number of commands documented",
+            "[command-name...]",
+        ),
+        run: command_docs,
+        subcommands: &[],
+    },
+    Command {
+        name: "list",
+        arity: -2,
+        flags: LOADING | STALE,
+        keys: KeySpec::NONE,
+        doc: doc(
+            "7.0.0",
+            "Lists command names, optionally filtered.",
+            "O(N) in the number of commands",
+            "[FILTERBY (MODULE module-name | ACLCAT category | PATTERN pattern:pattern)]",
+        ),
+        run: command_list,
+        subcommands: &[],
+    },
+    Command {
+        name: "getkeys",
+        arity: -3,
+        flags: LOADING | STALE,
+        keys: KeySpec::NONE,
+        doc: doc(
+            "2.8.13",
+            "Reports which arguments of a command are keys.",
+            "O(N) in the number of arguments",
+            "command arg...",
+        ),
+        run: command_getkeys,
+        subcommands: &[],
+    },
+    Command {
+        name: "help",
+        arity: 2,
+        flags: LOADING | STALE,
+        keys: KeySpec::NONE,
+        doc: doc("5.0.0", "Lists the COMMAND subcommands.", "O(1)", ""),
+        run: command_help,
+        subcommands: &[],
+    },
+];
+
+const CONFIG: &[Command] = &[
+    Command {
+        name: "get",
+        arity: -3,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        keys: KeySpec::NONE,
+        doc: doc(
+            "2.0.0",
+            "Reads the settings whose names match the patterns.",
+            "O(N) in the number of settings",
+            "parameter...",
+        ),
+        run: config_get,
+        subcommands: &[],
+    },
+    Command {
+        name: "set",
+        arity: -4,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        keys: KeySpec::NONE,
+        doc: doc(
+            "2.0.0",
+            "Changes settings at runtime, all or none.",
+            "O(N) in the number of settings",
+            "(parameter value)...",
+        ),
+        run: config_set,
+        subcommands: &[],
+    },
+    Command {
+        name: "resetstat",
+        arity: 2,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        keys: KeySpec::NONE,
+        doc: doc("2.0.0", "Zeroes the statistics INFO reports.", "O(1)", ""),
+        run: config_resetstat,
+        subcommands: &[],
+    },
+    Command {
+        name: "help",
+        arity: 2,
+        flags: LOADING | STALE,
+        keys: KeySpec::NONE,
+        doc: doc("5.0.0", "Lists the CONFIG subcommands.", "O(1)", ""),
+        run: config_help,
+        subcommands: &[],
+    },
+];
+
+fn command_all(_ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    Ok(Reply::Array(
+        table::all().into_iter().map(docs::info_reply).collect(),
+    ))
+}
+
+fn command_count(_ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    Ok(Reply::Int(table::count() as i64))
+}
+
+/// The table entry named by `name`: a command, or `container|sub` for a subcommand.
+fn named(name: &[u8]) -> Option<&'static table::Entry> {
+    match name.iter().position(|&b| b == b'|') {
+        Some(bar) => table::find_sub(table::find(&name[..bar])?, &name[bar + 1..]),
+        None => table::find(name),
+    }
+}
+
+fn command_info(_ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    if args.len() == 2 {
+        return Ok(Reply::Array(
+            table::all().into_iter().map(docs::info_reply).collect(),
+        ));
+    }
+    Ok(Reply::Array(
+        args[2..]
+            .iter()
+            .map(|name| named(name).map_or(Reply::Null, docs::info_reply))
+            .collect(),
+    ))
+}
+
+fn command_docs(_ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    let entries: Vec<&'static table::Entry> = if args.len() == 2 {
+        table::all()
+    } else {
+        args[2..].iter().filter_map(|name| named(name)).collect()
+    };
+    Ok(Reply::Map(
+        entries
+            .into_iter()
+            .map(|e| (Reply::bulk(e.full_name.as_bytes()), docs::docs_reply(e)))
+            .collect(),
+    ))
+}
+
+fn command_list(_ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    type Filter = Box<dyn Fn(&table::Entry) -> bool>;
+    let filter: Option<Filter> = match &args[2..] {
+        [] => None,
+        [by, kind, value] if is(by, "filterby") => {
+            if is(kind, "module") {
+                Some(Box::new(|_: &table::Entry| false))
+            } else if is(kind, "aclcat") {
+                let cat = format!("@{}", parse::text(value).to_ascii_lowercase());
+                Some(Box::new(move |e: &table::Entry| {
+                    docs::categories(e.command).contains(&cat.as_str())
+                }))
+            } else if is(kind, "pattern") {
+                let pattern = crate::glob::Pattern::new(value, true);
+                Some(Box::new(move |e: &table::Entry| {
+                    pattern.matches(e.full_name.as_bytes())
+                }))
+            } else {
+                return Err(Error::Syntax);
+            }
+        }
+        _ => return Err(Error::Syntax),
+    };
+    let mut names = Vec::new();
+    for entry in table::all() {
+        for e in std::iter::once(entry).chain(table::subcommands(entry)) {
+            if filter.as_ref().is_none_or(|f| f(e)) {
+                names.push(Reply::bulk(e.full_name.as_bytes()));
+            }
+        }
+    }
+    Ok(Reply::Array(names))
+}
+
+fn command_getkeys(_ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    let target = &args[2..];
+    let entry = table::find(target[0]).ok_or(Error::msg("ERR Invalid command specified"))?;
+    let entry = match (entry.command.subcommands.is_empty(), target.get(1)) {
+        (false, Some(sub)) => {
+            table::find_sub(entry, sub).ok_or(Error::msg("ERR Invalid command specified"))?
+        }
+        _ => entry,
+    };
+    let command = entry.command;
+    if !command.keys.has_keys() {
+        return Err(Error::msg("ERR The command has no key arguments"));
+    }
+    if !command.arity_ok(target.len()) {
+        return Err(Error::msg(
+            "ERR Invalid number of arguments specified for command",
+        ));
+    }
+    Ok(Reply::Array(
+        command
+            .keys
+            .positions(target.len())
+            .map(|i| Reply::bulk(target[i]))
+            .collect(),
+    ))
+}
+
+fn command_help(_ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    Ok(help_reply(
+        "COMMAND",
+        &[
+            "(no subcommand)",
+            "    Describe every command: name, arity, flags, key positions, categories.",
+            "COUNT",
+            "    How many commands there are.",
+            "DOCS [<command-name> ...]",
+            "    Documentation of the named commands, or of all of them.",
+            "GETKEYS <full-command>",
+            "    Which arguments of the given command line are keys.",
+            "INFO [<command-name> ...]",
+            "    Description of the named commands, or of all of them.",
+            "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
+            "    Names of all commands, optionally filtered.",
+        ],
+    ))
+}
+
+fn config_get(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    let config = ctx.node.config();
+    let pairs = config
+        .matching(&args[2..])
+        .into_iter()
+        .map(|(name, value)| (Reply::bulk_static(name), Reply::bulk_string(value)))
+        .collect();
+    Ok(Reply::Map(pairs))
+}
+
+fn config_set(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    if args.len() % 2 == 1 {
+        return Err(Error::Syntax);
+    }
+    let pairs: Vec<(String, String)> = args[2..]
+        .chunks_exact(2)
+        .map(|p| (parse::text(p[0]), parse::text(p[1])))
+        .collect();
+    ctx.node.set_config(&pairs).map_err(|e| match e {
+        ConfigError::Unknown(name) => Error::err(format!(
+            "Unknown option or number of arguments for CONFIG SET - '{name}'"
+        )),
+        ConfigError::Immutable(name) => Error::err(format!(
+            "CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
+        )),
+        ConfigError::Invalid { name, reason } => Error::err(format!(
+            "CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+        )),
+        other => Error::err(other.to_string()),
+    })?;
+    Ok(Reply::Ok)
+}
+
+fn config_resetstat(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    ctx.node.reset_stats();
+    Ok(Reply::Ok)
+}
+
+fn config_help(_ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    Ok(help_reply(
+        "CONFIG",
+        &[
+            "GET <pattern> [<pattern> ...]",
+            "    Settings whose names match any of the glob patterns, with their values.",
+            "SET <directive> <value> [<directive> <value> ...]",
+            "    Change settings; if one is refused, none changes.",
+            "RESETSTAT",
+            "    Zero the statistics reported by INFO.",
+        ],
+    ))
+}
+
+fn info(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    let sections: Vec<String> = args[1..]
+        .iter()
+        .map(|a| parse::text(a).to_ascii_lowercase())
+        .collect();
+    let text = crate::info::render(ctx.node, ctx.client, &sections);
+    Ok(Reply::Verbatim(text.into()))
+}
+
+fn time(_ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    let us = crate::clock::now_us();
+    Ok(Reply::Array(vec![
+        Reply::bulk_string((us / 1_000_000).to_string()),
+        Reply::bulk_string((us % 1_000_000).to_string()),
+    ]))
+}
+
+fn shutdown(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    let (mut save, mut abort) = (false, false);
+    for arg in &args[1..] {
+        if is(arg, "save") {
+            save = true;
+        } else if is(arg, "abort") {
+            abort = true;
+        } else if !(is(arg, "nosave") || is(arg, "now") || is(arg, "force")) {
+            return Err(Error::Syntax);
+        }
+    }
+    if abort {
+        if args.len() > 2 {
+            return Err(Error::Syntax);
+        }
+        return Err(Error::msg("ERR No shutdown in progress."));
+    }
+    if save {
+        return Err(Error::msg(
+            "ERR Errors trying to SHUTDOWN: SAVE was requested but Shoal keeps no data on disk. Use NOSAVE.",
+        ));
+    }
+    tracing::warn!(client = ctx.client.id, "SHUTDOWN requested by a client");
+    ctx.node.shutdown();
+    ctx.client.close_after_reply = true;
+    ctx.client.reply_mode = crate::client::ReplyMode::Skipping;
+    Ok(Reply::Ok)
+}
+
+fn debug(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    let sub = args[1];
+    if is(sub, "sleep") && args.len() == 3 {
+        let seconds = parse::float(args[2]).unwrap_or(0.0).max(0.0);
+        ctx.client.sleep_after = Some(std::time::Duration::from_secs_f64(seconds.min(1e9)));
+        return Ok(Reply::Ok);
+    }
+    if is(sub, "set-active-expire") && args.len() == 3 {
+        let on = parse::int(args[2])? != 0;
+        ctx.node
+            .expiry
+            .enabled
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+        return Ok(Reply::Ok);
+    }
+    if is(sub, "help") && args.len() == 2 {
+        return Ok(help_reply(
+            "DEBUG",
+            &[
+                "SLEEP <seconds>",
+                "    Hold this connection for the given (fractional) seconds before its next reply.",
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "    Stop or restart the background reclaiming of expired keys.",
+            ],
+        ));
+    }
+    Err(Error::SubcommandSyntax {
+        command: "debug",
+        sub: parse::text(sub),
+    })
+}

@@ -1,0 +1,334 @@
+//! Commands: what each one is (the table), how its arguments are read, and dispatch.
+//!
+//! Every command is a [`Command`] entry: its name, Redis arity, flags, where its keys are, its
+//! documentation (which `COMMAND INFO` and `COMMAND DOCS` are generated from) and its handler.
+//! Handlers are grouped by Redis command group, one module each; `table` gathers them.
+//!
+//! Dispatch (`execute`) looks the command up, checks arity, locks the shards of the keys the
+//! command names (from its key positions, so a handler never locks anything itself) and runs
+//! the handler with a [`Ctx`]. The handler returns a [`Reply`] or an [`Error`]; nothing here
+//! writes to a socket.
+
+pub mod admin;
+pub mod connection;
+pub mod docs;
+pub mod keys;
+pub mod parse;
+pub mod strings;
+pub mod table;
+
+use crate::client::Client;
+use crate::error::{CommandResult, Error};
+use crate::node::Node;
+use crate::protocol::Reply;
+use crate::store::{DbIndex, Locked};
+use smallvec::SmallVec;
+
+/// A command handler.
+pub type Handler = fn(&mut Ctx<'_, '_>, &[&[u8]]) -> CommandResult;
+
+/// What a handler works with.
+pub struct Ctx<'a, 's> {
+    /// State shared by the whole node.
+    pub node: &'s Node,
+    /// The calling connection.
+    pub client: &'a mut Client,
+    /// The shards this command may touch, already locked.
+    pub keys: &'a mut Locked<'s>,
+}
+
+impl Ctx<'_, '_> {
+    /// The connection's selected database.
+    pub fn db(&self) -> DbIndex {
+        self.client.db
+    }
+}
+
+/// Command flags, as `COMMAND INFO` names them.
+pub mod flag {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    pub const FAST: u32 = 1 << 11;
+    pub const NO_AUTH: u32 = 1 << 12;
+    pub const NO_MULTI: u32 = 1 << 13;
+    pub const ALLOW_BUSY: u32 = 1 << 14;
+    /// Not a Redis flag: the command works on whole databases (`FLUSHDB`, `KEYS`, `SWAPDB`),
+    /// so a transaction containing it must lock every shard.
+    pub const KEYSPACE: u32 = 1 << 31;
+
+    /// Names in `COMMAND INFO` order.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// Where a command's keys are among its arguments (Redis's legacy first/last/step), counted
+/// from the command name at index 0. `last` may be negative: -1 is the last argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeySpec {
+    pub first: usize,
+    pub last: isize,
+    pub step: usize,
+}
+
+impl KeySpec {
+    /// No keys.
+    pub const NONE: KeySpec = KeySpec {
+        first: 0,
+        last: 0,
+        step: 0,
+    };
+    /// One key, the first argument.
+    pub const ONE: KeySpec = KeySpec {
+        first: 1,
+        last: 1,
+        step: 1,
+    };
+    /// Every argument is a key.
+    pub const ALL: KeySpec = KeySpec {
+        first: 1,
+        last: -1,
+        step: 1,
+    };
+    /// The first two arguments are keys.
+    pub const TWO: KeySpec = KeySpec {
+        first: 1,
+        last: 2,
+        step: 1,
+    };
+    /// Key-value pairs (`MSET`).
+    pub const PAIRS: KeySpec = KeySpec {
+        first: 1,
+        last: -1,
+        step: 2,
+    };
+
+    /// Whether the command has key arguments.
+    pub fn has_keys(&self) -> bool {
+        self.step != 0
+    }
+
+    /// The positions of the keys in `argc` arguments.
+    pub fn positions(&self, argc: usize) -> impl Iterator<Item = usize> + use<> {
+        let last = if self.last < 0 {
+            argc as isize + self.last
+        } else {
+            (self.last as usize).min(argc.saturating_sub(1)) as isize
+        };
+        let (first, step) = (self.first, self.step.max(1));
+        let end = if self.step == 0 || last < first as isize {
+            first
+        } else {
+            last as usize + 1
+        };
+        (first..end).step_by(step)
+    }
+}
+
+/// Documentation of a command, for `COMMAND DOCS` and redis-cli's hints.
+#[derive(Clone, Copy, Debug)]
+pub struct Doc {
+    /// Redis command group (`string`, `generic`, `connection`, `server`…).
+    pub group: &'static str,
+    /// Redis version that introduced the command.
+    pub since: &'static str,
+    pub summary: &'static str,
+    pub complexity: &'static str,
+    /// Argument syntax, parsed by `docs` (see there for the notation).
+    pub args: &'static str,
+}
+
+/// One command or subcommand.
+pub struct Command {
+    /// Lower-case name; for a subcommand, the part after the container's name.
+    pub name: &'static str,
+    /// Redis arity: exact argument count including the name, or at least `-arity`.
+    pub arity: i32,
+    pub flags: u32,
+    pub keys: KeySpec,
+    pub doc: Doc,
+    pub run: Handler,
+    /// For container commands (`CLIENT`, `CONFIG`…), their subcommands.
+    pub subcommands: &'static [Command],
+}
+
+impl Command {
+    /// Whether `argc` arguments (name included) satisfy the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        if self.arity >= 0 {
+            argc == self.arity as usize
+        } else {
+            argc >= self.arity.unsigned_abs() as usize
+        }
+    }
+
+    /// Whether the command has the flag.
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// Handler of container commands: only reached when no subcommand matched.
+    pub fn container(_: &mut Ctx<'_, '_>, _: &[&[u8]]) -> CommandResult {
+        Err(Error::Syntax)
+    }
+}
+
+/// Finds the table entry for `args` (a subcommand for container commands) and checks its
+/// arity, answering Redis's errors for unknown commands, subcommands and wrong arity.
+pub fn lookup(args: &[&[u8]]) -> Result<&'static table::Entry, Error> {
+    let Some(entry) = table::find(args[0]) else {
+        return Err(unknown_command(args));
+    };
+    let entry = if entry.command.subcommands.is_empty() || args.len() < 2 {
+        entry
+    } else {
+        match table::find_sub(entry, args[1]) {
+            Some(sub) => sub,
+            None => {
+                return Err(Error::err(format!(
+                    "unknown subcommand '{}'. Try {} HELP.",
+                    crate::error::truncate(&parse::text(args[1]), 128),
+                    entry.command.name.to_ascii_uppercase()
+                )));
+            }
+        }
+    };
+    if !entry.command.arity_ok(args.len()) {
+        return Err(Error::err(format!(
+            "wrong number of arguments for '{}' command",
+            entry.full_name
+        )));
+    }
+    Ok(entry)
+}
+
+/// Redis's text for an unknown command: the name and the first arguments, quoted.
+fn unknown_command(args: &[&[u8]]) -> Error {
+    let mut shown = String::new();
+    for arg in &args[1..] {
+        if shown.len() >= 128 {
+            break;
+        }
+        let room = 128 - shown.len();
+        let text = parse::text(arg);
+        shown.push('\'');
+        shown.push_str(crate::error::truncate(&text, room));
+        shown.push_str("' ");
+    }
+    Error::err(format!(
+        "unknown command '{}', with args beginning with: {}",
+        crate::error::truncate(&parse::text(args[0]), 128),
+        shown
+    ))
+}
+
+/// Redis's `HELP` reply: a heading, the given lines, and the `HELP` entry, as status strings.
+pub fn help_reply(command: &str, lines: &[&str]) -> Reply {
+    let mut out = vec![Reply::Status(
+        format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:").into(),
+    )];
+    out.extend(
+        lines
+            .iter()
+            .map(|line| Reply::Status(line.to_string().into())),
+    );
+    out.push(Reply::status("HELP"));
+    out.push(Reply::status("    Print this help."));
+    Reply::Array(out)
+}
+
+/// Runs one request for `client` and returns its reply.
+pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]]) -> Reply {
+    let entry = match lookup(args) {
+        Ok(entry) => entry,
+        Err(error) => return error.into(),
+    };
+    let command = entry.command;
+    client
+        .info
+        .last_command
+        .store(entry.id, std::sync::atomic::Ordering::Relaxed);
+    let now = crate::clock::now_ms();
+    let mut keys = lock_for(node, client.db, command, args, now);
+    keys.touch = !client.no_touch;
+    let mut ctx = Ctx {
+        node,
+        client,
+        keys: &mut keys,
+    };
+    (command.run)(&mut ctx, args).unwrap_or_else(Reply::from)
+}
+
+/// Locks what `command` will touch: the shards of its keys, or nothing up front for keyless
+/// commands (they lock shard by shard as they go).
+fn lock_for<'s>(
+    node: &'s Node,
+    db: DbIndex,
+    command: &Command,
+    args: &[&[u8]],
+    now: u64,
+) -> Locked<'s> {
+    if !command.keys.has_keys() {
+        return node.store.on_demand(now);
+    }
+    let mut keys: SmallVec<[(DbIndex, &[u8]); 4]> = command
+        .keys
+        .positions(args.len())
+        .map(|i| (db, args[i]))
+        .collect();
+    // MOVE and COPY ... DB also touch a key in another database.
+    if let Some((other_db, index)) = keys::cross_db_key(command, args, node.store.databases()) {
+        keys.push((other_db, args[index]));
+    }
+    node.store.lock(keys, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_positions_follow_first_last_step() {
+        let pos = |spec: KeySpec, argc| spec.positions(argc).collect::<Vec<_>>();
+        assert_eq!(pos(KeySpec::ONE, 2), vec![1]);
+        assert_eq!(pos(KeySpec::ONE, 5), vec![1]);
+        assert_eq!(pos(KeySpec::ALL, 4), vec![1, 2, 3]);
+        assert_eq!(pos(KeySpec::PAIRS, 5), vec![1, 3]);
+        assert_eq!(pos(KeySpec::TWO, 3), vec![1, 2]);
+        assert_eq!(pos(KeySpec::NONE, 3), Vec::<usize>::new());
+        assert_eq!(
+            pos(
+                KeySpec {
+                    first: 1,
+                    last: -2,
+                    step: 1
+                },
+                4
+            ),
+            vec![1, 2]
+        );
+    }
+}

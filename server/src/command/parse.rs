@@ -1,0 +1,62 @@
+//! Reading command arguments: integers, floats and option words, with Redis's errors.
+
+use crate::error::Error;
+use crate::protocol::request::parse_int;
+
+/// Whether `arg` equals `word`, ignoring ASCII case (option names: `NX`, `withscores`).
+pub fn is(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}
+
+/// A 64-bit integer, as Redis's `getLongLongFromObject`.
+pub fn int(arg: &[u8]) -> Result<i64, Error> {
+    parse_int(arg).ok_or(Error::NotInteger)
+}
+
+/// A non-negative integer that fits a `usize`.
+pub fn count(arg: &[u8]) -> Result<usize, Error> {
+    usize::try_from(int(arg)?).map_err(|_| Error::NotInteger)
+}
+
+/// A double, as Redis's `getLongDoubleFromObject`: no spaces, no NaN, `inf` allowed.
+pub fn float(arg: &[u8]) -> Result<f64, Error> {
+    let text = std::str::from_utf8(arg).map_err(|_| Error::NotFloat)?;
+    if text.is_empty() || text.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return Err(Error::NotFloat);
+    }
+    match text.parse::<f64>() {
+        Ok(value) if !value.is_nan() => Ok(value),
+        _ => Err(Error::NotFloat),
+    }
+}
+
+/// Text for messages that quote an argument (lossy for non-UTF-8 bytes).
+pub fn text(arg: &[u8]) -> String {
+    String::from_utf8_lossy(arg).into_owned()
+}
+
+/// `ON`/`OFF` as a bool; anything else is a syntax error.
+pub fn on_off(arg: &[u8]) -> Result<bool, Error> {
+    if is(arg, "on") {
+        Ok(true)
+    } else if is(arg, "off") {
+        Ok(false)
+    } else {
+        Err(Error::Syntax)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_follow_redis_rules() {
+        assert_eq!(float(b"1.5"), Ok(1.5));
+        assert_eq!(float(b"-inf"), Ok(f64::NEG_INFINITY));
+        assert_eq!(float(b"1e3"), Ok(1000.0));
+        for bad in [&b""[..], b" 1", b"nan", b"1x", b"1 "] {
+            assert_eq!(float(bad), Err(Error::NotFloat), "{bad:?}");
+        }
+    }
+}

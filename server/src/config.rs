@@ -1,0 +1,535 @@
+//! Configuration: defaults, a redis.conf-style file, command-line flags, `CONFIG GET/SET`.
+//!
+//! Every setting is a directive with one name used everywhere: `port 7000` in the file,
+//! `--port 7000` on the command line, `CONFIG SET port ...` at runtime. Flags override the
+//! file, which overrides the defaults. Unknown directives are refused (with the line number
+//! for the file), as are values that do not parse, with Redis's error texts.
+
+use crate::glob::Pattern;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Log verbosity, with Redis's level names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Verbose,
+    Notice,
+    Warning,
+}
+
+impl LogLevel {
+    /// The Redis name of the level.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Verbose => "verbose",
+            LogLevel::Notice => "notice",
+            LogLevel::Warning => "warning",
+        }
+    }
+
+    fn parse(text: &str) -> Option<LogLevel> {
+        [
+            LogLevel::Debug,
+            LogLevel::Verbose,
+            LogLevel::Notice,
+            LogLevel::Warning,
+        ]
+        .into_iter()
+        .find(|level| level.name().eq_ignore_ascii_case(text))
+    }
+}
+
+/// All settings of one node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// TCP port for clients.
+    pub port: u16,
+    /// Addresses to listen on.
+    pub bind: Vec<String>,
+    /// Most simultaneous client connections.
+    pub maxclients: usize,
+    /// Close clients idle for this many seconds (0: never).
+    pub timeout: u64,
+    pub loglevel: LogLevel,
+    /// Number of databases (`SELECT 0..databases-1`).
+    pub databases: usize,
+    /// Background task frequency (active expiry ticks per second), 1..=500.
+    pub hz: u32,
+    /// Longest bulk string a client may send, in bytes.
+    pub proto_max_bulk_len: usize,
+    /// Largest query buffer a client may accumulate, in bytes.
+    pub client_query_buffer_limit: usize,
+    /// TCP keepalive interval for client sockets, in seconds (0: off).
+    pub tcp_keepalive: u64,
+    /// The file these settings were read from, if any.
+    pub config_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 6379,
+            bind: vec!["127.0.0.1".into()],
+            maxclients: 10_000,
+            timeout: 0,
+            loglevel: LogLevel::Notice,
+            databases: 16,
+            hz: 10,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            tcp_keepalive: 300,
+            config_file: None,
+        }
+    }
+}
+
+/// Why a setting was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// No directive has this name.
+    Unknown(String),
+    /// The value does not fit the directive; the text is Redis's reason.
+    Invalid { name: &'static str, reason: String },
+    /// The directive cannot change while the node runs.
+    Immutable(&'static str),
+    /// A config file line is wrong.
+    File {
+        path: String,
+        line: usize,
+        text: String,
+        reason: String,
+    },
+    /// Reading the file failed, or a command-line argument is malformed.
+    Other(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Unknown(name) => write!(f, "unknown directive '{name}'"),
+            ConfigError::Invalid { name, reason } => write!(f, "'{name}': {reason}"),
+            ConfigError::Immutable(name) => write!(f, "'{name}' can't be changed at runtime"),
+            ConfigError::File {
+                path,
+                line,
+                text,
+                reason,
+            } => write!(
+                f,
+                "*** FATAL CONFIG FILE ERROR ***\nReading the configuration file {path}, at line {line}\n>>> '{text}'\n{reason}"
+            ),
+            ConfigError::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+type Getter = fn(&Config) -> String;
+type Setter = fn(&mut Config, &str) -> Result<(), String>;
+
+/// One directive: its name, how to read and write it, and whether `CONFIG SET` may change it.
+struct Directive {
+    name: &'static str,
+    get: Getter,
+    set: Setter,
+    mutable: bool,
+}
+
+fn int_in<T>(text: &str, min: i64, max: i64) -> Result<T, String>
+where
+    T: TryFrom<i64>,
+{
+    let value: i64 = text
+        .parse()
+        .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+    if value < min || value > max {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    T::try_from(value).map_err(|_| "argument couldn't be parsed into an integer".to_string())
+}
+
+/// A memory size as redis.conf writes it: `1024`, `1k` (1000), `1kb` (1024), `mb`, `gb`.
+pub fn parse_memory(text: &str) -> Option<u64> {
+    let lower = text.to_ascii_lowercase();
+    let units: [(&str, u64); 7] = [
+        ("kb", 1024),
+        ("mb", 1024 * 1024),
+        ("gb", 1024 * 1024 * 1024),
+        ("k", 1000),
+        ("m", 1000 * 1000),
+        ("g", 1000 * 1000 * 1000),
+        ("b", 1),
+    ];
+    let (digits, unit) = units
+        .iter()
+        .find_map(|(suffix, mult)| lower.strip_suffix(suffix).map(|d| (d, *mult)))
+        .unwrap_or((lower.as_str(), 1));
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(unit)
+}
+
+fn memory_at_least(text: &str, min: u64) -> Result<usize, String> {
+    let value = parse_memory(text).ok_or_else(|| "argument must be a memory value".to_string())?;
+    if value < min {
+        return Err(format!(
+            "argument must be between {min} and {} inclusive",
+            i64::MAX
+        ));
+    }
+    usize::try_from(value).map_err(|_| "argument must be a memory value".to_string())
+}
+
+const MB: u64 = 1024 * 1024;
+
+const DIRECTIVES: &[Directive] = &[
+    Directive {
+        name: "port",
+        get: |c| c.port.to_string(),
+        set: |c, v| {
+            c.port = int_in(v, 0, 65535)?;
+            Ok(())
+        },
+        mutable: false,
+    },
+    Directive {
+        name: "bind",
+        get: |c| c.bind.join(" "),
+        set: |c, v| {
+            let addrs: Vec<String> = v.split_whitespace().map(str::to_string).collect();
+            if addrs.is_empty() {
+                return Err("wrong number of arguments".into());
+            }
+            c.bind = addrs;
+            Ok(())
+        },
+        mutable: false,
+    },
+    Directive {
+        name: "maxclients",
+        get: |c| c.maxclients.to_string(),
+        set: |c, v| {
+            c.maxclients = int_in(v, 1, i64::from(u32::MAX))?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "timeout",
+        get: |c| c.timeout.to_string(),
+        set: |c, v| {
+            c.timeout = int_in(v, 0, i64::from(i32::MAX))?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "loglevel",
+        get: |c| c.loglevel.name().to_string(),
+        set: |c, v| {
+            c.loglevel = LogLevel::parse(v).ok_or_else(|| {
+                "argument(s) must be one of the following: debug, verbose, notice, warning"
+                    .to_string()
+            })?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "databases",
+        get: |c| c.databases.to_string(),
+        set: |c, v| {
+            c.databases = int_in(v, 1, i64::from(i32::MAX))?;
+            Ok(())
+        },
+        mutable: false,
+    },
+    Directive {
+        name: "hz",
+        get: |c| c.hz.to_string(),
+        set: |c, v| {
+            c.hz = int_in(v, 1, 500)?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "proto-max-bulk-len",
+        get: |c| c.proto_max_bulk_len.to_string(),
+        set: |c, v| {
+            c.proto_max_bulk_len = memory_at_least(v, MB)?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "client-query-buffer-limit",
+        get: |c| c.client_query_buffer_limit.to_string(),
+        set: |c, v| {
+            c.client_query_buffer_limit = memory_at_least(v, MB)?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "tcp-keepalive",
+        get: |c| c.tcp_keepalive.to_string(),
+        set: |c, v| {
+            c.tcp_keepalive = int_in(v, 0, i64::from(i32::MAX))?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    // Shoal keeps no data on disk. These two report that truthfully (redis-benchmark and
+    // other tools ask for them) and accept only the values that mean "no persistence".
+    Directive {
+        name: "save",
+        get: |_| String::new(),
+        set: |_, v| match v.trim() {
+            "" => Ok(()),
+            _ => Err("Shoal does not persist data; only an empty save policy is accepted".into()),
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "appendonly",
+        get: |_| "no".into(),
+        set: |_, v| match v {
+            v if v.eq_ignore_ascii_case("no") => Ok(()),
+            v if v.eq_ignore_ascii_case("yes") => {
+                Err("Shoal does not persist data; appendonly must be 'no'".into())
+            }
+            _ => Err("argument must be 'yes' or 'no'".into()),
+        },
+        mutable: true,
+    },
+];
+
+fn directive(name: &str) -> Option<&'static Directive> {
+    DIRECTIVES
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(name))
+}
+
+impl Config {
+    /// Sets one directive by name (file, flags and `CONFIG SET` all come here).
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let d = directive(name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
+        (d.set)(self, value).map_err(|reason| ConfigError::Invalid {
+            name: d.name,
+            reason,
+        })
+    }
+
+    /// Sets one directive at runtime: immutable ones are refused.
+    pub fn set_at_runtime(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let d = directive(name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
+        if !d.mutable {
+            return Err(ConfigError::Immutable(d.name));
+        }
+        self.set(name, value)
+    }
+
+    /// The canonical name of a directive, if it exists.
+    pub fn canonical_name(name: &str) -> Option<&'static str> {
+        directive(name).map(|d| d.name)
+    }
+
+    /// Every (name, value) pair whose name matches one of `patterns` (case-insensitive glob),
+    /// each once, in table order.
+    pub fn matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
+        let patterns: Vec<Pattern> = patterns.iter().map(|p| Pattern::new(p, true)).collect();
+        DIRECTIVES
+            .iter()
+            .filter(|d| patterns.iter().any(|p| p.matches(d.name.as_bytes())))
+            .map(|d| (d.name, (d.get)(self)))
+            .collect()
+    }
+
+    /// Applies a redis.conf-style text: one `directive value...` per line, `#` comments.
+    pub fn apply_file_text(&mut self, path: &str, text: &str) -> Result<(), ConfigError> {
+        for (index, line) in text.lines().enumerate() {
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let file_error = |reason: String| ConfigError::File {
+                path: path.to_string(),
+                line: index + 1,
+                text: trimmed.to_string(),
+                reason,
+            };
+            let words = split_words(trimmed)
+                .ok_or_else(|| file_error("Unbalanced quotes in configuration line".into()))?;
+            let Some((name, values)) = words.split_first() else {
+                continue;
+            };
+            if values.is_empty() && name != "save" {
+                return Err(file_error(
+                    "Bad directive or wrong number of arguments".into(),
+                ));
+            }
+            match self.set(name, &values.join(" ")) {
+                Ok(()) => {}
+                Err(ConfigError::Unknown(_)) => {
+                    return Err(file_error(
+                        "Bad directive or wrong number of arguments".into(),
+                    ));
+                }
+                Err(ConfigError::Invalid { reason, .. }) => return Err(file_error(reason)),
+                Err(other) => return Err(file_error(other.to_string())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the configuration from command-line arguments (without the program name):
+    /// `--config path` reads a file first; every other `--name value...` sets a directive.
+    pub fn from_args(args: &[String]) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        let mut flags: Vec<(String, Vec<String>)> = Vec::new();
+        let mut iter = args.iter().peekable();
+        while let Some(arg) = iter.next() {
+            let Some(name) = arg.strip_prefix("--") else {
+                return Err(ConfigError::Other(format!(
+                    "unexpected argument '{arg}' (settings are given as --name value)"
+                )));
+            };
+            let mut values = Vec::new();
+            while let Some(value) = iter.next_if(|a| !a.starts_with("--")) {
+                values.push(value.clone());
+            }
+            flags.push((name.to_string(), values));
+        }
+        if let Some((_, values)) = flags.iter().find(|(name, _)| name == "config") {
+            let [path] = values.as_slice() else {
+                return Err(ConfigError::Other("--config takes one path".into()));
+            };
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError::Other(format!("can't read config file {path}: {e}")))?;
+            config.apply_file_text(path, &text)?;
+            config.config_file = Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.into()));
+        }
+        for (name, values) in flags.iter().filter(|(name, _)| name != "config") {
+            if values.is_empty() && name != "save" {
+                return Err(ConfigError::Other(format!("--{name} needs a value")));
+            }
+            config.set(name, &values.join(" "))?;
+        }
+        Ok(config)
+    }
+}
+
+/// Splits a config line into words, honouring double and single quotes.
+fn split_words(line: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let Some(&first) = chars.peek() else {
+            return Some(words);
+        };
+        let mut word = String::new();
+        if first == '"' || first == '\'' {
+            chars.next();
+            loop {
+                match chars.next()? {
+                    '\\' if first == '"' => match chars.next()? {
+                        'n' => word.push('\n'),
+                        't' => word.push('\t'),
+                        'r' => word.push('\r'),
+                        other => word.push(other),
+                    },
+                    c if c == first => break,
+                    c => word.push(c),
+                }
+            }
+        } else {
+            while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+                word.push(c);
+            }
+        }
+        words.push(word);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn defaults_start_a_local_node() {
+        let c = Config::from_args(&[]).expect("defaults");
+        assert_eq!(c.port, 6379);
+        assert_eq!(c.bind, vec!["127.0.0.1"]);
+        assert_eq!(c.databases, 16);
+    }
+
+    #[test]
+    fn flags_set_directives_by_their_file_names() {
+        let c = Config::from_args(&args("--port 7000 --bind 127.0.0.1 ::1 --maxclients 5"))
+            .expect("valid");
+        assert_eq!(c.port, 7000);
+        assert_eq!(c.bind, vec!["127.0.0.1", "::1"]);
+        assert_eq!(c.maxclients, 5);
+        assert!(Config::from_args(&args("--nosuch 1")).is_err());
+        assert!(Config::from_args(&args("--port")).is_err());
+        assert!(Config::from_args(&args("--port 70000")).is_err());
+    }
+
+    #[test]
+    fn file_errors_name_the_line() {
+        let mut c = Config::default();
+        let err = c
+            .apply_file_text("x.conf", "# comment\nport 7000\n\nbogus 1\n")
+            .expect_err("unknown directive");
+        match err {
+            ConfigError::File { line, text, .. } => {
+                assert_eq!(line, 4);
+                assert_eq!(text, "bogus 1");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(c.port, 7000);
+        assert!(c.apply_file_text("x.conf", "timeout abc").is_err());
+    }
+
+    #[test]
+    fn memory_values_use_redis_units() {
+        assert_eq!(parse_memory("1kb"), Some(1024));
+        assert_eq!(parse_memory("1k"), Some(1000));
+        assert_eq!(parse_memory("2GB"), Some(2 * 1024 * 1024 * 1024));
+        assert_eq!(parse_memory("12"), Some(12));
+        assert_eq!(parse_memory("-1"), None);
+        assert_eq!(parse_memory("mb"), None);
+    }
+
+    #[test]
+    fn config_get_matches_globs_without_duplicates() {
+        let c = Config::default();
+        let found = c.matching(&[b"*max*", b"maxclients"]);
+        let names: Vec<_> = found.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, vec!["maxclients", "proto-max-bulk-len"]);
+    }
+
+    #[test]
+    fn immutable_settings_are_refused_at_runtime() {
+        let mut c = Config::default();
+        assert_eq!(
+            c.set_at_runtime("port", "1"),
+            Err(ConfigError::Immutable("port"))
+        );
+        assert!(c.set_at_runtime("TIMEOUT", "5").is_ok());
+        assert_eq!(c.timeout, 5);
+    }
+}

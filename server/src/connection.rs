@@ -1,0 +1,214 @@
+//! One client connection: bytes in, requests executed in batches, replies out in one write.
+//!
+//! Each read appends to the connection's buffer; every complete request in it is decoded into
+//! a batch (see `protocol::request`), executed in order, and its reply encoded into one
+//! output buffer, which is written once per batch (or whenever it passes 64 KiB, so a deep
+//! pipeline never holds unbounded output). A protocol error is answered after the requests
+//! before it and then closes the connection, as in Redis; so do `QUIT`, `CLIENT KILL`,
+//! shutdown, the idle `timeout`, and a query buffer past `client-query-buffer-limit`.
+
+use crate::client::{Client, ClientInfo, ReplyMode};
+use crate::command;
+use crate::node::Node;
+use crate::protocol::{Batch, Reply, RequestParser};
+use bytes::{Buf, BytesMut};
+use smallvec::SmallVec;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+/// Initial size of a connection's read buffer.
+pub const READ_BUFFER_SIZE: usize = 16 * 1024;
+/// Output written before a batch is over once it grows past this.
+const FLUSH_THRESHOLD: usize = 64 * 1024;
+/// Output buffers larger than this are released after a flush instead of kept for reuse.
+const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
+
+/// Serves one client until it leaves, then unregisters it.
+pub async fn serve(node: Arc<Node>, stream: TcpStream, info: Arc<ClientInfo>) {
+    let id = info.id;
+    let mut connection = Connection {
+        shutdown: node.shutdown_signal(),
+        parser: RequestParser::new(node.limits.proto_max_bulk_len()),
+        client: Client::new(info),
+        read_buf: BytesMut::with_capacity(READ_BUFFER_SIZE),
+        out: Vec::with_capacity(READ_BUFFER_SIZE),
+        batch: Batch::default(),
+        stream,
+        node,
+    };
+    if let Err(error) = connection.run().await {
+        tracing::debug!(client = id, %error, "connection ended with an error");
+    }
+    connection.node.clients.unregister(id);
+}
+
+/// Whether the connection goes on after a batch.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Close,
+}
+
+struct Connection {
+    node: Arc<Node>,
+    stream: TcpStream,
+    client: Client,
+    read_buf: BytesMut,
+    out: Vec<u8>,
+    parser: RequestParser,
+    batch: Batch,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Connection {
+    async fn run(&mut self) -> io::Result<()> {
+        loop {
+            if !self.read_more().await? {
+                return Ok(());
+            }
+            self.parser
+                .set_max_bulk_len(self.node.limits.proto_max_bulk_len());
+            let parsed = self.parser.parse(&self.read_buf, &mut self.batch);
+            let mut flow = self.execute_batch().await?;
+            self.batch.clear();
+            match parsed {
+                Ok(consumed) => {
+                    self.read_buf.advance(consumed);
+                    self.parser.consumed(consumed);
+                }
+                Err(error) => {
+                    if flow == Flow::Continue {
+                        Reply::Error(error.0.clone().into())
+                            .encode(self.client.protocol, &mut self.out);
+                        self.node.stats.error_replies.add(1);
+                    }
+                    tracing::debug!(client = self.client.id, %error, "protocol error");
+                    flow = Flow::Close;
+                }
+            }
+            self.flush().await?;
+            self.client
+                .info
+                .query_buffer
+                .store(self.read_buf.len(), Ordering::Relaxed);
+            if flow == Flow::Close {
+                return Ok(());
+            }
+            if self.read_buf.len() > self.node.limits.query_buffer_limit() {
+                tracing::warn!(
+                    client = self.client.id,
+                    bytes = self.read_buf.len(),
+                    "closing client that reached max query buffer length"
+                );
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads more bytes. False when the connection should end: the peer closed, the client
+    /// was killed, the node is shutting down or the idle timeout passed.
+    async fn read_more(&mut self) -> io::Result<bool> {
+        // Grow towards what the pending bulk needs, but never more than doubling what has
+        // actually arrived: a client announcing a huge bulk gets no memory for free.
+        let needed = self
+            .parser
+            .bytes_needed()
+            .saturating_sub(self.read_buf.len());
+        let grow = needed.clamp(4096, self.read_buf.len().max(64 * 1024));
+        self.read_buf.reserve(grow);
+        let timeout = self.node.limits.timeout_secs();
+        let info = self.client.info.clone();
+        let read = self.stream.read_buf(&mut self.read_buf);
+        let idle = async {
+            if timeout == 0 {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(Duration::from_secs(timeout)).await;
+        };
+        let n = tokio::select! {
+            biased;
+            _ = info.killed() => return Ok(false),
+            _ = self.shutdown.wait_for(|stopping| *stopping) => return Ok(false),
+            _ = idle => return Ok(false),
+            n = read => n?,
+        };
+        self.node.stats.reads_processed.add(1);
+        self.node.stats.net_input_bytes.add(n as u64);
+        Ok(n > 0)
+    }
+
+    /// Executes every request of the batch in order, encoding replies into `out`.
+    async fn execute_batch(&mut self) -> io::Result<Flow> {
+        let Connection {
+            node,
+            stream,
+            client,
+            read_buf,
+            out,
+            batch,
+            ..
+        } = self;
+        let now = crate::clock::now_ms();
+        client
+            .info
+            .last_interaction_ms
+            .store(now, Ordering::Relaxed);
+        let mut executed = 0;
+        let mut flow = Flow::Continue;
+        for i in 0..batch.len() {
+            let args: SmallVec<[&[u8]; 16]> = batch.args(read_buf, i).collect();
+            let skipping = client.reply_mode == ReplyMode::SkipNext;
+            if skipping {
+                client.reply_mode = ReplyMode::Skipping;
+            }
+            let reply = command::execute(node, client, &args);
+            executed += 1;
+            if reply.is_error() {
+                node.stats.error_replies.add(1);
+            }
+            if !skipping && client.reply_mode == ReplyMode::On {
+                reply.encode(client.protocol, out);
+            }
+            if client.reply_mode == ReplyMode::Skipping {
+                client.reply_mode = ReplyMode::On;
+            }
+            if client.close_after_reply {
+                flow = Flow::Close;
+                break;
+            }
+            if let Some(pause) = client.sleep_after.take() {
+                write_out(node, stream, out).await?;
+                tokio::time::sleep(pause).await;
+            }
+            if out.len() >= FLUSH_THRESHOLD {
+                write_out(node, stream, out).await?;
+            }
+        }
+        node.stats.commands_processed.add(executed);
+        Ok(flow)
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
+        write_out(&self.node, &mut self.stream, &mut self.out).await
+    }
+}
+
+/// Writes and empties `out`.
+async fn write_out(node: &Node, stream: &mut TcpStream, out: &mut Vec<u8>) -> io::Result<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    stream.write_all(out).await?;
+    node.stats.writes_processed.add(1);
+    node.stats.net_output_bytes.add(out.len() as u64);
+    out.clear();
+    if out.capacity() > KEEP_OUTPUT_CAPACITY {
+        *out = Vec::with_capacity(READ_BUFFER_SIZE);
+    }
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! `INFO`: the node described in Redis's sections and field names.
+//!
+//! Sections and fields follow Redis 7 so that redis-cli, redis_exporter and client libraries
+//! that parse `INFO` understand it. Fields for features this node does not have (persistence,
+//! replicas) carry the values Redis reports when they are off.
+
+use crate::client::Client;
+use crate::command::connection::REDIS_VERSION;
+use crate::memory;
+use crate::node::Node;
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+/// Sections printed for `INFO` / `INFO default`, in order.
+const DEFAULT: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "keyspace",
+];
+
+type Section = fn(&Node, &Client, &mut String);
+
+fn section(name: &str) -> Option<Section> {
+    Some(match name {
+        "server" => server,
+        "clients" => clients,
+        "memory" => memory_section,
+        "persistence" => persistence,
+        "stats" => stats,
+        "replication" => replication,
+        "cpu" => cpu,
+        "keyspace" => keyspace,
+        _ => return None,
+    })
+}
+
+/// Renders the requested sections (`all`, `everything`, `default` or section names, lower
+/// case); no section means `default`. Unknown names add nothing, as in Redis.
+pub fn render(node: &Node, client: &Client, requested: &[String]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    if requested.is_empty() {
+        names.extend(DEFAULT);
+    }
+    for name in requested {
+        match name.as_str() {
+            "all" | "everything" | "default" => names.extend(DEFAULT),
+            other => names.extend(DEFAULT.iter().copied().filter(|s| *s == other)),
+        }
+    }
+    let mut out = String::new();
+    for name in DEFAULT.iter().filter(|s| names.contains(s)) {
+        if let Some(render_section) = section(name) {
+            if !out.is_empty() {
+                out.push_str("\r\n");
+            }
+            let title = format!("{}{}", name[..1].to_ascii_uppercase(), &name[1..]);
+            let _ = write!(out, "# {title}\r\n");
+            render_section(node, client, &mut out);
+        }
+    }
+    out
+}
+
+fn line(out: &mut String, key: &str, value: impl std::fmt::Display) {
+    let _ = write!(out, "{key}:{value}\r\n");
+}
+
+fn server(node: &Node, _client: &Client, out: &mut String) {
+    let config = node.config();
+    let uptime = node.started.elapsed().as_secs();
+    let uname = uname();
+    line(out, "redis_version", REDIS_VERSION);
+    line(out, "shoal_version", env!("CARGO_PKG_VERSION"));
+    line(out, "redis_git_sha1", "00000000");
+    line(out, "redis_git_dirty", 0);
+    line(out, "redis_build_id", "0");
+    line(out, "redis_mode", "standalone");
+    line(out, "os", uname);
+    line(out, "arch_bits", usize::BITS);
+    line(out, "monotonic_clock", "POSIX clock_gettime");
+    line(out, "multiplexing_api", "epoll");
+    line(out, "atomicvar_api", "c11-builtin");
+    line(out, "gcc_version", "0.0.0");
+    line(out, "process_id", std::process::id());
+    line(out, "process_supervised", "no");
+    line(out, "run_id", &node.run_id);
+    line(out, "tcp_port", node.port.load(Ordering::Relaxed));
+    line(out, "server_time_usec", crate::clock::now_us());
+    line(out, "uptime_in_seconds", uptime);
+    line(out, "uptime_in_days", uptime / 86_400);
+    line(out, "hz", config.hz);
+    line(out, "configured_hz", config.hz);
+    line(
+        out,
+        "lru_clock",
+        crate::clock::lru_clock(crate::clock::now_ms()),
+    );
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    line(out, "executable", exe);
+    let file = config
+        .config_file
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    line(out, "config_file", file);
+    line(out, "io_threads_active", 0);
+}
+
+fn uname() -> String {
+    let read = |name: &str| {
+        std::fs::read_to_string(format!("/proc/sys/kernel/{name}"))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    format!(
+        "{} {} {}",
+        read("ostype"),
+        read("osrelease"),
+        std::env::consts::ARCH
+    )
+}
+
+fn clients(node: &Node, _client: &Client, out: &mut String) {
+    let all = node.clients.all();
+    let max_in = all
+        .iter()
+        .map(|c| c.query_buffer.load(Ordering::Relaxed))
+        .max()
+        .unwrap_or(0);
+    let max_out = all
+        .iter()
+        .map(|c| c.output_buffer.load(Ordering::Relaxed))
+        .max()
+        .unwrap_or(0);
+    line(out, "connected_clients", all.len());
+    line(out, "cluster_connections", 0);
+    line(out, "maxclients", node.limits.maxclients());
+    line(out, "client_recent_max_input_buffer", max_in);
+    line(out, "client_recent_max_output_buffer", max_out);
+    line(out, "blocked_clients", 0);
+    line(out, "tracking_clients", 0);
+    line(out, "clients_in_timeout_table", 0);
+    line(out, "total_blocking_keys", 0);
+    line(out, "total_blocking_keys_on_nokey", 0);
+}
+
+/// Samples `used_memory` and keeps the peak up to date.
+pub fn used_memory_with_peak(node: &Node) -> (usize, usize) {
+    let used = memory::used_memory();
+    let peak = node
+        .peak_memory
+        .fetch_max(used, Ordering::Relaxed)
+        .max(used);
+    (used, peak)
+}
+
+fn memory_section(node: &Node, _client: &Client, out: &mut String) {
+    let (used, peak) = used_memory_with_peak(node);
+    let rss = memory::rss();
+    let total = memory::total_system_memory();
+    line(out, "used_memory", used);
+    line(out, "used_memory_human", memory::human(used));
+    line(out, "used_memory_rss", rss);
+    line(out, "used_memory_rss_human", memory::human(rss));
+    line(out, "used_memory_peak", peak);
+    line(out, "used_memory_peak_human", memory::human(peak));
+    let peak_perc = if peak == 0 {
+        0.0
+    } else {
+        used as f64 * 100.0 / peak as f64
+    };
+    line(out, "used_memory_peak_perc", format!("{peak_perc:.2}%"));
+    line(out, "total_system_memory", total);
+    line(out, "total_system_memory_human", memory::human(total));
+    line(out, "maxmemory", 0);
+    line(out, "maxmemory_human", "0B");
+    line(out, "maxmemory_policy", "noeviction");
+    let ratio = if used == 0 {
+        0.0
+    } else {
+        rss as f64 / used as f64
+    };
+    line(out, "mem_fragmentation_ratio", format!("{ratio:.2}"));
+    line(out, "mem_allocator", "jemalloc-5.3.0");
+    line(out, "lazyfree_pending_objects", 0);
+}
+
+fn persistence(_node: &Node, _client: &Client, out: &mut String) {
+    // Shoal keeps no data on disk: these are the values of a Redis with persistence off.
+    line(out, "loading", 0);
+    line(out, "async_loading", 0);
+    line(out, "rdb_changes_since_last_save", 0);
+    line(out, "rdb_bgsave_in_progress", 0);
+    line(out, "rdb_last_bgsave_status", "ok");
+    line(out, "aof_enabled", 0);
+    line(out, "aof_rewrite_in_progress", 0);
+    line(out, "aof_last_bgrewrite_status", "ok");
+}
+
+fn stats(node: &Node, _client: &Client, out: &mut String) {
+    let s = &node.stats;
+    let shards = node.store.stats();
+    line(
+        out,
+        "total_connections_received",
+        s.connections_received.get(),
+    );
+    line(out, "total_commands_processed", s.commands_processed.get());
+    line(
+        out,
+        "instantaneous_ops_per_sec",
+        s.ops_per_sec.load(Ordering::Relaxed),
+    );
+    line(out, "total_net_input_bytes", s.net_input_bytes.get());
+    line(out, "total_net_output_bytes", s.net_output_bytes.get());
+    line(out, "rejected_connections", s.rejected_connections.get());
+    line(out, "expired_keys", shards.expired);
+    line(out, "evicted_keys", 0);
+    line(out, "keyspace_hits", shards.hits);
+    line(out, "keyspace_misses", shards.misses);
+    line(out, "pubsub_channels", 0);
+    line(out, "pubsub_patterns", 0);
+    line(out, "total_forks", 0);
+    line(out, "total_error_replies", s.error_replies.get());
+    line(out, "total_reads_processed", s.reads_processed.get());
+    line(out, "total_writes_processed", s.writes_processed.get());
+}
+
+fn replication(_node: &Node, _client: &Client, out: &mut String) {
+    line(out, "role", "master");
+    line(out, "connected_slaves", 0);
+    line(out, "master_failover_state", "no-failover");
+    line(
+        out,
+        "master_replid",
+        "0000000000000000000000000000000000000000",
+    );
+    line(out, "master_repl_offset", 0);
+    line(out, "repl_backlog_active", 0);
+}
+
+fn cpu(_node: &Node, _client: &Client, out: &mut String) {
+    let [user, sys, child_user, child_sys] = cpu_times();
+    line(out, "used_cpu_sys", format!("{sys:.6}"));
+    line(out, "used_cpu_user", format!("{user:.6}"));
+    line(out, "used_cpu_sys_children", format!("{child_sys:.6}"));
+    line(out, "used_cpu_user_children", format!("{child_user:.6}"));
+}
+
+/// CPU seconds (user, system, children's user, children's system) from `/proc/self/stat`.
+fn cpu_times() -> [f64; 4] {
+    // Linux reports these in clock ticks of 1/100 s (USER_HZ) on every platform Shoal runs on.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime, stime, cutime, cstime are fields 14-17 of the line, 12-15 after the name.
+    std::array::from_fn(|i| {
+        fields
+            .get(11 + i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .map_or(0.0, |ticks| ticks / TICKS_PER_SECOND)
+    })
+}
+
+fn keyspace(node: &Node, _client: &Client, out: &mut String) {
+    for db in 0..node.store.databases() {
+        let summary = node.store.summary(db);
+        if summary.keys > 0 {
+            let _ = write!(
+                out,
+                "db{db}:keys={},expires={},avg_ttl={}\r\n",
+                summary.keys, summary.volatile, summary.avg_ttl
+            );
+        }
+    }
+}

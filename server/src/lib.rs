@@ -1,0 +1,34 @@
+//! A Shoal node: speaks RESP to Redis clients and keeps a keyspace with expiry.
+//!
+//! # Layout
+//!
+//! Bottom-up, each layer knowing nothing of the ones above it:
+//!
+//! - [`protocol`]: bytes ↔ requests and replies (RESP2/RESP3, inline), no I/O.
+//! - [`store`]: the keyspace: databases of locked shards, values, lazy and active expiry.
+//! - [`command`]: the command table, argument parsing and one handler per command; a
+//!   handler gets the shards of its keys already locked and returns a reply.
+//! - [`connection`]: one client socket: read, decode a batch, execute, write once.
+//! - [`server`]: accepting clients, `maxclients`, shutdown.
+//! - [`node`]: what all connections share (store, config, clients, stats).
+//! - Leaves: [`config`], [`error`], [`clock`], [`glob`], [`number`], [`stats`],
+//!   [`memory`], [`info`], [`client`].
+//!
+//! The `shoal` binary (`main.rs`) reads the configuration, sets up logging and the runtime,
+//! binds the listeners and runs [`server::run`] until shutdown.
+
+pub mod client;
+pub mod clock;
+pub mod command;
+pub mod config;
+pub mod connection;
+pub mod error;
+pub mod glob;
+pub mod info;
+pub mod memory;
+pub mod node;
+pub mod number;
+pub mod protocol;
+pub mod server;
+pub mod stats;
+pub mod store;

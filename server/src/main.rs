@@ -1,0 +1,114 @@
+//! The `shoal` binary: configuration → logging → runtime → listeners → serve until shutdown.
+
+use anyhow::Context;
+use shoal_server::config::{Config, LogLevel};
+use shoal_server::node::Node;
+use shoal_server::{server, store};
+use std::sync::Arc;
+use tracing_subscriber::{filter::LevelFilter, prelude::*, reload};
+
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+const USAGE: &str = "\
+Usage: shoal [--config <file>] [--<directive> <value>...]
+
+Starts a Shoal node. With no arguments it listens on 127.0.0.1:6379.
+Every directive of the config file can be given as a flag with the same name,
+e.g. --port 7000 --bind 0.0.0.0 --maxclients 20000. Flags override the file.
+
+  --config <file>   read redis.conf-style 'directive value' lines from <file>
+  --help            print this text
+  --version         print the version";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return;
+    }
+    if args.iter().any(|a| a == "--version" || a == "-v") {
+        println!("shoal {}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
+    if let Err(error) = run(&args) {
+        eprintln!("shoal: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn level_filter(level: LogLevel) -> LevelFilter {
+    match level {
+        LogLevel::Debug => LevelFilter::TRACE,
+        LogLevel::Verbose => LevelFilter::DEBUG,
+        LogLevel::Notice => LevelFilter::INFO,
+        LogLevel::Warning => LevelFilter::WARN,
+    }
+}
+
+fn run(args: &[String]) -> anyhow::Result<()> {
+    let config = Config::from_args(args)?;
+    let (filter, reload_handle) = reload::Layer::new(level_filter(config.loglevel));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_target(false))
+        .init();
+    let hook = Box::new(move |level: LogLevel| {
+        let _ = reload_handle.modify(|f| *f = level_filter(level));
+    });
+    // Room for every client Redis-style: maxclients plus descriptors for ourselves.
+    let wanted = config.maxclients as u64 + 32;
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(got) if got < wanted => tracing::warn!(
+            wanted,
+            got,
+            "open file limit is lower than maxclients needs; some connections will fail"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not raise the open file limit"),
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("shoal-worker")
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(serve(config, hook))
+}
+
+async fn serve(config: Config, hook: Box<dyn Fn(LogLevel) + Send + Sync>) -> anyhow::Result<()> {
+    let node = Arc::new(Node::new(config.clone(), Some(hook)));
+    let listeners = server::bind(&node, &config.bind, config.port)
+        .await
+        .with_context(|| format!("binding {} port {}", config.bind.join(","), config.port))?;
+    store::expire::spawn(&node.store, node.expiry.clone()).context("starting the expiry cycle")?;
+    tokio::spawn(server::sample_stats(node.clone()));
+    tokio::spawn(shutdown_on_signal(node.clone()));
+    let port = node.port.load(std::sync::atomic::Ordering::Relaxed);
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        bind = %config.bind.join(","),
+        port,
+        config_file = %config.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "none".into()),
+        "Shoal ready to accept connections"
+    );
+    server::run(node, listeners).await;
+    tracing::info!("Shoal is now ready to exit, bye bye...");
+    Ok(())
+}
+
+async fn shutdown_on_signal(node: Arc<Node>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("could not install signal handlers");
+        return;
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    tracing::warn!("Received {name}, scheduling shutdown");
+    node.shutdown();
+}

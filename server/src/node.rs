@@ -1,0 +1,181 @@
+//! The node: everything one Shoal process shares among its connections.
+//!
+//! A [`Node`] holds the keyspace, the live configuration (with the few values connections
+//! read on every batch mirrored in atomics), the client registry, statistics and the shutdown
+//! signal. Connections hold an `Arc<Node>`; nothing in it is locked on the request path
+//! except the shards a command touches.
+
+use crate::client::ClientRegistry;
+use crate::config::{Config, ConfigError, LogLevel};
+use crate::stats::Stats;
+use crate::store::Store;
+use crate::store::expire::ExpirySettings;
+use parking_lot::{RwLock, RwLockReadGuard};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+use tokio::sync::watch;
+
+/// Settings connections consult per batch or per connection, readable without a lock.
+#[derive(Debug)]
+pub struct Limits {
+    maxclients: AtomicUsize,
+    timeout_secs: AtomicU64,
+    proto_max_bulk_len: AtomicUsize,
+    query_buffer_limit: AtomicUsize,
+    tcp_keepalive_secs: AtomicU64,
+}
+
+impl Limits {
+    fn from_config(config: &Config) -> Limits {
+        let limits = Limits {
+            maxclients: AtomicUsize::new(0),
+            timeout_secs: AtomicU64::new(0),
+            proto_max_bulk_len: AtomicUsize::new(0),
+            query_buffer_limit: AtomicUsize::new(0),
+            tcp_keepalive_secs: AtomicU64::new(0),
+        };
+        limits.update(config);
+        limits
+    }
+
+    fn update(&self, config: &Config) {
+        self.maxclients.store(config.maxclients, Ordering::Relaxed);
+        self.timeout_secs.store(config.timeout, Ordering::Relaxed);
+        self.proto_max_bulk_len
+            .store(config.proto_max_bulk_len, Ordering::Relaxed);
+        self.query_buffer_limit
+            .store(config.client_query_buffer_limit, Ordering::Relaxed);
+        self.tcp_keepalive_secs
+            .store(config.tcp_keepalive, Ordering::Relaxed);
+    }
+
+    pub fn maxclients(&self) -> usize {
+        self.maxclients.load(Ordering::Relaxed)
+    }
+
+    /// Idle timeout in seconds (0: none).
+    pub fn timeout_secs(&self) -> u64 {
+        self.timeout_secs.load(Ordering::Relaxed)
+    }
+
+    pub fn proto_max_bulk_len(&self) -> usize {
+        self.proto_max_bulk_len.load(Ordering::Relaxed)
+    }
+
+    pub fn query_buffer_limit(&self) -> usize {
+        self.query_buffer_limit.load(Ordering::Relaxed)
+    }
+
+    pub fn tcp_keepalive_secs(&self) -> u64 {
+        self.tcp_keepalive_secs.load(Ordering::Relaxed)
+    }
+}
+
+/// A callback that applies a new log level (installed by the binary).
+pub type LogLevelHook = Box<dyn Fn(LogLevel) + Send + Sync>;
+
+/// State shared by every connection of one node.
+pub struct Node {
+    pub store: Arc<Store>,
+    config: RwLock<Config>,
+    pub limits: Limits,
+    pub expiry: Arc<ExpirySettings>,
+    pub clients: ClientRegistry,
+    pub stats: Stats,
+    /// Highest `used_memory` seen.
+    pub peak_memory: AtomicUsize,
+    pub started: Instant,
+    /// 40 hex characters, new on every start (`INFO server` run_id).
+    pub run_id: String,
+    /// The port clients actually reach (differs from the config when it was 0).
+    pub port: AtomicUsize,
+    shutdown: watch::Sender<bool>,
+    log_level_hook: Option<LogLevelHook>,
+}
+
+impl Node {
+    /// A node with `config`, its keyspace empty.
+    pub fn new(config: Config, log_level_hook: Option<LogLevelHook>) -> Node {
+        let expiry = Arc::new(ExpirySettings::new(config.hz));
+        let (shutdown, _) = watch::channel(false);
+        Node {
+            store: Arc::new(Store::new(config.databases)),
+            limits: Limits::from_config(&config),
+            port: AtomicUsize::new(usize::from(config.port)),
+            config: RwLock::new(config),
+            expiry,
+            clients: ClientRegistry::default(),
+            stats: Stats::default(),
+            peak_memory: AtomicUsize::new(0),
+            started: Instant::now(),
+            run_id: random_hex_id(),
+            shutdown,
+            log_level_hook,
+        }
+    }
+
+    /// The current configuration.
+    pub fn config(&self) -> RwLockReadGuard<'_, Config> {
+        self.config.read()
+    }
+
+    /// `CONFIG SET`: applies every (name, value) pair or none of them.
+    pub fn set_config(&self, pairs: &[(String, String)]) -> Result<(), ConfigError> {
+        let mut config = self.config.write();
+        let mut next = config.clone();
+        let mut seen = Vec::new();
+        for (name, value) in pairs {
+            let canonical =
+                Config::canonical_name(name).ok_or_else(|| ConfigError::Unknown(name.clone()))?;
+            if seen.contains(&canonical) {
+                return Err(ConfigError::Invalid {
+                    name: canonical,
+                    reason: "duplicate parameter".into(),
+                });
+            }
+            seen.push(canonical);
+            next.set_at_runtime(name, value)?;
+        }
+        if next.loglevel != config.loglevel
+            && let Some(hook) = &self.log_level_hook
+        {
+            hook(next.loglevel);
+        }
+        self.expiry.hz.store(next.hz, Ordering::Relaxed);
+        self.limits.update(&next);
+        *config = next;
+        Ok(())
+    }
+
+    /// Zeroes the statistics `CONFIG RESETSTAT` resets.
+    pub fn reset_stats(&self) {
+        self.stats.reset();
+        self.store.reset_stats();
+        self.peak_memory.store(0, Ordering::Relaxed);
+    }
+
+    /// Asks the node to stop: listeners close, connections finish their batch and close.
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// A receiver that sees `true` once shutdown began.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Whether shutdown began.
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+}
+
+/// 40 random hex characters, like Redis's run ids and node ids.
+pub fn random_hex_id() -> String {
+    use rand::RngExt;
+    let mut rng = rand::rng();
+    (0..40)
+        .map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)]))
+        .collect()
+}

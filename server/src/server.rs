@@ -1,0 +1,115 @@
+//! Accepting clients and shutting down.
+//!
+//! One accept loop per listening address. A new connection past `maxclients` is told so with
+//! Redis's error and closed; the others get their own task (`connection::serve`). Shutdown
+//! (SIGTERM, SIGINT or `SHUTDOWN`) flips the node's signal: accept loops stop, connections
+//! finish the batch they are executing, write its replies and close, and `run` returns once
+//! they are all gone (or after a grace period).
+
+use crate::connection;
+use crate::node::Node;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+/// How long shutdown waits for connections to finish their batch.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serves clients on `listeners` until the node shuts down.
+pub async fn run(node: Arc<Node>, listeners: Vec<TcpListener>) {
+    // Every connection task holds a clone of `done`; when all are dropped, `recv` ends.
+    let (done, mut all_done) = mpsc::channel::<()>(1);
+    for listener in listeners {
+        tokio::spawn(accept_loop(node.clone(), listener, done.clone()));
+    }
+    drop(done);
+    let _ = node.shutdown_signal().wait_for(|stopping| *stopping).await;
+    if tokio::time::timeout(SHUTDOWN_GRACE, all_done.recv())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not finish within the shutdown grace period");
+    }
+}
+
+async fn accept_loop(node: Arc<Node>, listener: TcpListener, done: mpsc::Sender<()>) {
+    let mut shutdown = node.shutdown_signal();
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.wait_for(|stopping| *stopping) => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, _)) => admit(&node, stream, done.clone()),
+            Err(error) => {
+                // Out of file descriptors and similar: back off instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Starts serving a new connection, or refuses it when `maxclients` are connected.
+fn admit(node: &Arc<Node>, stream: TcpStream, done: mpsc::Sender<()>) {
+    node.stats.connections_received.add(1);
+    if node.clients.len() >= node.limits.maxclients() {
+        node.stats.rejected_connections.add(1);
+        tokio::spawn(async move {
+            let mut stream = stream;
+            let _ = stream
+                .write_all(b"-ERR max number of clients reached\r\n")
+                .await;
+            let _ = stream.shutdown().await;
+        });
+        return;
+    }
+    let (Ok(addr), Ok(local_addr)) = (stream.peer_addr(), stream.local_addr()) else {
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    let keepalive = node.limits.tcp_keepalive_secs();
+    if keepalive > 0 {
+        let params = socket2::TcpKeepalive::new().with_time(Duration::from_secs(keepalive));
+        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&params);
+    }
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+    let info = node
+        .clients
+        .register(addr, local_addr, fd, crate::clock::now_ms());
+    let node = node.clone();
+    tokio::spawn(async move {
+        connection::serve(node, stream, info).await;
+        drop(done);
+    });
+}
+
+/// Binds every address of `bind` on `port`. With port 0 the first listener picks a port and
+/// the others use the same one; the node records the port clients reach.
+pub async fn bind(node: &Node, bind: &[String], port: u16) -> std::io::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
+    let mut port = port;
+    for addr in bind {
+        let host = addr.trim_start_matches('-');
+        let listener = TcpListener::bind((host, port)).await?;
+        port = listener.local_addr()?.port();
+        listeners.push(listener);
+    }
+    node.port.store(usize::from(port), Ordering::Relaxed);
+    Ok(listeners)
+}
+
+/// Samples `instantaneous_ops_per_sec` and the memory peak every 100 ms until shutdown.
+pub async fn sample_stats(node: Arc<Node>) {
+    let mut sampler = crate::stats::Sampler::default();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    while !node.is_shutting_down() {
+        tick.tick().await;
+        let rate = sampler.sample(node.stats.commands_processed.get(), crate::clock::now_ms());
+        node.stats.ops_per_sec.store(rate, Ordering::Relaxed);
+        crate::info::used_memory_with_peak(&node);
+    }
+}

@@ -1,0 +1,202 @@
+//! The view a command works through: the shards it holds locked, and the time it runs at.
+//!
+//! A command that names keys gets a view holding exactly their shards, locked in ascending
+//! (database, shard) order, so two commands can never wait on each other in a cycle; a
+//! transaction gets one view over all its keys. A keyless command gets an on-demand view that
+//! holds at most one shard at a time (so it too never waits while holding a lock). Every
+//! lookup goes through here, which is where lazy expiry, LRU touches and hit/miss counting
+//! happen.
+
+use super::shard::{Entry, EntryMut, Shard};
+use super::value::Value;
+use super::{DbIndex, SHARDS, Store};
+use parking_lot::MutexGuard;
+use smallvec::SmallVec;
+
+/// One locked shard.
+struct Held<'s> {
+    db: DbIndex,
+    shard: usize,
+    guard: MutexGuard<'s, Shard>,
+}
+
+enum Mode<'s> {
+    /// A fixed set of shards, sorted by (db, shard).
+    Holding(SmallVec<[Held<'s>; 2]>),
+    /// At most one shard at a time, locked when touched.
+    OnDemand(Option<Held<'s>>),
+}
+
+/// How a lookup counts: reads update hit/miss statistics, writes do not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// A read (`GET`): counts a keyspace hit or miss and touches the LRU clock.
+    Read,
+    /// A write or a read-modify-write (`SET`, `INCR`): touches the LRU clock only.
+    Write,
+    /// A look that changes nothing (`TTL`, `TYPE`, `OBJECT`): neither counts nor touches.
+    Peek,
+}
+
+/// Shards locked for one command or transaction.
+pub struct Locked<'s> {
+    store: &'s Store,
+    mode: Mode<'s>,
+    /// Unix milliseconds the command runs at: one instant for the whole command or transaction.
+    pub now: u64,
+    /// Whether reads update LRU clocks (`CLIENT NO-TOUCH` turns this off).
+    pub touch: bool,
+}
+
+impl<'s> Locked<'s> {
+    pub(super) fn holding(store: &'s Store, wanted: &mut [(DbIndex, usize)], now: u64) -> Self {
+        wanted.sort_unstable();
+        let mut held: SmallVec<[Held<'s>; 2]> = SmallVec::new();
+        for &(db, shard) in wanted.iter() {
+            if held.last().is_some_and(|h| h.db == db && h.shard == shard) {
+                continue;
+            }
+            held.push(Held {
+                db,
+                shard,
+                guard: store.lock_shard(db, shard),
+            });
+        }
+        Locked {
+            store,
+            mode: Mode::Holding(held),
+            now,
+            touch: true,
+        }
+    }
+
+    pub(super) fn on_demand(store: &'s Store, now: u64) -> Self {
+        Locked {
+            store,
+            mode: Mode::OnDemand(None),
+            now,
+            touch: true,
+        }
+    }
+
+    /// The store this view belongs to.
+    pub fn store(&self) -> &'s Store {
+        self.store
+    }
+
+    /// The locked shard `(db, shard)`. In on-demand mode this releases the shard held before.
+    ///
+    /// # Panics
+    /// If a holding view is asked for a shard it did not lock: the command table's key
+    /// positions disagree with what the command touches, a bug that must not go unnoticed.
+    pub fn shard(&mut self, db: DbIndex, shard: usize) -> &mut Shard {
+        let store = self.store;
+        match &mut self.mode {
+            Mode::Holding(held) => {
+                let found = held.iter_mut().find(|h| h.db == db && h.shard == shard);
+                match found {
+                    Some(h) => &mut h.guard,
+                    None => panic!("shard {db}/{shard} used without being locked"),
+                }
+            }
+            Mode::OnDemand(current) => {
+                if !current
+                    .as_ref()
+                    .is_some_and(|h| h.db == db && h.shard == shard)
+                {
+                    // Release before locking the next one: never hold one lock while waiting.
+                    *current = None;
+                    *current = Some(Held {
+                        db,
+                        shard,
+                        guard: store.lock_shard(db, shard),
+                    });
+                }
+                match current {
+                    Some(h) => &mut h.guard,
+                    None => unreachable!("a shard was just locked"),
+                }
+            }
+        }
+    }
+
+    /// Looks `key` up in `db`. Expired keys are removed and reported missing.
+    pub fn lookup(&mut self, db: DbIndex, key: &[u8], access: Access) -> Option<EntryMut<'_>> {
+        let hash = self.store.hash(key);
+        let now = self.now;
+        let touch = self.touch && access != Access::Peek;
+        let count = access == Access::Read;
+        self.shard(db, Store::shard_of(hash))
+            .find(hash, key, now, touch, count)
+    }
+
+    /// The live value of `key`, for reading (counts a hit or miss).
+    pub fn get(&mut self, db: DbIndex, key: &[u8]) -> Option<EntryMut<'_>> {
+        self.lookup(db, key, Access::Read)
+    }
+
+    /// The live value of `key`, for changing it.
+    pub fn get_mut(&mut self, db: DbIndex, key: &[u8]) -> Option<EntryMut<'_>> {
+        self.lookup(db, key, Access::Write)
+    }
+
+    /// Whether `key` exists (no statistics, no touch).
+    pub fn exists(&mut self, db: DbIndex, key: &[u8]) -> bool {
+        self.lookup(db, key, Access::Peek).is_some()
+    }
+
+    /// Stores `value` under `key` with `expire_at` (absolute ms), replacing any old value.
+    /// Returns the old live value.
+    pub fn set(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        value: Value,
+        expire_at: Option<u64>,
+    ) -> Option<Value> {
+        let store = self.store;
+        let hash = store.hash(key);
+        let now = self.now;
+        self.shard(db, Store::shard_of(hash)).insert(
+            hash,
+            key,
+            value,
+            expire_at,
+            now,
+            store.hasher(),
+        )
+    }
+
+    /// Removes `key` and returns its entry if it was live.
+    pub fn remove(&mut self, db: DbIndex, key: &[u8]) -> Option<Entry> {
+        let hash = self.store.hash(key);
+        let now = self.now;
+        self.shard(db, Store::shard_of(hash)).remove(hash, key, now)
+    }
+
+    /// Calls `f` on every shard of `db` in turn. An on-demand view locks them one at a time;
+    /// a holding view must hold them all.
+    pub fn for_each_shard(&mut self, db: DbIndex, mut f: impl FnMut(&mut Shard)) {
+        for shard in 0..SHARDS {
+            f(self.shard(db, shard));
+        }
+    }
+
+    /// Swaps the contents of two databases. An on-demand view locks both databases' shards
+    /// for the swap; a holding view must already hold them.
+    pub fn swap_databases(&mut self, a: DbIndex, b: DbIndex) {
+        match &mut self.mode {
+            Mode::OnDemand(current) => {
+                *current = None;
+                self.store.swap_databases(a, b);
+            }
+            Mode::Holding(_) => {
+                for shard in 0..SHARDS {
+                    let taken = std::mem::take(self.shard(a, shard));
+                    let other = std::mem::replace(self.shard(b, shard), taken);
+                    *self.shard(a, shard) = other;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The keyspace: `databases` numbered databases, each split into shards under their own locks.
+//!
+//! There is no global lock on the request path. A key's shard is chosen from its hash; a
+//! command locks the shards of the keys it names (in a fixed order, so commands never
+//! deadlock) and works through the resulting [`Locked`] view. Keyless commands (`DBSIZE`,
+//! `SCAN`, `FLUSHDB`…) visit shards one at a time. `SWAPDB` swaps shard contents under both
+//! databases' locks. Large tables are dropped on a background thread (`FLUSHALL ASYNC`).
+//!
+//! - `value`: what a key holds.
+//! - `shard`: one hash table, lazy expiry, the bucket cursor the active cycle uses.
+//! - `locked`: the view a command gets over the shards it locked.
+//! - `expire`: the active expiry cycle.
+
+pub mod expire;
+pub mod locked;
+pub mod shard;
+pub mod value;
+
+pub use locked::Locked;
+pub use shard::{Entry, EntryMut, Shard, ShardStats};
+pub use value::Value;
+
+use crossbeam_utils::CachePadded;
+use parking_lot::{Mutex, MutexGuard};
+use std::hash::BuildHasher;
+use std::sync::mpsc;
+
+/// Shards per database. A power of two; more shards mean less contention and shorter pauses
+/// for whole-shard work, fewer mean cheaper whole-database commands.
+pub const SHARDS: usize = 64;
+
+/// Index of a database (`SELECT`).
+pub type DbIndex = usize;
+
+/// One numbered database.
+pub struct Db {
+    shards: Box<[CachePadded<Mutex<Shard>>]>,
+}
+
+impl Db {
+    fn new() -> Db {
+        Db {
+            shards: (0..SHARDS)
+                .map(|_| CachePadded::new(Mutex::new(Shard::default())))
+                .collect(),
+        }
+    }
+}
+
+/// Totals over a database, for `INFO keyspace`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DbSummary {
+    pub keys: usize,
+    pub volatile: usize,
+    /// Average remaining TTL of keys with one, in ms, as the expiry cycle last estimated it.
+    pub avg_ttl: u64,
+}
+
+/// All databases.
+pub struct Store {
+    dbs: Box<[Db]>,
+    hasher: foldhash::fast::RandomState,
+    /// Drops large tables off the request path.
+    lazy_free: mpsc::Sender<Box<dyn Send>>,
+}
+
+impl Store {
+    /// A store with `databases` empty databases.
+    pub fn new(databases: usize) -> Store {
+        let (tx, rx) = mpsc::channel::<Box<dyn Send>>();
+        // The thread ends when the store (and with it the sender) is dropped.
+        let spawned = std::thread::Builder::new()
+            .name("shoal-lazyfree".into())
+            .spawn(move || rx.into_iter().for_each(drop));
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "could not start the lazy-free thread; frees will be synchronous");
+        }
+        Store {
+            dbs: (0..databases.max(1)).map(|_| Db::new()).collect(),
+            hasher: foldhash::fast::RandomState::default(),
+            lazy_free: tx,
+        }
+    }
+
+    /// Number of databases.
+    pub fn databases(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// The hash of `key` (used both to pick its shard and inside the shard's table).
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// A hashing function for a shard's table to rehash with.
+    pub(crate) fn hasher(&self) -> impl Fn(&[u8]) -> u64 + '_ {
+        move |key: &[u8]| self.hash(key)
+    }
+
+    /// The shard a hash lives in. Uses middle bits: hashbrown takes the low bits for the
+    /// bucket and the top 7 for its tags, so those must stay varied within a shard.
+    pub fn shard_of(hash: u64) -> usize {
+        ((hash >> 32) as usize) & (SHARDS - 1)
+    }
+
+    pub(crate) fn lock_shard(&self, db: DbIndex, shard: usize) -> MutexGuard<'_, Shard> {
+        self.dbs[db].shards[shard].lock()
+    }
+
+    /// Locks the shards holding `keys` (database, key) and returns the view over them.
+    pub fn lock<'s, 'k>(
+        &'s self,
+        keys: impl IntoIterator<Item = (DbIndex, &'k [u8])>,
+        now: u64,
+    ) -> Locked<'s> {
+        let mut wanted: smallvec::SmallVec<[(DbIndex, usize); 4]> = keys
+            .into_iter()
+            .map(|(db, key)| (db, Self::shard_of(self.hash(key))))
+            .collect();
+        Locked::holding(self, &mut wanted, now)
+    }
+
+    /// Locks every shard of the given databases (transactions with keyspace-wide commands).
+    pub fn lock_databases(&self, dbs: &[DbIndex], now: u64) -> Locked<'_> {
+        let mut wanted: smallvec::SmallVec<[(DbIndex, usize); 4]> = dbs
+            .iter()
+            .flat_map(|&db| (0..SHARDS).map(move |shard| (db, shard)))
+            .collect();
+        Locked::holding(self, &mut wanted, now)
+    }
+
+    /// A view that locks one shard at a time, as it is touched (keyless commands).
+    pub fn on_demand(&self, now: u64) -> Locked<'_> {
+        Locked::on_demand(self, now)
+    }
+
+    /// Key and expiry counts of `db`.
+    pub fn summary(&self, db: DbIndex) -> DbSummary {
+        let mut summary = DbSummary::default();
+        let mut weighted_ttl: u128 = 0;
+        for shard in self.dbs[db].shards.iter() {
+            let shard = shard.lock();
+            summary.keys += shard.len();
+            summary.volatile += shard.volatile();
+            weighted_ttl += u128::from(shard.avg_ttl_ms) * shard.volatile() as u128;
+        }
+        if summary.volatile > 0 {
+            summary.avg_ttl = (weighted_ttl / summary.volatile as u128) as u64;
+        }
+        summary
+    }
+
+    /// Shard counters summed over every database.
+    pub fn stats(&self) -> ShardStats {
+        let mut total = ShardStats::default();
+        for db in self.dbs.iter() {
+            for shard in db.shards.iter() {
+                let stats = shard.lock().stats;
+                total.hits += stats.hits;
+                total.misses += stats.misses;
+                total.expired += stats.expired;
+            }
+        }
+        total
+    }
+
+    /// Zeroes the shard counters (`CONFIG RESETSTAT`).
+    pub fn reset_stats(&self) {
+        for db in self.dbs.iter() {
+            for shard in db.shards.iter() {
+                shard.lock().stats = ShardStats::default();
+            }
+        }
+    }
+
+    /// Empties `db`. With `lazy`, the old tables are dropped on the background thread.
+    pub fn flush(&self, db: DbIndex, lazy: bool) {
+        for shard in self.dbs[db].shards.iter() {
+            let old = shard.lock().take_all();
+            if lazy {
+                self.free_later(Box::new(old));
+            }
+        }
+    }
+
+    /// Drops `garbage` on the lazy-free thread (or here, if that thread is gone).
+    pub fn free_later(&self, garbage: Box<dyn Send>) {
+        if let Err(mpsc::SendError(garbage)) = self.lazy_free.send(garbage) {
+            drop(garbage);
+        }
+    }
+
+    /// Swaps the contents of two databases atomically with respect to every other command.
+    pub fn swap_databases(&self, a: DbIndex, b: DbIndex) {
+        if a == b {
+            return;
+        }
+        let (first, second) = if a < b { (a, b) } else { (b, a) };
+        let mut guards_a: Vec<_> = self.dbs[first].shards.iter().map(|s| s.lock()).collect();
+        let mut guards_b: Vec<_> = self.dbs[second].shards.iter().map(|s| s.lock()).collect();
+        for (x, y) in guards_a.iter_mut().zip(guards_b.iter_mut()) {
+            std::mem::swap(&mut **x, &mut **y);
+        }
+    }
+}

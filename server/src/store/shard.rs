@@ -1,0 +1,389 @@
+//! One shard of one database: a hash table of entries and its expiry bookkeeping.
+//!
+//! A shard is always used under its mutex (see `locked.rs`), so nothing here is concurrent.
+//! Lookups expire lazily: an entry whose time has passed is removed when it is found and is
+//! never handed out. The active expiry cycle (`expire.rs`) walks the table by bucket index
+//! with a cursor, which hashbrown keeps stable until the table is resized.
+
+use super::value::Value;
+use crate::clock;
+use hashbrown::HashTable;
+
+/// A key and everything stored with it.
+#[derive(Debug)]
+pub struct Entry {
+    key: Box<[u8]>,
+    value: Value,
+    /// Absolute expiry in Unix milliseconds; 0 means no expiry.
+    expire_at: u64,
+    /// LRU clock of the last access (`OBJECT IDLETIME`).
+    access: u32,
+}
+
+impl Entry {
+    /// The key.
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// The value.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// Takes the value apart from the key.
+    pub fn into_value(self) -> Value {
+        self.value
+    }
+
+    /// Absolute expiry in Unix milliseconds, if any.
+    pub fn expire_at(&self) -> Option<u64> {
+        (self.expire_at != 0).then_some(self.expire_at)
+    }
+
+    /// LRU clock of the last access.
+    pub fn access(&self) -> u32 {
+        self.access
+    }
+
+    fn is_expired(&self, now: u64) -> bool {
+        self.expire_at != 0 && self.expire_at <= now
+    }
+
+    /// Approximate memory this entry holds (for `MEMORY USAGE`-style reporting).
+    pub fn memory(&self) -> usize {
+        std::mem::size_of::<Entry>() + self.key.len() + self.value.heap_size()
+    }
+}
+
+/// Counters a shard keeps under its own lock, summed for `INFO stats`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ShardStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub expired: u64,
+}
+
+/// A hash table of entries plus what expiry needs to know about it.
+#[derive(Debug, Default)]
+pub struct Shard {
+    table: HashTable<Entry>,
+    /// Entries with an expiry.
+    volatile: usize,
+    /// No entry expires before this time (a lower bound, 0 when unknown).
+    pub(super) earliest_expiry: u64,
+    /// The active cycle's progress: next bucket to visit, and the table size it was valid for.
+    pub(super) expire_cursor: usize,
+    pub(super) expire_cursor_buckets: usize,
+    /// Smallest expiry seen by the current pass of the active cycle.
+    pub(super) pass_earliest: u64,
+    /// Sum and count of remaining TTLs seen by the current pass, and the average the last
+    /// complete pass found (`INFO keyspace` avg_ttl).
+    pub(super) pass_ttl_sum: u64,
+    pub(super) pass_ttl_count: u64,
+    pub avg_ttl_ms: u64,
+    pub stats: ShardStats,
+}
+
+/// A live entry found by a lookup, with what is needed to change its expiry consistently.
+pub struct EntryMut<'a> {
+    entry: &'a mut Entry,
+    volatile: &'a mut usize,
+    earliest: &'a mut u64,
+    pass_earliest: &'a mut u64,
+}
+
+impl EntryMut<'_> {
+    /// The key.
+    pub fn key(&self) -> &[u8] {
+        &self.entry.key
+    }
+
+    /// The value.
+    pub fn value(&self) -> &Value {
+        &self.entry.value
+    }
+
+    /// The value, to change in place.
+    pub fn value_mut(&mut self) -> &mut Value {
+        &mut self.entry.value
+    }
+
+    /// Replaces the value, keeping the expiry.
+    pub fn set_value(&mut self, value: Value) -> Value {
+        std::mem::replace(&mut self.entry.value, value)
+    }
+
+    /// Absolute expiry in Unix milliseconds, if any.
+    pub fn expire_at(&self) -> Option<u64> {
+        self.entry.expire_at()
+    }
+
+    /// LRU clock of the last access.
+    pub fn access(&self) -> u32 {
+        self.entry.access
+    }
+
+    /// Sets or clears the expiry.
+    pub fn set_expire_at(&mut self, expire_at: Option<u64>) {
+        let was_volatile = self.entry.expire_at != 0;
+        let at = expire_at.unwrap_or(0);
+        self.entry.expire_at = at;
+        match (was_volatile, at != 0) {
+            (false, true) => *self.volatile += 1,
+            (true, false) => *self.volatile -= 1,
+            _ => {}
+        }
+        if at != 0 {
+            note_expiry(self.earliest, self.pass_earliest, at);
+        }
+    }
+}
+
+/// Lowers the shard's expiry bounds so the active cycle will look at an entry expiring `at`.
+fn note_expiry(earliest: &mut u64, pass_earliest: &mut u64, at: u64) {
+    if *earliest == 0 || at < *earliest {
+        *earliest = at;
+    }
+    if *pass_earliest == 0 || at < *pass_earliest {
+        *pass_earliest = at;
+    }
+}
+
+impl Shard {
+    /// Number of entries, including expired ones not reclaimed yet (as Redis's `DBSIZE`).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether the shard holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Number of entries with an expiry.
+    pub fn volatile(&self) -> usize {
+        self.volatile
+    }
+
+    /// Finds the live entry for `key`, removing it first if it has expired. `touch` records
+    /// the access in its LRU clock; `count` adds a keyspace hit or miss.
+    pub fn find(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        now: u64,
+        touch: bool,
+        count: bool,
+    ) -> Option<EntryMut<'_>> {
+        let Shard {
+            table,
+            volatile,
+            earliest_expiry,
+            pass_earliest,
+            stats,
+            ..
+        } = self;
+        let Ok(found) = table.find_entry(hash, |e| *e.key == *key) else {
+            stats.misses += u64::from(count);
+            return None;
+        };
+        if found.get().is_expired(now) {
+            found.remove();
+            *volatile -= 1;
+            stats.expired += 1;
+            stats.misses += u64::from(count);
+            return None;
+        }
+        stats.hits += u64::from(count);
+        let entry = found.into_mut();
+        if touch {
+            entry.access = clock::lru_clock(now);
+        }
+        Some(EntryMut {
+            entry,
+            volatile,
+            earliest: earliest_expiry,
+            pass_earliest,
+        })
+    }
+
+    /// Stores `value` under `key` with the given expiry, replacing any previous entry (live or
+    /// expired), and returns the previous live value.
+    pub fn insert(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        value: Value,
+        expire_at: Option<u64>,
+        now: u64,
+        hasher: impl Fn(&[u8]) -> u64,
+    ) -> Option<Value> {
+        let at = expire_at.unwrap_or(0);
+        if at != 0 {
+            self.volatile += 1;
+            note_expiry(&mut self.earliest_expiry, &mut self.pass_earliest, at);
+        }
+        let access = clock::lru_clock(now);
+        match self
+            .table
+            .entry(hash, |e| *e.key == *key, |e| hasher(&e.key))
+        {
+            hashbrown::hash_table::Entry::Occupied(mut found) => {
+                let entry = found.get_mut();
+                if entry.expire_at != 0 {
+                    self.volatile -= 1;
+                }
+                let expired = entry.is_expired(now);
+                entry.expire_at = at;
+                entry.access = access;
+                let old = std::mem::replace(&mut entry.value, value);
+                if expired {
+                    self.stats.expired += 1;
+                    None
+                } else {
+                    Some(old)
+                }
+            }
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(Entry {
+                    key: key.into(),
+                    value,
+                    expire_at: at,
+                    access,
+                });
+                None
+            }
+        }
+    }
+
+    /// Removes `key` and returns its entry if it was live.
+    pub fn remove(&mut self, hash: u64, key: &[u8], now: u64) -> Option<Entry> {
+        let entry = self
+            .table
+            .find_entry(hash, |e| *e.key == *key)
+            .ok()?
+            .remove()
+            .0;
+        if entry.expire_at != 0 {
+            self.volatile -= 1;
+        }
+        if entry.is_expired(now) {
+            self.stats.expired += 1;
+            return None;
+        }
+        Some(entry)
+    }
+
+    /// Empties the shard and returns the old table (to drop wherever suits the caller).
+    pub fn take_all(&mut self) -> HashTable<Entry> {
+        self.volatile = 0;
+        self.earliest_expiry = 0;
+        self.pass_earliest = 0;
+        self.expire_cursor = 0;
+        std::mem::take(&mut self.table)
+    }
+
+    /// Number of buckets in the table (the range of bucket indexes).
+    pub fn buckets(&self) -> usize {
+        self.table.num_buckets()
+    }
+
+    /// The entry in bucket `index`, if that bucket is full and the entry is live.
+    pub fn live_at(&self, index: usize, now: u64) -> Option<&Entry> {
+        self.table.get_bucket(index).filter(|e| !e.is_expired(now))
+    }
+
+    /// Visits buckets `from..to` for the active cycle: removes expired entries into `reclaimed`
+    /// and returns the smallest expiry among the survivors (0 if none).
+    pub(super) fn expire_buckets(
+        &mut self,
+        from: usize,
+        to: usize,
+        now: u64,
+        reclaimed: &mut Vec<Entry>,
+    ) -> u64 {
+        let mut earliest = 0;
+        for index in from..to.min(self.table.num_buckets()) {
+            let Some(entry) = self.table.get_bucket_entry(index).ok() else {
+                continue;
+            };
+            let at = entry.get().expire_at;
+            if at == 0 {
+                continue;
+            }
+            if at <= now {
+                reclaimed.push(entry.remove().0);
+                self.volatile -= 1;
+                self.stats.expired += 1;
+            } else {
+                if earliest == 0 || at < earliest {
+                    earliest = at;
+                }
+                self.pass_ttl_sum = self.pass_ttl_sum.saturating_add(at - now);
+                self.pass_ttl_count += 1;
+            }
+        }
+        earliest
+    }
+
+    /// Bytes the table itself occupies (buckets and control bytes).
+    pub fn table_bytes(&self) -> usize {
+        self.table.allocation_size()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    fn hasher() -> impl Fn(&[u8]) -> u64 + Copy {
+        |k: &[u8]| foldhash::fast::FixedState::with_seed(7).hash_one(k)
+    }
+
+    #[test]
+    fn expired_entries_are_never_found_and_are_counted() {
+        let h = hasher();
+        let mut shard = Shard::default();
+        shard.insert(h(b"a"), b"a", Value::string(b"1"), Some(1_000), 0, h);
+        shard.insert(h(b"b"), b"b", Value::string(b"2"), None, 0, h);
+        assert_eq!(shard.volatile(), 1);
+        assert!(shard.find(h(b"a"), b"a", 999, true, false).is_some());
+        assert!(shard.find(h(b"a"), b"a", 1_000, true, false).is_none());
+        assert_eq!(shard.len(), 1);
+        assert_eq!(shard.volatile(), 0);
+        assert_eq!(shard.stats.expired, 1);
+    }
+
+    #[test]
+    fn overwriting_keeps_the_volatile_count_right() {
+        let h = hasher();
+        let mut shard = Shard::default();
+        shard.insert(h(b"a"), b"a", Value::string(b"1"), Some(10), 0, h);
+        let old = shard.insert(h(b"a"), b"a", Value::string(b"2"), None, 5, h);
+        assert_eq!(old, Some(Value::string(b"1")));
+        assert_eq!(shard.volatile(), 0);
+        let mut found = shard.find(h(b"a"), b"a", 5, false, false).expect("live");
+        found.set_expire_at(Some(20));
+        assert_eq!(shard.volatile(), 1);
+        assert_eq!(shard.earliest_expiry, 10);
+    }
+
+    #[test]
+    fn the_active_scan_reclaims_only_expired_entries() {
+        let h = hasher();
+        let mut shard = Shard::default();
+        for i in 0..100u32 {
+            let key = i.to_be_bytes();
+            let at = if i % 2 == 0 { Some(50) } else { Some(500) };
+            shard.insert(h(&key), &key, Value::string(b"v"), at, 0, h);
+        }
+        let mut reclaimed = Vec::new();
+        let earliest = shard.expire_buckets(0, usize::MAX, 100, &mut reclaimed);
+        assert_eq!(reclaimed.len(), 50);
+        assert_eq!(earliest, 500);
+        assert_eq!(shard.len(), 50);
+        assert_eq!(shard.volatile(), 50);
+    }
+}
