@@ -51,7 +51,11 @@ fn run(args: &[String]) -> anyhow::Result<()> {
     let (filter, reload_handle) = reload::Layer::new(level_filter(config.loglevel));
     tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_target(false))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_target(false)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())),
+        )
         .init();
     let hook = Box::new(move |level: LogLevel| {
         let _ = reload_handle.modify(|f| *f = level_filter(level));

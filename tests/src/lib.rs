@@ -1,1 +1,373 @@
+//! Test harness: real `shoal` processes on free loopback ports, and real clients for them.
+//!
+//! [`Shoal::start`] builds the binary if needed (with the same profile as the tests), starts
+//! it with `--port 0`, reads the port it bound from its startup line, and kills it on drop.
+//! [`RedisServer`] does the same for a reference `redis-server`, for tests that compare
+//! replies. Helpers speak raw RESP over TCP for protocol-level tests.
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
+}
+
+/// Path to the `shoal` binary, built once per test process with the tests' own profile.
+/// `SHOAL_BIN` overrides it.
+pub fn shoal_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            if let Ok(path) = std::env::var("SHOAL_BIN") {
+                return PathBuf::from(path);
+            }
+            let release = !cfg!(debug_assertions);
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.current_dir(workspace()).args([
+                "build",
+                "--quiet",
+                "-p",
+                "shoal-server",
+                "--bin",
+                "shoal",
+            ]);
+            if release {
+                build.arg("--release");
+            }
+            let status = build.status().expect("running cargo build");
+            assert!(status.success(), "building shoal failed");
+            let target = std::env::var("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| workspace().join("target"));
+            target
+                .join(if release { "release" } else { "debug" })
+                .join("shoal")
+        })
+        .clone()
+}
+
+/// A running `shoal` process, killed on drop.
+pub struct Shoal {
+    child: Child,
+    pub port: u16,
+    /// Lines the process printed (stdout and stderr), for assertions and debugging.
+    pub output: std::sync::Arc<Mutex<Vec<String>>>,
+}
+
+impl Shoal {
+    /// Starts a node with default settings on a free port.
+    pub fn start() -> Shoal {
+        Shoal::start_with(&[])
+    }
+
+    /// Starts a node with extra command-line arguments (`--port` is chosen by the harness
+    /// unless given).
+    pub fn start_with(args: &[&str]) -> Shoal {
+        Shoal::try_start(args).unwrap_or_else(|e| panic!("shoal did not start: {e}"))
+    }
+
+    /// Starts a node; `Err` carries what it printed if it exited or never became ready.
+    pub fn try_start(args: &[&str]) -> Result<Shoal, String> {
+        let mut command = Command::new(shoal_binary());
+        if !args.contains(&"--port") {
+            command.args(["--port", "0"]);
+        }
+        command
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
+        let mut child = command.spawn().map_err(|e| e.to_string())?;
+        let output = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let stderr = child.stderr.take().ok_or("no stderr")?;
+        for pipe in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
+            let (tx, output) = (tx.clone(), output.clone());
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    output.lock().expect("output lock").push(line.clone());
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        drop(tx);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if line.contains("ready to accept connections") => {
+                    let port = line
+                        .split_whitespace()
+                        .find_map(|w| w.strip_prefix("port="))
+                        .and_then(|p| p.parse().ok())
+                        .ok_or_else(|| format!("no port in {line:?}"))?;
+                    return Ok(Shoal {
+                        child,
+                        port,
+                        output,
+                    });
+                }
+                Ok(_) => continue,
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let lines = output.lock().expect("output lock").join("\n");
+                    return Err(format!("exited or timed out; output:\n{lines}"));
+                }
+            }
+        }
+    }
+
+    /// `redis://127.0.0.1:PORT/` with an optional database.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// A `redis` crate client for this node.
+    pub fn client(&self) -> redis::Client {
+        redis::Client::open(self.url()).expect("valid url")
+    }
+
+    /// A synchronous connection.
+    pub fn conn(&self) -> redis::Connection {
+        self.client().get_connection().expect("connect to shoal")
+    }
+
+    /// A multiplexed async connection.
+    pub async fn async_conn(&self) -> redis::aio::MultiplexedConnection {
+        self.client()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect to shoal")
+    }
+
+    /// A raw TCP connection for protocol-level tests.
+    pub fn raw(&self) -> Raw {
+        Raw::connect(self.port)
+    }
+
+    /// Runs `redis-cli -p PORT args...` and returns its stdout (stderr appended on failure).
+    pub fn cli(&self, args: &[&str]) -> String {
+        redis_cli(self.port, args)
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits up to `timeout` for the process to exit; returns its exit status if it did.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Sends a signal (`"TERM"`, `"INT"`, `"KILL"`) to the process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success());
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Shoal {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `redis-cli -p port args...`.
+pub fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli is installed (apt-get install redis-tools)");
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    text
+}
+
+/// A reference `redis-server` on a free port, killed on drop (for comparing replies).
+pub struct RedisServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl RedisServer {
+    /// Starts `redis-server` with persistence off, or `None` if it is not installed.
+    pub fn start() -> Option<RedisServer> {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let server = RedisServer { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(server);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// A raw connection.
+    pub fn raw(&self) -> Raw {
+        Raw::connect(self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A raw RESP connection: send bytes, read exactly one reply back as bytes.
+pub struct Raw {
+    stream: BufReader<TcpStream>,
+}
+
+impl Raw {
+    /// Connects to 127.0.0.1:port.
+    pub fn connect(port: u16) -> Raw {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        Raw {
+            stream: BufReader::new(stream),
+        }
+    }
+
+    /// Writes bytes as they are.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.get_mut().write_all(bytes).expect("write");
+    }
+
+    /// Sends one command as a RESP array.
+    pub fn send_command(&mut self, args: &[&[u8]]) {
+        self.send(&encode_command(args));
+    }
+
+    /// Sends a command and returns its raw reply.
+    pub fn call(&mut self, args: &[&str]) -> String {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.send_command(&args);
+        self.read_reply()
+    }
+
+    /// Reads one complete reply (any RESP2/RESP3 type) and returns its bytes as text.
+    pub fn read_reply(&mut self) -> String {
+        let mut out = Vec::new();
+        self.read_value(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn read_line(&mut self, out: &mut Vec<u8>) -> String {
+        let mut line = Vec::new();
+        self.stream
+            .read_until(b'\n', &mut line)
+            .expect("read reply line");
+        assert!(
+            !line.is_empty(),
+            "connection closed while a reply was expected"
+        );
+        out.extend_from_slice(&line);
+        String::from_utf8_lossy(&line).trim_end().to_string()
+    }
+
+    fn read_value(&mut self, out: &mut Vec<u8>) {
+        let line = self.read_line(out);
+        let (kind, rest) = line.split_at(1);
+        let n: i64 = rest.parse().unwrap_or(0);
+        match kind {
+            "$" | "=" | "!" if n >= 0 => {
+                let mut body = vec![0; n as usize + 2];
+                self.stream.read_exact(&mut body).expect("read bulk");
+                out.extend_from_slice(&body);
+            }
+            "*" | "~" | ">" if n > 0 => (0..n).for_each(|_| self.read_value(out)),
+            "%" | "|" if n > 0 => (0..2 * n).for_each(|_| self.read_value(out)),
+            _ => {}
+        }
+    }
+
+    /// True when the server closed the connection (reads end of stream within the timeout).
+    pub fn is_closed(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(self.stream.read(&mut byte), Ok(0) | Err(_))
+    }
+
+    /// Reads whatever arrives until the connection closes or `timeout` passes.
+    pub fn read_to_close(&mut self, timeout: Duration) -> Vec<u8> {
+        self.stream
+            .get_ref()
+            .set_read_timeout(Some(timeout))
+            .expect("timeout");
+        let mut out = Vec::new();
+        let _ = self.stream.read_to_end(&mut out);
+        out
+    }
+}
+
+/// Encodes a command as a RESP array of bulk strings.
+pub fn encode_command(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for arg in args {
+        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
