@@ -1,1 +1,68 @@
-fn main() {}
+//! `shoal-bench`: benchmarks that run Shoal and redis-server side by side on this machine.
+//!
+//! Every subcommand starts its own servers on free loopback ports and stops them when it
+//! ends; nothing outside the process is touched. The figures worth trusting are the
+//! ratios between the two servers measured in one run, not the absolute numbers: the
+//! load generator shares the machine (and its cores) with the servers.
+//!
+//! Subcommands:
+//! - `compare` ([`compare`]): redis-benchmark SET/GET at several pipeline depths against
+//!   both servers, alternately, with medians over rounds.
+//!
+//! Modules: [`servers`] starts and stops the servers, [`redis_benchmark`] runs
+//! redis-benchmark and parses its CSV, [`resp`] is a tiny client for prefilling and `INFO`.
+
+mod compare;
+mod redis_benchmark;
+mod resp;
+mod servers;
+
+const USAGE: &str = "\
+Usage: shoal-bench <command> [options]
+
+Benchmarks Shoal against redis-server on this machine, in one run, and reports ratios.
+The load generator runs on the same cores as the servers and competes with them, so
+absolute figures understate both servers; compare the ratios.
+
+Commands:
+  compare    redis-benchmark SET/GET, pipeline 1 and 16, redis and shoal alternately
+  help [command]
+
+Run `shoal-bench <command> --help` for a command's options, e.g.
+  cargo run -p shoal-bench --release -- compare --rounds 3";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => {}
+        Err(error) => {
+            eprintln!("shoal-bench: {error:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Dispatches to a subcommand.
+fn run(args: &[String]) -> anyhow::Result<()> {
+    let Some((command, rest)) = args.split_first() else {
+        println!("{USAGE}");
+        return Ok(());
+    };
+    match command.as_str() {
+        "compare" => match compare::Options::parse(rest)? {
+            Some(options) => compare::run(&options),
+            None => {
+                println!("{}", compare::USAGE);
+                Ok(())
+            }
+        },
+        "help" | "-h" | "--help" => {
+            match rest.first().map(String::as_str) {
+                Some("compare") => println!("{}", compare::USAGE),
+                _ => println!("{USAGE}"),
+            }
+            Ok(())
+        }
+        other => anyhow::bail!("unknown command {other:?}\n\n{USAGE}"),
+    }
+}

@@ -55,7 +55,7 @@ pub struct Config {
     pub loglevel: LogLevel,
     /// Number of databases (`SELECT 0..databases-1`).
     pub databases: usize,
-    /// Background task frequency (active expiry ticks per second), 1..=500.
+    /// Background task frequency (active expiry ticks per second), clamped to 1..=500.
     pub hz: u32,
     /// Longest bulk string a client may send, in bytes.
     pub proto_max_bulk_len: usize,
@@ -142,9 +142,8 @@ fn int_in<T>(text: &str, min: i64, max: i64) -> Result<T, String>
 where
     T: TryFrom<i64>,
 {
-    let value: i64 = text
-        .parse()
-        .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+    let value = crate::protocol::request::parse_int(text.as_bytes())
+        .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
     if value < min || value > max {
         return Err(format!(
             "argument must be between {min} and {max} inclusive"
@@ -250,11 +249,12 @@ const DIRECTIVES: &[Directive] = &[
         },
         mutable: false,
     },
+    // As in Redis, any non-negative value is accepted and clamped to 1..=500.
     Directive {
         name: "hz",
         get: |c| c.hz.to_string(),
         set: |c, v| {
-            c.hz = int_in(v, 1, 500)?;
+            c.hz = int_in::<i64>(v, 0, i64::from(i32::MAX))?.clamp(1, 500) as u32;
             Ok(())
         },
         mutable: true,

@@ -82,9 +82,12 @@ impl Connection {
                     self.parser.consumed(consumed);
                 }
                 Err(error) => {
-                    if flow == Flow::Continue {
-                        Reply::Error(error.0.clone().into())
+                    // Redis answers `-ERR Protocol error: ...`, unless replies are off.
+                    if flow == Flow::Continue && self.client.reply_mode != ReplyMode::Off {
+                        Reply::Error(format!("ERR {}", error.0).into())
                             .encode(self.client.protocol, &mut self.out);
+                    }
+                    if flow == Flow::Continue {
                         self.node.stats.error_replies.add(1);
                     }
                     tracing::debug!(client = self.client.id, %error, "protocol error");
@@ -158,24 +161,24 @@ impl Connection {
             .info
             .last_interaction_ms
             .store(now, Ordering::Relaxed);
-        let mut executed = 0;
         let mut flow = Flow::Continue;
         for i in 0..batch.len() {
             let args: SmallVec<[&[u8]; 16]> = batch.args(read_buf, i).collect();
-            let skipping = client.reply_mode == ReplyMode::SkipNext;
-            if skipping {
+            // `CLIENT REPLY SKIP` silences the command after it.
+            if client.reply_mode == ReplyMode::SkipNext {
                 client.reply_mode = ReplyMode::Skipping;
             }
             let reply = command::execute(node, client, &args);
-            executed += 1;
             if reply.is_error() {
                 node.stats.error_replies.add(1);
             }
-            if !skipping && client.reply_mode == ReplyMode::On {
-                reply.encode(client.protocol, out);
-            }
-            if client.reply_mode == ReplyMode::Skipping {
-                client.reply_mode = ReplyMode::On;
+            // Whether the reply goes out depends on the mode the command leaves behind, as
+            // in Redis: `CLIENT REPLY ON` is answered even when it was the skipped command,
+            // `CLIENT REPLY OFF` and `SKIP` are never answered.
+            match client.reply_mode {
+                ReplyMode::On => reply.encode(client.protocol, out),
+                ReplyMode::Skipping => client.reply_mode = ReplyMode::On,
+                ReplyMode::Off | ReplyMode::SkipNext => {}
             }
             if client.close_after_reply {
                 flow = Flow::Close;
@@ -189,7 +192,6 @@ impl Connection {
                 write_out(node, stream, out).await?;
             }
         }
-        node.stats.commands_processed.add(executed);
         Ok(flow)
     }
 

@@ -3,6 +3,11 @@
 //! `*` any run of bytes, `?` one byte, `[abc]`, `[^abc]`, `[a-z]` classes, `\x` a literal `x`.
 //! The pattern is compiled once and matched without recursion (one backtrack point for the
 //! last `*`), so no pattern can make matching exponential.
+//!
+//! Two quirks of Redis's `stringmatchlen` are kept: an empty string matches only the empty
+//! pattern (`KEYS *` still lists an empty key, because `*` alone means "everything" without
+//! matching; `**` does not), and an escaped byte inside a class (`[\a]`) is compared exactly
+//! even when matching ignores case.
 
 #[derive(Debug, Clone)]
 enum Token {
@@ -18,6 +23,8 @@ enum Token {
 #[derive(Debug, Clone, Copy)]
 enum ClassItem {
     Byte(u8),
+    /// An escaped byte: compared exactly, whatever the case folding.
+    Exact(u8),
     Range(u8, u8),
 }
 
@@ -26,7 +33,8 @@ enum ClassItem {
 pub struct Pattern {
     tokens: Vec<Token>,
     nocase: bool,
-    /// `*` alone: matches everything, so callers can skip matching.
+    /// The pattern is exactly `*`: matches everything (the empty string too), so callers
+    /// can skip matching.
     match_all: bool,
 }
 
@@ -57,7 +65,7 @@ impl Pattern {
             }
             i += 1;
         }
-        let match_all = matches!(tokens.as_slice(), [Token::Star]);
+        let match_all = pattern == b"*";
         Pattern {
             tokens,
             nocase,
@@ -74,6 +82,9 @@ impl Pattern {
     pub fn matches(&self, s: &[u8]) -> bool {
         if self.match_all {
             return true;
+        }
+        if s.is_empty() {
+            return self.tokens.is_empty();
         }
         let (mut p, mut i) = (0, 0);
         // Where to resume after the last `*`: (token after it, byte it must absorb next).
@@ -122,6 +133,7 @@ impl Pattern {
             Token::Class { negated, items } => {
                 let hit = items.iter().any(|item| match *item {
                     ClassItem::Byte(c) => fold(c) == fold(b),
+                    ClassItem::Exact(c) => c == b,
                     ClassItem::Range(lo, hi) => (fold(lo)..=fold(hi)).contains(&fold(b)),
                 });
                 hit != *negated
@@ -140,7 +152,7 @@ fn parse_class(pattern: &[u8], mut i: usize) -> (Token, usize) {
     let mut items = Vec::new();
     while i < pattern.len() && pattern[i] != b']' {
         if pattern[i] == b'\\' && i + 1 < pattern.len() {
-            items.push(ClassItem::Byte(pattern[i + 1]));
+            items.push(ClassItem::Exact(pattern[i + 1]));
             i += 2;
         } else if i + 2 < pattern.len() && pattern[i + 1] == b'-' {
             let (a, b) = (pattern[i], pattern[i + 2]);
@@ -182,7 +194,10 @@ mod tests {
             ("*a*b*c", "xxaxxcxxb", false),
             ("a*", "", false),
             ("*", "", true),
+            ("**", "", false),
+            ("?*", "", false),
             ("", "", true),
+            ("", "a", false),
             ("[]x", "x", false),
             ("user:*:name", "user:42:name", true),
             ("[abc", "b", true),
@@ -201,6 +216,9 @@ mod tests {
         assert!(matches(b"MAX*", b"maxclients", true));
         assert!(!matches(b"MAX*", b"maxclients", false));
         assert!(matches(b"[A-Z]x", b"qx", true));
+        assert!(matches(b"[a]", b"A", true));
+        assert!(matches(b"[\\a]", b"a", true));
+        assert!(!matches(b"[\\a]", b"A", true));
     }
 
     #[test]

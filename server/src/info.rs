@@ -11,57 +11,47 @@ use crate::node::Node;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
-/// Sections printed for `INFO` / `INFO default`, in order.
-const DEFAULT: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "cpu",
-    "keyspace",
-];
-
 type Section = fn(&Node, &Client, &mut String);
 
-fn section(name: &str) -> Option<Section> {
-    Some(match name {
-        "server" => server,
-        "clients" => clients,
-        "memory" => memory_section,
-        "persistence" => persistence,
-        "stats" => stats,
-        "replication" => replication,
-        "cpu" => cpu,
-        "keyspace" => keyspace,
-        _ => return None,
-    })
+/// Every section, in Redis's order: its name, its title and how it is written. All of them
+/// are in `INFO default` (Redis's `all` adds only sections this node does not keep, such as
+/// `commandstats`).
+const SECTIONS: &[(&str, &str, Section)] = &[
+    ("server", "Server", server),
+    ("clients", "Clients", clients),
+    ("memory", "Memory", memory_section),
+    ("persistence", "Persistence", persistence),
+    ("stats", "Stats", stats),
+    ("replication", "Replication", replication),
+    ("cpu", "CPU", cpu),
+    ("modules", "Modules", modules),
+    ("cluster", "Cluster", cluster),
+    ("keyspace", "Keyspace", keyspace),
+];
+
+/// Whether a requested name selects the section `name` (Redis calls the module list of
+/// `INFO default` `module_list`, and also answers to `modules`).
+fn selects(requested: &str, name: &str) -> bool {
+    requested == name || (name == "modules" && requested == "module_list")
 }
 
 /// Renders the requested sections (`all`, `everything`, `default` or section names, lower
 /// case); no section means `default`. Unknown names add nothing, as in Redis.
 pub fn render(node: &Node, client: &Client, requested: &[String]) -> String {
-    let mut names: Vec<&str> = Vec::new();
-    if requested.is_empty() {
-        names.extend(DEFAULT);
-    }
-    for name in requested {
-        match name.as_str() {
-            "all" | "everything" | "default" => names.extend(DEFAULT),
-            other => names.extend(DEFAULT.iter().copied().filter(|s| *s == other)),
-        }
-    }
+    let every = requested.is_empty()
+        || requested
+            .iter()
+            .any(|r| matches!(r.as_str(), "all" | "everything" | "default"));
     let mut out = String::new();
-    for name in DEFAULT.iter().filter(|s| names.contains(s)) {
-        if let Some(render_section) = section(name) {
-            if !out.is_empty() {
-                out.push_str("\r\n");
-            }
-            let title = format!("{}{}", name[..1].to_ascii_uppercase(), &name[1..]);
-            let _ = write!(out, "# {title}\r\n");
-            render_section(node, client, &mut out);
+    for (name, title, render_section) in SECTIONS {
+        if !every && !requested.iter().any(|r| selects(r, name)) {
+            continue;
         }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        let _ = write!(out, "# {title}\r\n");
+        render_section(node, client, &mut out);
     }
     out
 }
@@ -128,7 +118,9 @@ fn uname() -> String {
 }
 
 fn clients(node: &Node, _client: &Client, out: &mut String) {
-    let all = node.clients.all();
+    let mut all = node.clients.all();
+    // A killed client is gone for Redis even before its connection has closed.
+    all.retain(|c| !c.is_killed());
     let max_in = all
         .iter()
         .map(|c| c.query_buffer.load(Ordering::Relaxed))
@@ -269,6 +261,14 @@ fn cpu_times() -> [f64; 4] {
             .and_then(|f| f.parse::<f64>().ok())
             .map_or(0.0, |ticks| ticks / TICKS_PER_SECOND)
     })
+}
+
+fn modules(_node: &Node, _client: &Client, _out: &mut String) {
+    // No modules can be loaded: the section is only its title, as in a Redis without modules.
+}
+
+fn cluster(_node: &Node, _client: &Client, out: &mut String) {
+    line(out, "cluster_enabled", 0);
 }
 
 fn keyspace(node: &Node, _client: &Client, out: &mut String) {

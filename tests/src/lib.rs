@@ -343,10 +343,18 @@ impl Raw {
         }
     }
 
-    /// True when the server closed the connection (reads end of stream within the timeout).
+    /// True when the server closed the connection (end of stream or a reset within the read
+    /// timeout); false when data arrived or nothing did.
     pub fn is_closed(&mut self) -> bool {
         let mut byte = [0u8; 1];
-        matches!(self.stream.read(&mut byte), Ok(0) | Err(_))
+        match self.stream.read(&mut byte) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+        }
     }
 
     /// Reads whatever arrives until the connection closes or `timeout` passes.

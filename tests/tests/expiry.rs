@@ -38,17 +38,32 @@ fn an_expired_key_is_invisible_to_every_command_before_it_is_reclaimed() {
     assert_eq!(q::<i64>(&mut c, &["PTTL", "gone2"]), -2);
     assert_eq!(q::<String>(&mut c, &["TYPE", "gone2"]), "none");
     assert_eq!(q::<i64>(&mut c, &["STRLEN", "gone2"]), 0);
-    assert_eq!(q::<Vec<Option<String>>>(&mut c, &["MGET", "gone2", "kept"]), vec![None, Some("value".into())]);
-    assert_eq!(q::<Vec<String>>(&mut c, &["KEYS", "*"]), vec!["kept".to_string()]);
+    assert_eq!(
+        q::<Vec<Option<String>>>(&mut c, &["MGET", "gone2", "kept"]),
+        vec![None, Some("value".into())]
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["KEYS", "*"]),
+        vec!["kept".to_string()]
+    );
     let (_, keys): (String, Vec<String>) = q(&mut c, &["SCAN", "0", "COUNT", "1000"]);
     assert_eq!(keys, vec!["kept".to_string()]);
     assert_eq!(q::<String>(&mut c, &["RANDOMKEY"]), "kept");
-    assert!(redis::cmd("RENAME").arg("gone2").arg("x").query::<()>(&mut c).is_err());
+    assert!(
+        redis::cmd("RENAME")
+            .arg("gone2")
+            .arg("x")
+            .query::<()>(&mut c)
+            .is_err()
+    );
     assert_eq!(q::<i64>(&mut c, &["COPY", "gone2", "x"]), 0);
     assert_eq!(q::<i64>(&mut c, &["MOVE", "gone2", "1"]), 0);
     assert_eq!(q::<i64>(&mut c, &["PERSIST", "gone2"]), 0);
     assert_eq!(q::<i64>(&mut c, &["EXPIRE", "gone2", "100"]), 0);
-    assert_eq!(q::<Option<String>>(&mut c, &["OBJECT", "ENCODING", "gone2"]), None);
+    assert_eq!(
+        q::<Option<String>>(&mut c, &["OBJECT", "ENCODING", "gone2"]),
+        None
+    );
     assert_eq!(q::<i64>(&mut c, &["SETNX", "gone2", "new"]), 1);
     assert_eq!(q::<i64>(&mut c, &["TTL", "gone2"]), -1);
     // A write to an expired key starts from nothing.
@@ -85,9 +100,23 @@ fn every_way_of_setting_a_ttl_expires_the_key() {
     let _: i64 = q(&mut c, &["EXPIREAT", "i", &at_s]);
     let _: i64 = q(&mut c, &["PEXPIREAT", "j", &at_ms]);
     let _: String = q(&mut c, &["GETEX", "k", "PX", "300"]);
-    assert_eq!(q::<i64>(&mut c, &["EXISTS", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"]), 11);
+    assert_eq!(
+        q::<i64>(
+            &mut c,
+            &[
+                "EXISTS", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"
+            ]
+        ),
+        11
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
-    while q::<i64>(&mut c, &["EXISTS", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"]) > 0 {
+    while q::<i64>(
+        &mut c,
+        &[
+            "EXISTS", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k",
+        ],
+    ) > 0
+    {
         assert!(Instant::now() < deadline, "keys did not expire");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -99,10 +128,18 @@ fn the_active_cycle_reclaims_keys_nobody_reads() {
     let mut c = node.conn();
     let mut pipe = redis::pipe();
     for i in 0..50_000 {
-        pipe.cmd("SET").arg(format!("key:{i}")).arg("some value").arg("PX").arg(300).ignore();
+        pipe.cmd("SET")
+            .arg(format!("key:{i}"))
+            .arg("some value")
+            .arg("PX")
+            .arg(300)
+            .ignore();
     }
     for i in 0..1_000 {
-        pipe.cmd("SET").arg(format!("keep:{i}")).arg("some value").ignore();
+        pipe.cmd("SET")
+            .arg(format!("keep:{i}"))
+            .arg("some value")
+            .ignore();
     }
     let _: () = pipe.query(&mut c).expect("fill");
     assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 51_000);
@@ -125,11 +162,18 @@ fn switching_the_active_cycle_off_leaves_expired_keys_to_lazy_expiry() {
         let _: () = q(&mut c, &["SET", &format!("k{i}"), "v", "PX", "20"]);
     }
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 100, "nothing reclaimed while the cycle is off");
+    assert_eq!(
+        q::<i64>(&mut c, &["DBSIZE"]),
+        100,
+        "nothing reclaimed while the cycle is off"
+    );
     let _: () = q(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
     let deadline = Instant::now() + Duration::from_secs(20);
     while q::<i64>(&mut c, &["DBSIZE"]) > 0 {
-        assert!(Instant::now() < deadline, "not reclaimed after turning the cycle back on");
+        assert!(
+            Instant::now() < deadline,
+            "not reclaimed after turning the cycle back on"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

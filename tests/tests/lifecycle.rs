@@ -1,7 +1,7 @@
 //! A node's life: configuration by file and flags, client limits, many idle clients,
 //! and clean shutdown by signal or by command.
 
-use shoal_tests::{redis_cli, Raw, Shoal};
+use shoal_tests::{Raw, Shoal, redis_cli};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -16,7 +16,11 @@ fn write_config(name: &str, text: &str) -> std::path::PathBuf {
 
 fn config_get(node: &Shoal, name: &str) -> String {
     let mut conn = node.conn();
-    let pairs: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(name).query(&mut conn).expect("config get");
+    let pairs: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg(name)
+        .query(&mut conn)
+        .expect("config get");
     pairs.get(1).cloned().unwrap_or_default()
 }
 
@@ -26,7 +30,12 @@ fn a_config_file_sets_directives_and_flags_override_it() {
         "file",
         "# a comment\n\nmaxclients 77\ntimeout 30\ndatabases 4\nhz   20\nloglevel \"verbose\"\n",
     );
-    let node = Shoal::start_with(&["--config", path.to_str().expect("utf8 path"), "--timeout", "40"]);
+    let node = Shoal::start_with(&[
+        "--config",
+        path.to_str().expect("utf8 path"),
+        "--timeout",
+        "40",
+    ]);
     assert_eq!(config_get(&node, "maxclients"), "77");
     assert_eq!(config_get(&node, "timeout"), "40");
     assert_eq!(config_get(&node, "databases"), "4");
@@ -34,7 +43,10 @@ fn a_config_file_sets_directives_and_flags_override_it() {
     assert_eq!(config_get(&node, "loglevel"), "verbose");
     let mut raw = node.raw();
     assert_eq!(raw.call(&["SELECT", "3"]), "+OK\r\n");
-    assert_eq!(raw.call(&["SELECT", "4"]), "-ERR DB index is out of range\r\n");
+    assert_eq!(
+        raw.call(&["SELECT", "4"]),
+        "-ERR DB index is out of range\r\n"
+    );
     let info = raw.call(&["INFO", "server"]);
     assert!(info.contains("config_file:/"), "{info}");
 }
@@ -47,15 +59,26 @@ fn unknown_directives_are_refused_with_their_line_number() {
         .expect("the node must refuse the file");
     assert!(error.contains("at line 3"), "{error}");
     assert!(error.contains(">>> 'bogus-directive yes'"), "{error}");
-    assert!(error.contains("Bad directive or wrong number of arguments"), "{error}");
+    assert!(
+        error.contains("Bad directive or wrong number of arguments"),
+        "{error}"
+    );
 }
 
 #[test]
 fn invalid_values_and_unknown_flags_are_refused() {
     let path = write_config("badvalue", "maxclients lots\n");
-    let error = Shoal::try_start(&["--config", path.to_str().expect("utf8 path")]).err().expect("refused");
-    assert!(error.contains("at line 1") && error.contains("argument couldn't be parsed into an integer"), "{error}");
-    let error = Shoal::try_start(&["--no-such-flag", "1"]).err().expect("refused");
+    let error = Shoal::try_start(&["--config", path.to_str().expect("utf8 path")])
+        .err()
+        .expect("refused");
+    assert!(
+        error.contains("at line 1")
+            && error.contains("argument couldn't be parsed into an integer"),
+        "{error}"
+    );
+    let error = Shoal::try_start(&["--no-such-flag", "1"])
+        .err()
+        .expect("refused");
     assert!(error.contains("no-such-flag"), "{error}");
 }
 
@@ -68,7 +91,10 @@ fn maxclients_refuses_the_next_client_with_redis_error() {
     }
     let mut refused = node.raw();
     let bytes = refused.read_to_close(Duration::from_secs(5));
-    assert_eq!(String::from_utf8_lossy(&bytes), "-ERR max number of clients reached\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&bytes),
+        "-ERR max number of clients reached\r\n"
+    );
     // The admitted clients are unaffected, and the refusal is counted.
     let stats = held[0].call(&["INFO", "stats"]);
     assert!(stats.contains("rejected_connections:1\r\n"), "{stats}");
@@ -107,16 +133,23 @@ fn ten_thousand_idle_clients_are_served_and_the_next_is_refused() {
         idle.push(stream);
     }
     for stream in &mut idle {
-        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
         let mut reply = [0u8; 7];
-        stream.read_exact(&mut reply).expect("every idle client is answered");
+        stream
+            .read_exact(&mut reply)
+            .expect("every idle client is answered");
         assert_eq!(&reply, b"+PONG\r\n");
     }
     let clients = control.call(&["INFO", "clients"]);
     assert!(clients.contains("connected_clients:10000\r\n"), "{clients}");
     let mut extra = node.raw();
     let refused = extra.read_to_close(Duration::from_secs(10));
-    assert_eq!(String::from_utf8_lossy(&refused), "-ERR max number of clients reached\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&refused),
+        "-ERR max number of clients reached\r\n"
+    );
     assert_eq!(control.call(&["SET", "still", "working"]), "+OK\r\n");
 }
 
@@ -129,9 +162,14 @@ fn sigterm_finishes_the_reply_in_flight_then_exits_cleanly() {
     node.signal("TERM");
     let replies = busy.read_to_close(Duration::from_secs(10));
     assert_eq!(String::from_utf8_lossy(&replies), "+OK\r\n+OK\r\n");
-    let status = node.wait_exit(Duration::from_secs(15)).expect("the node exits");
+    let status = node
+        .wait_exit(Duration::from_secs(15))
+        .expect("the node exits");
     assert!(status.success(), "{status:?}");
-    assert!(TcpStream::connect(("127.0.0.1", node.port)).is_err(), "no longer accepting");
+    assert!(
+        TcpStream::connect(("127.0.0.1", node.port)).is_err(),
+        "no longer accepting"
+    );
     let output = node.output.lock().expect("output").join("\n");
     assert!(output.contains("Received SIGTERM"), "{output}");
 }
@@ -140,7 +178,9 @@ fn sigterm_finishes_the_reply_in_flight_then_exits_cleanly() {
 fn sigint_stops_the_node_too() {
     let mut node = Shoal::start();
     node.signal("INT");
-    let status = node.wait_exit(Duration::from_secs(15)).expect("the node exits");
+    let status = node
+        .wait_exit(Duration::from_secs(15))
+        .expect("the node exits");
     assert!(status.success(), "{status:?}");
 }
 
@@ -148,12 +188,22 @@ fn sigint_stops_the_node_too() {
 fn shutdown_command_closes_without_reply_and_exits() {
     let mut node = Shoal::start();
     let mut raw = node.raw();
-    assert_eq!(raw.call(&["SHUTDOWN", "SAVE"]).lines().next(), Some("-ERR Errors trying to SHUTDOWN: SAVE was requested but Shoal keeps no data on disk. Use NOSAVE."));
-    assert_eq!(raw.call(&["SHUTDOWN", "ABORT"]), "-ERR No shutdown in progress.\r\n");
+    assert_eq!(
+        raw.call(&["SHUTDOWN", "SAVE"]).lines().next(),
+        Some(
+            "-ERR Errors trying to SHUTDOWN: SAVE was requested but Shoal keeps no data on disk. Use NOSAVE."
+        )
+    );
+    assert_eq!(
+        raw.call(&["SHUTDOWN", "ABORT"]),
+        "-ERR No shutdown in progress.\r\n"
+    );
     assert_eq!(raw.call(&["SHUTDOWN", "BOGUS"]), "-ERR syntax error\r\n");
     raw.send(b"SHUTDOWN NOSAVE\r\n");
     assert!(raw.read_to_close(Duration::from_secs(10)).is_empty());
-    let status = node.wait_exit(Duration::from_secs(15)).expect("the node exits");
+    let status = node
+        .wait_exit(Duration::from_secs(15))
+        .expect("the node exits");
     assert!(status.success(), "{status:?}");
     assert!(redis_cli(node.port, &["PING"]).contains("Could not connect"));
 }

@@ -9,7 +9,14 @@ use std::process::Command;
 fn redis_py_suite_passes() {
     let binary = shoal_binary();
     let output = Command::new("python3")
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/python"])
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/python",
+        ])
         .current_dir(workspace())
         .env("SHOAL_BIN", &binary)
         .output()

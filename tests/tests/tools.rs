@@ -18,7 +18,10 @@ fn redis_cli_runs_commands_and_selects_databases() {
         node.cli(&["INCR", "greeting"]),
         "ERR value is not an integer or out of range\n\n"
     );
-    assert_eq!(node.cli(&["--raw", "MGET", "greeting", "nothing"]), "hello world\n\n");
+    assert_eq!(
+        node.cli(&["--raw", "MGET", "greeting", "nothing"]),
+        "hello world\n\n"
+    );
     let info = node.cli(&["INFO", "keyspace"]);
     assert!(info.contains("db0:keys=1,expires=0"), "{info}");
     assert!(info.contains("db2:keys=1,expires=0"), "{info}");
@@ -37,7 +40,12 @@ fn redis_cli_pipe_mass_insertion_is_answered_in_full() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("redis-cli");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
     let output = child.wait_with_output().expect("redis-cli --pipe");
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("errors: 0, replies: 20000"), "{text}");
@@ -49,7 +57,16 @@ fn redis_cli_pipe_mass_insertion_is_answered_in_full() {
 fn redis_benchmark_runs_without_error_lines() {
     let node = Shoal::start();
     let output = Command::new("redis-benchmark")
-        .args(["-p", &node.port.to_string(), "-t", "ping,set,get,incr,mset", "-n", "100000", "-e", "-q"])
+        .args([
+            "-p",
+            &node.port.to_string(),
+            "-t",
+            "ping,set,get,incr,mset",
+            "-n",
+            "100000",
+            "-e",
+            "-q",
+        ])
         .output()
         .expect("redis-benchmark is installed (apt-get install redis-tools)");
     let text = format!(
@@ -64,8 +81,24 @@ fn redis_benchmark_runs_without_error_lines() {
         .filter(|l| l.to_lowercase().contains("err") && !l.contains("-e option has no effect"))
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
-    for test in ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"] {
-        assert!(text.contains(&format!("{test}: ")), "missing {test} in:\n{text}");
+    for test in [
+        "PING_INLINE",
+        "PING_MBULK",
+        "SET",
+        "GET",
+        "INCR",
+        "MSET (10 keys)",
+    ] {
+        assert!(
+            text.contains(&format!("{test}: ")),
+            "missing {test} in:\n{text}"
+        );
     }
-    assert_eq!(node.cli(&["GET", "counter:__rand_int__"]).trim().parse::<u64>().ok(), Some(100_000));
+    assert_eq!(
+        node.cli(&["GET", "counter:__rand_int__"])
+            .trim()
+            .parse::<u64>()
+            .ok(),
+        Some(100_000)
+    );
 }

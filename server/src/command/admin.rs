@@ -160,7 +160,7 @@ const COMMAND: &[Command] = &[
             "7.0.0",
             "Lists command names, optionally filtered.",
             "O(N) in the number of commands",
-            "[FILTERBY (MODULE module-name | ACLCAT category | PATTERN pattern:pattern)]",
+            "[filterby=FILTERBY (MODULE module-name | ACLCAT category | PATTERN pattern:pattern)]",
         ),
         run: command_list,
         subcommands: &[],
@@ -174,7 +174,7 @@ const COMMAND: &[Command] = &[
             "2.8.13",
             "Reports which arguments of a command are keys.",
             "O(N) in the number of arguments",
-            "command arg...",
+            "command [arg...]",
         ),
         run: command_getkeys,
         subcommands: &[],
@@ -214,7 +214,7 @@ const CONFIG: &[Command] = &[
             "2.0.0",
             "Changes settings at runtime, all or none.",
             "O(N) in the number of settings",
-            "(parameter value)...",
+            "(data=parameter value)...",
         ),
         run: config_set,
         subcommands: &[],
@@ -464,6 +464,24 @@ fn shutdown(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     Ok(Reply::Ok)
 }
 
+/// C's `atoi`: optional spaces and sign, then the leading digits; 0 when there are none.
+fn atoi(arg: &[u8]) -> i64 {
+    let text = String::from_utf8_lossy(arg);
+    let text = text.trim_start();
+    let (negative, rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let digits: String = rest
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .take(18)
+        .collect();
+    let value = digits.parse::<i64>().unwrap_or(0);
+    if negative { -value } else { value }
+}
+
 fn debug(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let sub = args[1];
     if is(sub, "sleep") && args.len() == 3 {
@@ -472,7 +490,8 @@ fn debug(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         return Ok(Reply::Ok);
     }
     if is(sub, "set-active-expire") && args.len() == 3 {
-        let on = parse::int(args[2])? != 0;
+        // Redis reads the flag with atoi: anything but a non-zero number means off.
+        let on = atoi(args[2]) != 0;
         ctx.node
             .expiry
             .enabled

@@ -1,4 +1,8 @@
 //! Connection commands: PING, ECHO, QUIT, RESET, SELECT, HELLO and CLIENT.
+//!
+//! Replies and error texts follow Redis 7.2 (`CLIENT SETINFO`, `CLIENT NO-TOUCH` and the
+//! `lib-name`/`lib-ver` fields of `CLIENT LIST` included); `CLIENT KILL MAXAGE` follows 7.4.
+//! The summaries and `CLIENT HELP` text are Shoal's own words.
 
 use super::parse::{self, is};
 use super::{Command, Ctx, Doc, KeySpec, flag::*, help_reply};
@@ -33,7 +37,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::NONE,
         doc: doc(
             "1.0.0",
-            "Returns the server's liveliness response.",
+            "Answers PONG, or echoes the message when one is given.",
             "O(1)",
             "[message]",
         ),
@@ -43,9 +47,9 @@ pub const COMMANDS: &[Command] = &[
     Command {
         name: "echo",
         arity: 2,
-        flags: FAST,
+        flags: LOADING | STALE | FAST,
         keys: KeySpec::NONE,
-        doc: doc("1.0.0", "Returns the given string.", "O(1)", "message"),
+        doc: doc("1.0.0", "Answers with its argument.", "O(1)", "message"),
         run: echo,
         subcommands: &[],
     },
@@ -54,16 +58,26 @@ pub const COMMANDS: &[Command] = &[
         arity: -1,
         flags: ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
         keys: KeySpec::NONE,
-        doc: doc("1.0.0", "Closes the connection.", "O(1)", ""),
+        doc: doc(
+            "1.0.0",
+            "Answers OK, then closes this connection.",
+            "O(1)",
+            "",
+        ),
         run: quit,
         subcommands: &[],
     },
     Command {
         name: "reset",
         arity: 1,
-        flags: NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+        flags: NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
         keys: KeySpec::NONE,
-        doc: doc("6.2.0", "Resets the connection.", "O(1)", ""),
+        doc: doc(
+            "6.2.0",
+            "Puts this connection back in the state it had right after connecting.",
+            "O(1)",
+            "",
+        ),
         run: reset,
         subcommands: &[],
     },
@@ -74,7 +88,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::NONE,
         doc: doc(
             "1.0.0",
-            "Changes the selected database.",
+            "Switches this connection to another numbered database.",
             "O(1)",
             "index:int",
         ),
@@ -88,7 +102,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::NONE,
         doc: doc(
             "6.0.0",
-            "Handshakes with the Redis server.",
+            "Chooses the protocol version, optionally names the connection, and describes the server.",
             "O(1)",
             "[arguments=protover:int [AUTH username password] [SETNAME clientname]]",
         ),
@@ -102,8 +116,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::NONE,
         doc: doc(
             "2.4.0",
-            "A container for client connection commands.",
-            "Depends on subcommand.",
+            "Inspects and controls client connections.",
+            "Depends on the subcommand.",
             "",
         ),
         run: Command::container,
@@ -117,12 +131,7 @@ const CLIENT: &[Command] = &[
         arity: 2,
         flags: NOSCRIPT | LOADING | STALE,
         keys: KeySpec::NONE,
-        doc: doc(
-            "5.0.0",
-            "Returns the unique client ID of the connection.",
-            "O(1)",
-            "",
-        ),
+        doc: doc("5.0.0", "Reports this connection's numeric id.", "O(1)", ""),
         run: client_id,
         subcommands: &[],
     },
@@ -133,7 +142,7 @@ const CLIENT: &[Command] = &[
         keys: KeySpec::NONE,
         doc: doc(
             "2.6.9",
-            "Sets the connection name.",
+            "Names this connection; an empty name removes the name.",
             "O(1)",
             "connection-name",
         ),
@@ -145,7 +154,12 @@ const CLIENT: &[Command] = &[
         arity: 2,
         flags: NOSCRIPT | LOADING | STALE,
         keys: KeySpec::NONE,
-        doc: doc("2.6.9", "Returns the name of the connection.", "O(1)", ""),
+        doc: doc(
+            "2.6.9",
+            "Reports this connection's name, or null when it has none.",
+            "O(1)",
+            "",
+        ),
         run: client_getname,
         subcommands: &[],
     },
@@ -156,9 +170,9 @@ const CLIENT: &[Command] = &[
         keys: KeySpec::NONE,
         doc: doc(
             "2.4.0",
-            "Lists open connections.",
-            "O(N) where N is the number of client connections",
-            "[TYPE (NORMAL | MASTER | REPLICA | PUBSUB)] [ID client-id:int...]",
+            "Describes the connected clients, one line each.",
+            "O(N) in the number of connections",
+            "[client-type=TYPE (NORMAL | MASTER | REPLICA | PUBSUB)] [ID client-id:int...]",
         ),
         run: client_list,
         subcommands: &[],
@@ -170,7 +184,7 @@ const CLIENT: &[Command] = &[
         keys: KeySpec::NONE,
         doc: doc(
             "6.2.0",
-            "Returns information about the connection.",
+            "Describes this connection in the format of CLIENT LIST.",
             "O(1)",
             "",
         ),
@@ -184,9 +198,9 @@ const CLIENT: &[Command] = &[
         keys: KeySpec::NONE,
         doc: doc(
             "2.4.0",
-            "Terminates open connections.",
-            "O(N) where N is the number of client connections",
-            "[filter=ip:port | ([ID client-id:int] [TYPE (NORMAL | MASTER | SLAVE | REPLICA | PUBSUB)] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME (YES | NO)] [MAXAGE maxage:int])...]",
+            "Disconnects the clients matching the given filters.",
+            "O(N) in the number of connections",
+            "(filter=old-format=ip:port | (new-format=[ID client-id:int] | [client-type=TYPE (NORMAL | MASTER | SLAVE | REPLICA | PUBSUB)] | [USER username] | [ADDR addr=ip:port] | [LADDR laddr=ip:port] | [skipme=SKIPME (YES | NO)] | [MAXAGE maxage:int])...)",
         ),
         run: client_kill,
         subcommands: &[],
@@ -198,9 +212,9 @@ const CLIENT: &[Command] = &[
         keys: KeySpec::NONE,
         doc: doc(
             "7.2.0",
-            "Sets information specific to the client or connection.",
+            "Records the name or the version of the client library in use.",
             "O(1)",
-            "(LIB-NAME libname | LIB-VER libver)",
+            "(attr=LIB-NAME libname | LIB-VER libver)",
         ),
         run: client_setinfo,
         subcommands: &[],
@@ -212,7 +226,7 @@ const CLIENT: &[Command] = &[
         keys: KeySpec::NONE,
         doc: doc(
             "7.0.0",
-            "Sets the client eviction mode of the connection.",
+            "Exempts this connection from client eviction, or ends the exemption.",
             "O(1)",
             "(enabled=ON | OFF)",
         ),
@@ -226,7 +240,7 @@ const CLIENT: &[Command] = &[
         keys: KeySpec::NONE,
         doc: doc(
             "7.2.0",
-            "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
+            "Stops or resumes this connection's reads updating the access time of keys.",
             "O(1)",
             "(enabled=ON | OFF)",
         ),
@@ -240,7 +254,7 @@ const CLIENT: &[Command] = &[
         keys: KeySpec::NONE,
         doc: doc(
             "3.2.0",
-            "Instructs the server whether to reply to commands.",
+            "Turns replies to this connection on or off, or drops the next one.",
             "O(1)",
             "(action=ON | OFF | SKIP)",
         ),
@@ -252,12 +266,7 @@ const CLIENT: &[Command] = &[
         arity: 2,
         flags: LOADING | STALE,
         keys: KeySpec::NONE,
-        doc: doc(
-            "5.0.0",
-            "Returns helpful text about the different subcommands.",
-            "O(1)",
-            "",
-        ),
+        doc: doc("5.0.0", "Lists the CLIENT subcommands.", "O(1)", ""),
         run: client_help,
         subcommands: &[],
     },
@@ -289,7 +298,11 @@ fn reset(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     let client = &mut *ctx.client;
     client.select(0);
     client.set_protocol(Protocol::Resp2);
-    client.reply_mode = ReplyMode::On;
+    // Like Redis, RESET ends `CLIENT REPLY OFF` and a pending `SKIP`, but when RESET is
+    // itself the skipped command its reply stays silent.
+    if client.reply_mode != ReplyMode::Skipping {
+        client.reply_mode = ReplyMode::On;
+    }
     client.set_no_touch(false);
     client.info.no_evict.store(false, Ordering::Relaxed);
     *client.info.name.lock() = None;
@@ -323,16 +336,12 @@ fn hello(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         };
     }
     let mut name = None;
+    let mut user = None;
     let mut i = 2;
     while i < args.len() {
         let more = args.len() - 1 - i;
         if is(args[i], "auth") && more >= 2 {
-            // No password is configured, so the default user is open, as in Redis.
-            if !is(args[i + 1], "default") {
-                return Err(Error::msg(
-                    "WRONGPASS invalid username-password pair or user is disabled.",
-                ));
-            }
+            user = Some(args[i + 1]);
             i += 3;
         } else if is(args[i], "setname") && more >= 1 {
             if !valid_name(args[i + 1]) {
@@ -348,6 +357,13 @@ fn hello(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
                 parse::text(args[i])
             )));
         }
+    }
+    // No password is configured, so the default user accepts any password, as in Redis;
+    // there is no other user.
+    if user.is_some_and(|user| !is(user, "default")) {
+        return Err(Error::msg(
+            "WRONGPASS invalid username-password pair or user is disabled.",
+        ));
     }
     if let Some(name) = name {
         *ctx.client.info.name.lock() = Some(parse::text(name)).filter(|n| !n.is_empty());
@@ -427,51 +443,61 @@ pub fn describe(info: &ClientInfo, now_ms: u64) -> String {
     )
 }
 
+/// Every connected client, minus those already killed: a killed connection leaves the
+/// registry a moment later, but for Redis it is gone at once.
+fn live_clients(ctx: &Ctx<'_, '_>) -> Vec<std::sync::Arc<ClientInfo>> {
+    let mut clients = ctx.node.clients.all();
+    clients.retain(|c| !c.is_killed());
+    clients
+}
+
+/// Whether `kind` names a client type Redis knows (`CLIENT LIST TYPE`, `CLIENT KILL TYPE`).
+fn known_client_type(kind: &[u8]) -> bool {
+    ["normal", "master", "replica", "slave", "pubsub"]
+        .iter()
+        .any(|t| is(kind, t))
+}
+
 fn client_list(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let mut ids: Option<Vec<u64>> = None;
-    let mut i = 2;
-    while i < args.len() {
-        if is(args[i], "type") && i + 1 < args.len() {
-            let kind = args[i + 1];
-            if !["normal", "master", "replica", "slave", "pubsub"]
-                .iter()
-                .any(|t| is(kind, t))
-            {
+    let now = crate::clock::now_ms();
+    let mut out = String::new();
+    match args {
+        [_, _] => {
+            for info in live_clients(ctx) {
+                out.push_str(&describe(&info, now));
+                out.push('\n');
+            }
+        }
+        [_, _, kind_word, kind] if is(kind_word, "type") => {
+            if !known_client_type(kind) {
                 return Err(Error::err(format!(
                     "Unknown client type '{}'",
                     parse::text(kind)
                 )));
             }
-            // Every client here is a normal one: other types select nobody.
-            if !is(kind, "normal") {
-                ids = Some(Vec::new());
-            }
-            i += 2;
-        } else if is(args[i], "id") && i + 1 < args.len() {
-            let mut wanted = Vec::new();
-            for arg in &args[i + 1..] {
-                match parse::int(arg) {
-                    Ok(id) if id > 0 => wanted.push(id as u64),
-                    _ => return Err(Error::msg("ERR Invalid client ID")),
+            // Every client here is a normal one: the other types select nobody.
+            if is(kind, "normal") {
+                for info in live_clients(ctx) {
+                    out.push_str(&describe(&info, now));
+                    out.push('\n');
                 }
             }
-            ids = Some(match ids {
-                Some(existing) if existing.is_empty() => existing,
-                _ => wanted,
-            });
-            i = args.len();
-        } else {
-            return Err(Error::Syntax);
         }
-    }
-    let now = crate::clock::now_ms();
-    let mut out = String::new();
-    for info in ctx.node.clients.all() {
-        if ids.as_ref().is_some_and(|ids| !ids.contains(&info.id)) {
-            continue;
+        [_, _, id_word, ids @ ..] if is(id_word, "id") && !ids.is_empty() => {
+            // Redis answers in the order the ids are given, skipping unknown ones.
+            for id in ids {
+                let id = parse::int(id).map_err(|_| Error::msg("ERR Invalid client ID"))?;
+                let client = u64::try_from(id)
+                    .ok()
+                    .and_then(|id| ctx.node.clients.get(id))
+                    .filter(|c| !c.is_killed());
+                if let Some(info) = client {
+                    out.push_str(&describe(&info, now));
+                    out.push('\n');
+                }
+            }
         }
-        out.push_str(&describe(&info, now));
-        out.push('\n');
+        _ => return Err(Error::Syntax),
     }
     Ok(Reply::Verbatim(out.into()))
 }
@@ -494,7 +520,7 @@ struct KillFilter {
 }
 
 fn client_kill(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let clients = ctx.node.clients.all();
+    let clients = live_clients(ctx);
     if args.len() == 3 {
         // Old form: CLIENT KILL ip:port.
         let addr = parse::text(args[2]);
@@ -523,10 +549,7 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
             filter.id =
                 Some(id.ok_or(Error::msg("ERR client-id should be greater than 0"))? as u64);
         } else if is(name, "type") {
-            if !["normal", "master", "replica", "slave", "pubsub"]
-                .iter()
-                .any(|t| is(value, t))
-            {
+            if !known_client_type(value) {
                 return Err(Error::err(format!(
                     "Unknown client type '{}'",
                     parse::text(value)
@@ -546,7 +569,12 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
                 _ => return Err(Error::Syntax),
             };
         } else if is(name, "maxage") {
-            filter.max_age = Some(parse::int(value)?.max(0) as u64);
+            let age = parse::int(value)
+                .map_err(|_| Error::msg("ERR maxage is not an integer or out of range"))?;
+            if age <= 0 {
+                return Err(Error::msg("ERR maxage should be greater than 0"));
+            }
+            filter.max_age = Some(age as u64);
         } else {
             return Err(Error::Syntax);
         }
@@ -603,7 +631,7 @@ fn client_setinfo(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     if !valid_name(value) {
         return Err(Error::err(format!(
             "{} cannot contain spaces, newlines or special characters.",
-            parse::text(attr).to_ascii_lowercase()
+            parse::text(attr)
         )));
     }
     *slot.lock() = Some(parse::text(value)).filter(|v| !v.is_empty());
@@ -648,47 +676,47 @@ fn client_help(_ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
         "CLIENT",
         &[
             "GETNAME",
-            "    Return the name of the current connection.",
+            "    Reply with this connection's name, or null when it has none.",
             "ID",
-            "    Return the ID of the current connection.",
+            "    Reply with this connection's numeric id.",
             "INFO",
-            "    Return information about the current client connection.",
+            "    Describe this connection, in the format of CLIENT LIST.",
             "KILL <ip:port>",
-            "    Kill connection made from <ip:port>.",
+            "    Disconnect the client that connected from <ip:port>.",
             "KILL <option> <value> [<option> <value> [...]]",
-            "    Kill connections. Options are:",
+            "    Disconnect every client that matches all the filters given:",
             "    * ADDR (<ip:port>|<unixsocket>:0)",
-            "      Kill connections made from the specified address",
+            "      the address the client connected from.",
             "    * LADDR (<ip:port>|<unixsocket>:0)",
-            "      Kill connections made to specified local address",
+            "      the local address the client connected to.",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
-            "      Kill connections by type.",
+            "      the kind of client.",
             "    * USER <username>",
-            "      Kill connections authenticated by <username>.",
+            "      the user the client logged in as.",
             "    * SKIPME (YES|NO)",
-            "      Skip killing current connection (default: yes).",
+            "      whether this connection is spared (it is unless NO is given).",
             "    * ID <client-id>",
-            "      Kill connections by client id.",
+            "      the client's id.",
             "    * MAXAGE <maxage>",
-            "      Kill connections older than the specified age.",
+            "      clients connected for at least <maxage> seconds.",
             "LIST [options ...]",
-            "    Return information about client connections. Options:",
+            "    Describe the connected clients, one per line. Options:",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
-            "      Return clients of specified type.",
+            "      only clients of this kind.",
             "    * ID <client-id> [<client-id> ...]",
-            "      Return clients of specified IDs only.",
+            "      only the clients with these ids, in this order.",
             "REPLY (ON|OFF|SKIP)",
-            "    Control the replies sent to the current connection.",
+            "    Turn replies to this connection on or off, or drop only the next one.",
             "SETNAME <name>",
-            "    Assign the name <name> to the current connection.",
+            "    Give this connection the name <name>; an empty name removes it.",
             "SETINFO <option> <value>",
-            "    Set client meta attr. Options are:",
-            "    * LIB-NAME: the client lib name.",
-            "    * LIB-VER: the client lib version.",
+            "    Record which client library this connection uses. Options:",
+            "    * LIB-NAME: the library's name.",
+            "    * LIB-VER: the library's version.",
             "NO-EVICT (ON|OFF)",
-            "    Protect current client connection from eviction.",
+            "    Exempt this connection from client eviction, or end the exemption.",
             "NO-TOUCH (ON|OFF)",
-            "    Will not touch LRU/LFU stats when this mode is on.",
+            "    While ON, reads from this connection leave the access time of keys alone.",
         ],
     ))
 }

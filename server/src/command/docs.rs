@@ -4,7 +4,8 @@
 //! argument tree (what redis-cli turns into its interactive hints). The notation:
 //!
 //! - `name` is an argument (type `string`); `name:int`, `:double`, `:key`, `:pattern`,
-//!   `:time` give its type; the name `key` alone is a key.
+//!   `:time` give its type; the name `key` alone is a key. `name=shown` gives the text
+//!   clients display instead of the name (Redis 7.2's `display_text`: `addr=ip:port`).
 //! - An all-capitals word (`NX`, `LIB-NAME`) is a token; a token directly followed by one
 //!   argument is that argument's token (`EX seconds:int`); a token followed by several is a
 //!   block with that token (`[LIMIT offset:int count:int]`).
@@ -18,6 +19,8 @@ use crate::protocol::Reply;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arg {
     pub name: String,
+    /// What clients show for the argument, when it is not its name.
+    pub display: Option<String>,
     pub kind: &'static str,
     pub token: Option<String>,
     pub optional: bool,
@@ -30,6 +33,7 @@ impl Arg {
     fn new(name: &str, kind: &'static str) -> Arg {
         Arg {
             name: name.to_string(),
+            display: None,
             kind,
             token: None,
             optional: false,
@@ -145,7 +149,12 @@ impl Parser {
             && let Some((group_name, rest)) = word.split_once('=')
         {
             name = Some(group_name.to_string());
-            self.lexes[self.pos] = Lex::Word(rest.to_string());
+            if rest.is_empty() {
+                // `(name=[...] | ...)`: the name stood alone before a bracket.
+                self.pos += 1;
+            } else {
+                self.lexes[self.pos] = Lex::Word(rest.to_string());
+            }
         }
         let mut alternatives = vec![self.sequence()?];
         while self.peek() == Some(&Lex::Pipe) {
@@ -180,17 +189,23 @@ fn word_item(word: &str) -> Item {
     if is_token {
         return Item::Token(word.to_string());
     }
-    let (name, kind) = match word.split_once(':') {
+    let (typed, display) = match word.split_once('=') {
+        Some((typed, display)) => (typed, Some(display.to_string())),
+        None => (word, None),
+    };
+    let (name, kind) = match typed.split_once(':') {
         Some((name, "int")) => (name, "integer"),
         Some((name, "double")) => (name, "double"),
         Some((name, "key")) => (name, "key"),
         Some((name, "pattern")) => (name, "pattern"),
         Some((name, "time")) => (name, "unix-time"),
         Some((name, _)) => (name, "string"),
-        None if word == "key" => (word, "key"),
-        None => (word, "string"),
+        None if typed == "key" => (typed, "key"),
+        None => (typed, "string"),
     };
-    Item::Arg(Arg::new(name, kind))
+    let mut arg = Arg::new(name, kind);
+    arg.display = display;
+    Item::Arg(arg)
 }
 
 fn pure_token(token: &str) -> Arg {
@@ -266,10 +281,16 @@ fn bulk(text: &str) -> Reply {
 }
 
 fn arg_reply(arg: &Arg, key_spec: bool) -> Reply {
+    let container = arg.kind == "oneof" || arg.kind == "block";
     let mut map = vec![
         (bulk("name"), bulk(&arg.name)),
         (bulk("type"), bulk(arg.kind)),
     ];
+    // Redis 7.2 gives every argument but groups a display text, its name by default.
+    if !container {
+        let shown = arg.display.as_deref().unwrap_or(&arg.name);
+        map.push((bulk("display_text"), bulk(shown)));
+    }
     if arg.kind == "key" && key_spec {
         map.push((bulk("key_spec_index"), Reply::Int(0)));
     }
@@ -288,7 +309,7 @@ fn arg_reply(arg: &Arg, key_spec: bool) -> Reply {
     if !flags.is_empty() {
         map.push((bulk("flags"), Reply::Set(flags)));
     }
-    if arg.kind == "oneof" || arg.kind == "block" {
+    if container {
         let children = arg
             .children
             .iter()
@@ -324,7 +345,33 @@ pub fn docs_reply(entry: &'static table::Entry) -> Reply {
     Reply::Map(map)
 }
 
-/// ACL categories Redis would give a command of this group and these flags.
+/// ACL categories in the order Redis lists them (`COMMAND INFO`, `ACL CAT`).
+const CATEGORY_ORDER: &[&str] = &[
+    "@keyspace",
+    "@read",
+    "@write",
+    "@set",
+    "@sortedset",
+    "@list",
+    "@hash",
+    "@string",
+    "@bitmap",
+    "@hyperloglog",
+    "@geo",
+    "@stream",
+    "@pubsub",
+    "@admin",
+    "@fast",
+    "@slow",
+    "@blocking",
+    "@dangerous",
+    "@connection",
+    "@transaction",
+    "@scripting",
+];
+
+/// ACL categories Redis would give a command of this group and these flags, in Redis's
+/// order.
 pub fn categories(cmd: &Command) -> Vec<&'static str> {
     let mut cats = Vec::new();
     match cmd.doc.group {
@@ -359,6 +406,12 @@ pub fn categories(cmd: &Command) -> Vec<&'static str> {
         "@fast"
     } else {
         "@slow"
+    });
+    cats.sort_by_key(|cat| {
+        CATEGORY_ORDER
+            .iter()
+            .position(|known| known == cat)
+            .unwrap_or(CATEGORY_ORDER.len())
     });
     cats
 }
@@ -429,16 +482,22 @@ pub fn info_reply(entry: &'static table::Entry) -> Reply {
         Reply::Set(categories(cmd).into_iter().map(Reply::status).collect()),
         Reply::Set(vec![]),
         key_specs(cmd),
-        Reply::Array(
-            table::subcommands(entry)
-                .into_iter()
-                .map(info_reply)
-                .collect(),
-        ),
+        subcommands_info(entry),
     ])
 }
 
-/// How redis-cli renders an argument list (its `cliAddArgument`), for tests and `HELP`.
+/// The tenth `COMMAND INFO` field: an array of the subcommands' descriptions, or an empty
+/// set for a command without subcommands (RESP3 shows the difference), as in Redis.
+fn subcommands_info(entry: &'static table::Entry) -> Reply {
+    let subs = table::subcommands(entry);
+    if subs.is_empty() {
+        return Reply::Set(vec![]);
+    }
+    Reply::Array(subs.into_iter().map(info_reply).collect())
+}
+
+/// How redis-cli 7.2 renders an argument list (its `cliAddArgument`, which shows the display
+/// text), for tests and `HELP`.
 pub fn render(args: &[Arg]) -> String {
     args.iter().map(render_one).collect::<Vec<_>>().join(" ")
 }
@@ -458,7 +517,7 @@ fn render_one(arg: &Arg) -> String {
             .join("|"),
         "block" => render(&arg.children),
         "pure-token" => String::new(),
-        _ => arg.name.clone(),
+        _ => arg.display.clone().unwrap_or_else(|| arg.name.clone()),
     };
     let mut out = format!("{token}{repeat}");
     if arg.multiple {
@@ -517,6 +576,38 @@ mod tests {
         assert_eq!(args[2].kind, "integer");
         assert_eq!(args[2].token.as_deref(), Some("EX"));
         assert!(args[2].optional);
+    }
+
+    #[test]
+    fn an_argument_may_carry_a_display_text() {
+        let args = parse_syntax("[ADDR addr=ip:port] [COUNT count:int=n]").expect("valid");
+        assert_eq!(args[0].name, "addr");
+        assert_eq!(args[0].display.as_deref(), Some("ip:port"));
+        assert_eq!(args[0].kind, "string");
+        assert_eq!(args[1].name, "count");
+        assert_eq!(args[1].kind, "integer");
+        assert_eq!(shown("[ADDR addr=ip:port]"), "[ADDR ip:port]");
+    }
+
+    #[test]
+    fn a_group_name_may_stand_before_a_bracket() {
+        let syntax = "(filter=old=ip:port | (new-format=[ID id:int] | [SKIPME (YES | NO)])...)";
+        let args = parse_syntax(syntax).expect("valid");
+        assert_eq!(args[0].name, "filter");
+        assert_eq!(args[0].children[0].name, "old");
+        assert_eq!(args[0].children[1].name, "new-format");
+        assert_eq!(args[0].children[1].kind, "oneof");
+        assert!(args[0].children[1].multiple);
+        assert_eq!(
+            shown(syntax),
+            "ip:port|[ID id]|[SKIPME YES|NO] [[ID id]|[SKIPME YES|NO] ...]"
+        );
+    }
+
+    #[test]
+    fn categories_follow_redis_order() {
+        let get = table::find(b"get").expect("get");
+        assert_eq!(categories(get.command), vec!["@read", "@string", "@fast"]);
     }
 
     #[test]

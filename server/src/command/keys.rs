@@ -5,7 +5,8 @@ use super::{Command, Ctx, Doc, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::glob::Pattern;
 use crate::protocol::Reply;
-use crate::store::{DbIndex, SHARDS, Shard, Store};
+use crate::store::locked::Access;
+use crate::store::{DbIndex, SHARDS, Shard, Store, Value};
 use rand::RngExt;
 
 const fn doc(
@@ -31,8 +32,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ALL,
         doc: doc(
             "1.0.0",
-            "Deletes one or more keys.",
-            "O(N) where N is the number of keys that will be removed.",
+            "Removes keys and counts those that existed.",
+            "O(N) for N keys, plus the size of the removed values.",
             "key...",
         ),
         run: del,
@@ -45,8 +46,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ALL,
         doc: doc(
             "4.0.0",
-            "Asynchronously deletes one or more keys.",
-            "O(1) for each key removed regardless of its size.",
+            "Removes keys, freeing large values in the background.",
+            "O(1) per key.",
             "key...",
         ),
         run: unlink,
@@ -59,8 +60,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ALL,
         doc: doc(
             "1.0.0",
-            "Determines whether one or more keys exist.",
-            "O(N) where N is the number of keys to check.",
+            "Counts how many of the named keys exist.",
+            "O(N) for N keys.",
             "key...",
         ),
         run: exists,
@@ -73,7 +74,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "1.0.0",
-            "Determines the type of value stored at a key.",
+            "Names the type of the value at a key.",
             "O(1)",
             "key",
         ),
@@ -87,7 +88,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::TWO,
         doc: doc(
             "1.0.0",
-            "Renames a key and overwrites the destination.",
+            "Gives a key a new name, replacing any key already there.",
             "O(1)",
             "key newkey:key",
         ),
@@ -101,7 +102,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::TWO,
         doc: doc(
             "1.0.0",
-            "Renames a key only when the target key name doesn't exist.",
+            "Gives a key a new name, only if that name is free.",
             "O(1)",
             "key newkey:key",
         ),
@@ -115,8 +116,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::TWO,
         doc: doc(
             "6.2.0",
-            "Copies the value of a key to a new key.",
-            "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.",
+            "Duplicates a key's value and expiry under another name or database.",
+            "O(1) for strings, O(N) for a collection of N items.",
             "source:key destination:key [DB destination-db:int] [REPLACE]",
         ),
         run: copy,
@@ -129,7 +130,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "1.0.0",
-            "Moves a key to another database.",
+            "Transfers a key into another database.",
             "O(1)",
             "key db:int",
         ),
@@ -143,7 +144,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "1.0.0",
-            "Sets the expiration time of a key in seconds.",
+            "Gives a key a time to live in seconds.",
             "O(1)",
             "key seconds:int [condition=NX | XX | GT | LT]",
         ),
@@ -157,7 +158,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "2.6.0",
-            "Sets the expiration time of a key in milliseconds.",
+            "Gives a key a time to live in milliseconds.",
             "O(1)",
             "key milliseconds:int [condition=NX | XX | GT | LT]",
         ),
@@ -171,7 +172,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "1.2.0",
-            "Sets the expiration time of a key to a Unix timestamp.",
+            "Makes a key expire at a Unix time in seconds.",
             "O(1)",
             "key unix-time-seconds:time [condition=NX | XX | GT | LT]",
         ),
@@ -185,7 +186,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "2.6.0",
-            "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+            "Makes a key expire at a Unix time in milliseconds.",
             "O(1)",
             "key unix-time-milliseconds:time [condition=NX | XX | GT | LT]",
         ),
@@ -199,7 +200,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "1.0.0",
-            "Returns the expiration time in seconds of a key.",
+            "Gives the seconds a key has left to live.",
             "O(1)",
             "key",
         ),
@@ -213,7 +214,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "2.6.0",
-            "Returns the expiration time in milliseconds of a key.",
+            "Gives the milliseconds a key has left to live.",
             "O(1)",
             "key",
         ),
@@ -227,7 +228,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "7.0.0",
-            "Returns the expiration time of a key as a Unix timestamp.",
+            "Gives the Unix time in seconds at which a key expires.",
             "O(1)",
             "key",
         ),
@@ -241,7 +242,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "7.0.0",
-            "Returns the expiration time of a key as a Unix milliseconds timestamp.",
+            "Gives the Unix time in milliseconds at which a key expires.",
             "O(1)",
             "key",
         ),
@@ -253,12 +254,7 @@ pub const COMMANDS: &[Command] = &[
         arity: 2,
         flags: WRITE | FAST,
         keys: KeySpec::ONE,
-        doc: doc(
-            "2.2.0",
-            "Removes the expiration time of a key.",
-            "O(1)",
-            "key",
-        ),
+        doc: doc("2.2.0", "Makes a key live forever again.", "O(1)", "key"),
         run: persist,
         subcommands: &[],
     },
@@ -269,8 +265,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ALL,
         doc: doc(
             "3.2.1",
-            "Returns the number of existing keys out of those specified after updating the time they were last accessed.",
-            "O(N) where N is the number of keys that will be touched.",
+            "Marks keys as just used and counts those that exist.",
+            "O(N) for N keys.",
             "key...",
         ),
         run: touch,
@@ -283,8 +279,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::NONE,
         doc: doc(
             "1.0.0",
-            "Returns all key names that match a pattern.",
-            "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.",
+            "Lists the keys whose names match a glob pattern.",
+            "O(N) for N keys in the database.",
             "pattern:pattern",
         ),
         run: keys,
@@ -297,8 +293,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::NONE,
         doc: doc(
             "2.8.0",
-            "Iterates over the key names in the database.",
-            "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
+            "Walks the key names of the database a few at a time with a cursor.",
+            "O(1) per call, O(N) for a whole iteration over N keys.",
             "cursor:int [MATCH pattern:pattern] [COUNT count:int] [TYPE type]",
         ),
         run: scan,
@@ -309,12 +305,7 @@ pub const COMMANDS: &[Command] = &[
         arity: 1,
         flags: READONLY | KEYSPACE,
         keys: KeySpec::NONE,
-        doc: doc(
-            "1.0.0",
-            "Returns a random key name from the database.",
-            "O(1)",
-            "",
-        ),
+        doc: doc("1.0.0", "Picks the name of a random key.", "O(1)", ""),
         run: randomkey,
         subcommands: &[],
     },
@@ -327,7 +318,7 @@ pub const COMMANDS: &[Command] = &[
             group: "server",
             ..doc(
                 "1.0.0",
-                "Returns the number of keys in the database.",
+                "Counts the keys of the selected database.",
                 "O(1)",
                 "",
             )
@@ -344,8 +335,8 @@ pub const COMMANDS: &[Command] = &[
             group: "server",
             ..doc(
                 "1.0.0",
-                "Remove all keys from the current database.",
-                "O(N) where N is the number of keys in the selected database",
+                "Empties the selected database.",
+                "O(N) for N keys in the database.",
                 "[flush-type=ASYNC | SYNC]",
             )
         },
@@ -361,8 +352,8 @@ pub const COMMANDS: &[Command] = &[
             group: "server",
             ..doc(
                 "1.0.0",
-                "Removes all keys from all databases.",
-                "O(N) where N is the total number of keys in all databases",
+                "Empties every database.",
+                "O(N) for N keys in all databases.",
                 "[flush-type=ASYNC | SYNC]",
             )
         },
@@ -378,8 +369,8 @@ pub const COMMANDS: &[Command] = &[
             group: "server",
             ..doc(
                 "4.0.0",
-                "Swaps two Redis databases.",
-                "O(N) where N is the count of clients watching or blocking on keys from both databases.",
+                "Exchanges the contents of two databases.",
+                "O(1)",
                 "index1:int index2:int",
             )
         },
@@ -393,8 +384,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::NONE,
         doc: doc(
             "2.2.3",
-            "A container for object introspection commands.",
-            "Depends on subcommand.",
+            "Subcommands that describe how a key's value is kept.",
+            "See each subcommand.",
             "",
         ),
         run: Command::container,
@@ -414,7 +405,7 @@ const OBJECT: &[Command] = &[
         },
         doc: doc(
             "2.2.3",
-            "Returns the internal encoding of a Redis object.",
+            "Names the internal representation of a key's value.",
             "O(1)",
             "key",
         ),
@@ -432,7 +423,7 @@ const OBJECT: &[Command] = &[
         },
         doc: doc(
             "4.0.0",
-            "Returns the logarithmic access frequency counter of a Redis object.",
+            "Gives a key's access frequency counter (LFU policies only).",
             "O(1)",
             "key",
         ),
@@ -450,7 +441,7 @@ const OBJECT: &[Command] = &[
         },
         doc: doc(
             "2.2.3",
-            "Returns the time since the last access to a Redis object.",
+            "Gives the seconds since a key was last used.",
             "O(1)",
             "key",
         ),
@@ -468,7 +459,7 @@ const OBJECT: &[Command] = &[
         },
         doc: doc(
             "2.2.3",
-            "Returns the reference count of a value of a key.",
+            "Gives how many references a key's value has.",
             "O(1)",
             "key",
         ),
@@ -480,38 +471,93 @@ const OBJECT: &[Command] = &[
         arity: 2,
         flags: LOADING | STALE,
         keys: KeySpec::NONE,
-        doc: doc(
-            "6.2.0",
-            "Returns helpful text about the different subcommands.",
-            "O(1)",
-            "",
-        ),
+        doc: doc("6.2.0", "Lists the OBJECT subcommands.", "O(1)", ""),
         run: object_help,
         subcommands: &[],
     },
 ];
 
 /// For commands that also touch a key in another database (`MOVE key db`, `COPY src dst DB
-/// n`): that database and the argument index of the key, so dispatch can lock it too.
+/// n`): that database and the argument index of the key, so dispatch can lock it too. Reads
+/// the arguments exactly as the handlers do; invalid ones lock nothing (the handler refuses
+/// them before touching any key).
 pub fn cross_db_key(
     command: &Command,
     args: &[&[u8]],
     databases: usize,
 ) -> Option<(DbIndex, usize)> {
-    let valid = |arg: &[u8]| {
-        parse::int(arg)
-            .ok()
-            .and_then(|n| usize::try_from(n).ok())
-            .filter(|&n| n < databases)
-    };
     match command.name {
-        "move" => valid(args[2]).map(|db| (db, 1)),
-        "copy" => {
-            let at = args.iter().skip(3).position(|a| is(a, "db"))? + 3;
-            valid(args.get(at + 1)?).map(|db| (db, 2))
-        }
+        "move" => parse_db_index(args.get(2)?, databases)
+            .ok()
+            .map(|db| (db, 1)),
+        "copy" => copy_options(args, databases).ok()?.db.map(|db| (db, 2)),
         _ => None,
     }
+}
+
+/// Redis's `getIntFromObjectOrReply`: an integer in the C `int` range.
+fn parse_c_int(arg: &[u8]) -> Result<i64, Error> {
+    let n = parse::int(arg)?;
+    if i32::try_from(n).is_err() {
+        return Err(Error::msg(
+            "ERR value is out of range, value must between -2147483648 and 2147483647",
+        ));
+    }
+    Ok(n)
+}
+
+/// A database index argument, with Redis's errors: not an integer, outside the C `int`
+/// range, or not an existing database.
+fn parse_db_index(arg: &[u8], databases: usize) -> Result<DbIndex, Error> {
+    let n = parse_c_int(arg)?;
+    usize::try_from(n)
+        .ok()
+        .filter(|&n| n < databases)
+        .ok_or(Error::DbIndexOutOfRange)
+}
+
+/// `COPY`'s options: the target database if `DB` was given (the last one wins, each one is
+/// checked as it is read) and `REPLACE`.
+struct CopyOptions {
+    db: Option<DbIndex>,
+    replace: bool,
+}
+
+fn copy_options(args: &[&[u8]], databases: usize) -> Result<CopyOptions, Error> {
+    let mut options = CopyOptions {
+        db: None,
+        replace: false,
+    };
+    let mut i = 3;
+    while i < args.len() {
+        if is(args[i], "replace") {
+            options.replace = true;
+        } else if is(args[i], "db") && i + 1 < args.len() {
+            options.db = Some(parse_db_index(args[i + 1], databases)?);
+            i += 1;
+        } else {
+            return Err(Error::Syntax);
+        }
+        i += 1;
+    }
+    Ok(options)
+}
+
+/// Runs `f` on the live entry of `key` the way Redis's `LOOKUP_NOTOUCH` reads do (`EXISTS`,
+/// `TYPE`, `TTL`, `OBJECT`): a keyspace hit or miss is counted, the LRU clock is left alone.
+fn read_untouched<T>(
+    ctx: &mut Ctx<'_, '_>,
+    key: &[u8],
+    f: impl FnOnce(&crate::store::EntryMut<'_>) -> T,
+) -> Option<T> {
+    let db = ctx.db();
+    let touch = std::mem::replace(&mut ctx.keys.touch, false);
+    let result = ctx
+        .keys
+        .lookup(db, key, Access::Read)
+        .map(|entry| f(&entry));
+    ctx.keys.touch = touch;
+    result
 }
 
 fn del(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
@@ -542,24 +588,17 @@ fn unlink(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 const LAZY_FREE_THRESHOLD: usize = 64;
 
 fn exists(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let db = ctx.db();
+    // Every argument counts, so a key named twice counts twice.
     let found = args[1..]
         .iter()
-        .filter(|key| ctx.keys.exists(db, key))
+        .filter(|key| read_untouched(ctx, key, |_| ()).is_some())
         .count();
     Ok(Reply::Int(found as i64))
 }
 
 fn type_(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let db = ctx.db();
-    let name = match ctx
-        .keys
-        .lookup(db, args[1], crate::store::locked::Access::Peek)
-    {
-        Some(entry) => entry.value().type_name(),
-        None => "none",
-    };
-    Ok(Reply::status(name))
+    let name = read_untouched(ctx, args[1], |entry| entry.value().type_name());
+    Ok(Reply::status(name.unwrap_or("none")))
 }
 
 /// Moves `from` to `to` in the caller's database. `Ok(false)` when `to` exists and `nx`.
@@ -595,32 +634,11 @@ fn renamenx(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     )?)))
 }
 
-/// A database index argument: not an integer → NotInteger, outside the range → out of range.
-fn db_index(ctx: &Ctx<'_, '_>, arg: &[u8]) -> Result<DbIndex, Error> {
-    let n = parse::int(arg)?;
-    usize::try_from(n)
-        .ok()
-        .filter(|&n| n < ctx.node.store.databases())
-        .ok_or(Error::DbIndexOutOfRange)
-}
-
 fn copy(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let (src, dst) = (args[1], args[2]);
-    let mut target = ctx.db();
-    let mut replace = false;
-    let mut i = 3;
-    while i < args.len() {
-        if is(args[i], "replace") {
-            replace = true;
-        } else if is(args[i], "db") && i + 1 < args.len() {
-            target = db_index(ctx, args[i + 1])?;
-            i += 1;
-        } else {
-            return Err(Error::Syntax);
-        }
-        i += 1;
-    }
+    let options = copy_options(args, ctx.node.store.databases())?;
     let db = ctx.db();
+    let target = options.db.unwrap_or(db);
     if src == dst && db == target {
         return Err(Error::msg(
             "ERR source and destination objects are the same",
@@ -629,16 +647,28 @@ fn copy(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let Some(entry) = ctx.keys.get(db, src) else {
         return Ok(Reply::Int(0));
     };
-    let (value, expire) = (entry.value().clone(), entry.expire_at());
-    if !replace && ctx.keys.exists(target, dst) {
+    let (value, expire) = (duplicate(entry.value()), entry.expire_at());
+    if !options.replace && ctx.keys.exists(target, dst) {
         return Ok(Reply::Int(0));
     }
     ctx.keys.set(target, dst, value, expire);
     Ok(Reply::Int(1))
 }
 
+/// A copy of a value that keeps its encoding, as Redis's `dupStringObject` does: a string
+/// grown in place (`raw`) stays `raw`, which its spare capacity is what marks.
+fn duplicate(value: &Value) -> Value {
+    match value {
+        Value::Str(s) => {
+            let mut copy = Vec::with_capacity(s.capacity());
+            copy.extend_from_slice(s);
+            Value::Str(copy)
+        }
+    }
+}
+
 fn move_(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let target = db_index(ctx, args[2])?;
+    let target = parse_db_index(args[2], ctx.node.store.databases())?;
     let db = ctx.db();
     if target == db {
         return Err(Error::msg(
@@ -750,12 +780,11 @@ fn pexpireat(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 
 /// TTL and friends: -2 missing, -1 no expiry, else the remaining or absolute time.
 fn ttl_generic(ctx: &mut Ctx<'_, '_>, key: &[u8], millis: bool, absolute: bool) -> CommandResult {
-    let db = ctx.db();
     let now = ctx.keys.now;
-    let Some(entry) = ctx.keys.lookup(db, key, crate::store::locked::Access::Read) else {
+    let Some(expire_at) = read_untouched(ctx, key, |entry| entry.expire_at()) else {
         return Ok(Reply::Int(-2));
     };
-    let Some(at) = entry.expire_at() else {
+    let Some(at) = expire_at else {
         return Ok(Reply::Int(-1));
     };
     let ms = if absolute { at } else { at.saturating_sub(now) } as i64;
@@ -791,16 +820,13 @@ fn persist(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 
 fn touch(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let db = ctx.db();
-    // TOUCH updates access times even for clients in NO-TOUCH mode.
-    ctx.keys.touch = true;
+    // TOUCH updates access times even for clients in NO-TOUCH mode, and counts as a read.
+    let touch = std::mem::replace(&mut ctx.keys.touch, true);
     let found = args[1..]
         .iter()
-        .filter(|key| {
-            ctx.keys
-                .lookup(db, key, crate::store::locked::Access::Write)
-                .is_some()
-        })
+        .filter(|key| ctx.keys.lookup(db, key, Access::Read).is_some())
         .count();
+    ctx.keys.touch = touch;
     Ok(Reply::Int(found as i64))
 }
 
@@ -849,10 +875,7 @@ fn size_log2(shard: &Shard) -> u32 {
 }
 
 fn scan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let cursor = std::str::from_utf8(args[1])
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or(Error::msg("ERR invalid cursor"))?;
+    let cursor = parse_cursor(args[1]).ok_or(Error::msg("ERR invalid cursor"))?;
     let mut count = 10usize;
     let mut pattern = None;
     let mut type_filter = None;
@@ -950,6 +973,31 @@ fn scan_reply(cursor: u64, keys: Vec<Reply>) -> Reply {
     ])
 }
 
+/// A cursor as Redis reads it (`strtoul` on the C string): no leading space, optional sign
+/// (a minus wraps around, so `-1` is the largest cursor), decimal digits, nothing after
+/// them; an empty string is 0 and a value above 2^64 - 1 is refused.
+fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    // The C string ends at the first NUL byte.
+    let text = arg.split(|&b| b == 0).next().unwrap_or_default();
+    let (negative, digits) = match text {
+        [] => return Some(0),
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value = digits.iter().try_fold(0u64, |acc, &d| {
+        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })?;
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
+}
+
 fn randomkey(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     let db = ctx.db();
     let now = ctx.keys.now;
@@ -1020,8 +1068,8 @@ fn flushall(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 }
 
 fn swapdb(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let a = parse::int(args[1]).map_err(|_| Error::msg("ERR invalid first DB index"))?;
-    let b = parse::int(args[2]).map_err(|_| Error::msg("ERR invalid second DB index"))?;
+    let a = parse_c_int(args[1]).map_err(|_| Error::msg("ERR invalid first DB index"))?;
+    let b = parse_c_int(args[2]).map_err(|_| Error::msg("ERR invalid second DB index"))?;
     let databases = ctx.node.store.databases() as i64;
     if !(0..databases).contains(&a) || !(0..databases).contains(&b) {
         return Err(Error::DbIndexOutOfRange);
@@ -1030,19 +1078,19 @@ fn swapdb(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     Ok(Reply::Ok)
 }
 
-fn object_entry<'a>(ctx: &'a mut Ctx<'_, '_>, key: &[u8]) -> Option<crate::store::EntryMut<'a>> {
-    let db = ctx.db();
-    ctx.keys.lookup(db, key, crate::store::locked::Access::Peek)
-}
-
 fn object_encoding(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    Ok(match object_entry(ctx, args[2]) {
-        Some(entry) => Reply::bulk_static(entry.value().encoding()),
-        None => Reply::Null,
-    })
+    Ok(
+        match read_untouched(ctx, args[2], |entry| entry.value().encoding()) {
+            Some(encoding) => Reply::bulk_static(encoding),
+            None => Reply::Null,
+        },
+    )
 }
 
-fn object_freq(_ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+fn object_freq(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    if read_untouched(ctx, args[2], |_| ()).is_none() {
+        return Ok(Reply::Null);
+    }
     // Access frequencies are tracked only under an LFU maxmemory-policy, which this node
     // does not have yet (its policy is noeviction).
     Err(Error::msg(
@@ -1052,16 +1100,17 @@ fn object_freq(_ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
 
 fn object_idletime(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let now = ctx.keys.now;
-    Ok(match object_entry(ctx, args[2]) {
-        Some(entry) => Reply::Int(crate::clock::idle_seconds(entry.access(), now) as i64),
+    Ok(match read_untouched(ctx, args[2], |entry| entry.access()) {
+        Some(access) => Reply::Int(crate::clock::idle_seconds(access, now) as i64),
         None => Reply::Null,
     })
 }
 
 fn object_refcount(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    // Values are never shared between keys here, so every live value has one reference.
-    Ok(match object_entry(ctx, args[2]) {
-        Some(_) => Reply::Int(1),
+    // Values are never shared between keys here, so every live value has one reference
+    // (Redis 7.0 shares small integers and reports 2147483647 for them).
+    Ok(match read_untouched(ctx, args[2], |_| ()) {
+        Some(()) => Reply::Int(1),
         None => Reply::Null,
     })
 }
@@ -1071,17 +1120,13 @@ fn object_help(_ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
         "OBJECT",
         &[
             "ENCODING <key>",
-            "    Return the kind of internal representation used in order to store the value",
-            "    associated with a <key>.",
+            "    The internal representation of the value at <key> (int, embstr, raw...).",
             "FREQ <key>",
-            "    Return the access frequency index of the <key>. The returned integer is",
-            "    proportional to the logarithm of the recent access frequency of the key.",
+            "    The access frequency counter of <key>; needs an LFU maxmemory-policy.",
             "IDLETIME <key>",
-            "    Return the idle time of the <key>, that is the approximated number of",
-            "    seconds elapsed since the last access to the key.",
+            "    Seconds since <key> was last read or written.",
             "REFCOUNT <key>",
-            "    Return the number of references of the value associated with the specified",
-            "    <key>.",
+            "    References to the value at <key>; always 1 here, values are never shared.",
         ],
     ))
 }

@@ -256,7 +256,7 @@ pub fn help_reply(command: &str, lines: &[&str]) -> Reply {
             .map(|line| Reply::Status(line.to_string().into())),
     );
     out.push(Reply::status("HELP"));
-    out.push(Reply::status("    Print this help."));
+    out.push(Reply::status("    Prints this help."));
     Reply::Array(out)
 }
 
@@ -279,6 +279,8 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]]) -> Reply {
         client,
         keys: &mut keys,
     };
+    // Like Redis, count commands that ran (not those refused by lookup or arity).
+    node.stats.commands_processed.add(1);
     (command.run)(&mut ctx, args).unwrap_or_else(Reply::from)
 }
 

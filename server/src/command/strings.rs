@@ -27,7 +27,7 @@ pub const COMMANDS: &[Command] = &[
         arity: 2,
         flags: READONLY | FAST,
         keys: KeySpec::ONE,
-        doc: doc("1.0.0", "Returns the string value of a key.", "O(1)", "key"),
+        doc: doc("1.0.0", "Gets the string stored at a key.", "O(1)", "key"),
         run: get,
         subcommands: &[],
     },
@@ -38,7 +38,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "1.0.0",
-            "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
+            "Stores a string at a key; options add a condition, an expiry or the old value as reply.",
             "O(1)",
             "key value [condition=NX | XX] [GET] [expiration=EX seconds:int | PX milliseconds:int | EXAT unix-time-seconds:time | PXAT unix-time-milliseconds:time | KEEPTTL]",
         ),
@@ -52,7 +52,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "1.0.0",
-            "Set the string value of a key only when the key doesn't exist.",
+            "Stores a string only if the key is missing.",
             "O(1)",
             "key value",
         ),
@@ -66,7 +66,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "2.0.0",
-            "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
+            "Stores a string with a time to live in seconds.",
             "O(1)",
             "key seconds:int value",
         ),
@@ -80,7 +80,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "2.6.0",
-            "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.",
+            "Stores a string with a time to live in milliseconds.",
             "O(1)",
             "key milliseconds:int value",
         ),
@@ -94,7 +94,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "1.0.0",
-            "Returns the previous string value of a key after setting it to a new value.",
+            "Stores a new string and answers the one it replaced.",
             "O(1)",
             "key value",
         ),
@@ -108,7 +108,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "6.2.0",
-            "Returns the string value of a key after deleting the key.",
+            "Answers the string at a key and deletes the key.",
             "O(1)",
             "key",
         ),
@@ -122,7 +122,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "6.2.0",
-            "Returns the string value of a key after setting its expiration time.",
+            "Answers the string at a key, optionally setting or removing its expiry.",
             "O(1)",
             "key [expiration=EX seconds:int | PX milliseconds:int | EXAT unix-time-seconds:time | PXAT unix-time-milliseconds:time | PERSIST]",
         ),
@@ -136,8 +136,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ALL,
         doc: doc(
             "1.0.0",
-            "Atomically returns the string values of one or more keys.",
-            "O(N) where N is the number of keys to retrieve.",
+            "Gets the strings of several keys in one step.",
+            "O(N) for N keys.",
             "key...",
         ),
         run: mget,
@@ -150,8 +150,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::PAIRS,
         doc: doc(
             "1.0.1",
-            "Atomically creates or modifies the string values of one or more keys.",
-            "O(N) where N is the number of keys to set.",
+            "Stores several strings in one step.",
+            "O(N) for N keys.",
             "(key value)...",
         ),
         run: mset,
@@ -164,8 +164,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::PAIRS,
         doc: doc(
             "1.0.1",
-            "Atomically modifies the string values of one or more keys only when all keys don't exist.",
-            "O(N) where N is the number of keys to set.",
+            "Stores several strings in one step, only if none of the keys exists.",
+            "O(N) for N keys.",
             "(key value)...",
         ),
         run: msetnx,
@@ -178,8 +178,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "2.0.0",
-            "Appends a string to the value of a key. Creates the key if it doesn't exist.",
-            "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.",
+            "Adds bytes at the end of a string, creating it if missing.",
+            "O(1) amortized: strings grow with spare room.",
             "key value",
         ),
         run: append,
@@ -192,7 +192,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "2.2.0",
-            "Returns the length of a string value.",
+            "Gives the length in bytes of a string.",
             "O(1)",
             "key",
         ),
@@ -206,8 +206,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "2.4.0",
-            "Returns a substring of the string stored at a key.",
-            "O(N) where N is the length of the returned string.",
+            "Gives the bytes of a string between two offsets.",
+            "O(N) for N returned bytes.",
             "key start:int end:int",
         ),
         run: getrange,
@@ -220,8 +220,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "1.0.0",
-            "Returns a substring from a string value.",
-            "O(N) where N is the length of the returned string.",
+            "Gives the bytes of a string between two offsets (the old name of GETRANGE).",
+            "O(N) for N returned bytes.",
             "key start:int end:int",
         ),
         run: getrange,
@@ -234,8 +234,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "2.2.0",
-            "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
-            "O(1), not counting the time taken to copy the new string in place.",
+            "Writes bytes into a string at an offset, padding with zero bytes as needed.",
+            "O(1) plus copying the written bytes.",
             "key offset:int value",
         ),
         run: setrange,
@@ -248,7 +248,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "1.0.0",
-            "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
+            "Adds 1 to an integer string; a missing key counts as 0.",
             "O(1)",
             "key",
         ),
@@ -262,7 +262,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "1.0.0",
-            "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
+            "Subtracts 1 from an integer string; a missing key counts as 0.",
             "O(1)",
             "key",
         ),
@@ -276,7 +276,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "1.0.0",
-            "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+            "Adds an integer to an integer string; a missing key counts as 0.",
             "O(1)",
             "key increment:int",
         ),
@@ -290,7 +290,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "1.0.0",
-            "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.",
+            "Subtracts an integer from an integer string; a missing key counts as 0.",
             "O(1)",
             "key decrement:int",
         ),
@@ -304,7 +304,7 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::ONE,
         doc: doc(
             "2.6.0",
-            "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+            "Adds a decimal number to a numeric string; a missing key counts as 0.",
             "O(1)",
             "key increment:double",
         ),
@@ -318,8 +318,8 @@ pub const COMMANDS: &[Command] = &[
         keys: KeySpec::TWO,
         doc: doc(
             "7.0.0",
-            "Finds the longest common substring.",
-            "O(N*M) where N and M are the lengths of s1 and s2, respectively",
+            "Finds the longest common subsequence of two strings.",
+            "O(N*M) for strings of N and M bytes.",
             "key1:key key2:key [LEN] [IDX] [MINMATCHLEN min-match-len:int] [WITHMATCHLEN]",
         ),
         run: lcs,
@@ -441,10 +441,16 @@ fn set(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         None => None,
     };
     let db = ctx.db();
-    let old = match ctx.keys.get_mut(db, key) {
-        Some(entry) if options.get => Some((Some(as_str(&entry)?.to_vec()), entry.expire_at())),
-        Some(entry) => Some((None, entry.expire_at())),
-        None => None,
+    // With GET the old value is read as GET reads it (counting a keyspace hit or miss).
+    let old = if options.get {
+        match ctx.keys.get(db, key) {
+            Some(entry) => Some((Some(as_str(&entry)?.to_vec()), entry.expire_at())),
+            None => None,
+        }
+    } else {
+        ctx.keys
+            .get_mut(db, key)
+            .map(|entry| (None, entry.expire_at()))
     };
     let found = old.is_some();
     let (old_value, old_expire) = old.unwrap_or((None, None));
@@ -594,6 +600,18 @@ fn msetnx(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     Ok(Reply::Int(1))
 }
 
+/// Longest string Redis keeps as `embstr` (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
+const EMBSTR_MAX: usize = 44;
+
+/// Marks a string changed in place (`APPEND`, `SETRANGE`) as Redis's `raw` encoding, which it
+/// becomes there: `Value::encoding` tells short `raw` strings from `embstr` ones by their
+/// spare capacity. Longer strings are `raw` anyway and get no extra room.
+fn mark_raw(s: &mut Vec<u8>) {
+    if s.len() <= EMBSTR_MAX && s.capacity() == s.len() {
+        s.reserve_exact(1);
+    }
+}
+
 /// Fails when a string would grow past `proto-max-bulk-len`.
 fn check_size(ctx: &Ctx<'_, '_>, len: u64) -> Result<(), Error> {
     if len > ctx.node.limits.proto_max_bulk_len() as u64 {
@@ -615,6 +633,7 @@ fn append(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
             s.reserve((s.len() + args[2].len()).min(1 << 20));
         }
         s.extend_from_slice(args[2]);
+        mark_raw(s);
         return Ok(Reply::Int(s.len() as i64));
     }
     ctx.keys.set(db, args[1], Value::string(args[2]), None);
@@ -683,10 +702,13 @@ fn setrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         && let Some(mut entry) = ctx.keys.get_mut(db, args[1])
     {
         let Value::Str(s) = entry.value_mut();
-        return Ok(Reply::Int(write(s) as i64));
+        let len = write(s);
+        mark_raw(s);
+        return Ok(Reply::Int(len as i64));
     }
     let mut s = Vec::new();
     let len = write(&mut s);
+    mark_raw(&mut s);
     ctx.keys.set(db, args[1], Value::Str(s), None);
     Ok(Reply::Int(len as i64))
 }
@@ -740,13 +762,14 @@ fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         None => None,
     };
     let text = crate::number::incr_by_float(current.as_deref(), args[2])?;
+    // A new string of exactly its length: `embstr` when short, as Redis creates it.
+    let value = Value::string(text.as_bytes());
     match ctx.keys.get_mut(db, args[1]) {
         Some(mut entry) => {
-            entry.set_value(Value::Str(text.clone().into_bytes()));
+            entry.set_value(value);
         }
         None => {
-            ctx.keys
-                .set(db, args[1], Value::Str(text.clone().into_bytes()), None);
+            ctx.keys.set(db, args[1], value, None);
         }
     }
     Ok(Reply::bulk_string(text))

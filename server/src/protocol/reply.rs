@@ -238,6 +238,15 @@ mod tests {
         assert_eq!(enc(&Reply::Null, Protocol::Resp3), "_\r\n");
         assert_eq!(enc(&Reply::Double(1.5), Protocol::Resp2), "$3\r\n1.5\r\n");
         assert_eq!(enc(&Reply::Double(1.5), Protocol::Resp3), ",1.5\r\n");
+        assert_eq!(
+            enc(&Reply::Double(f64::NEG_INFINITY), Protocol::Resp3),
+            ",-inf\r\n"
+        );
+        assert_eq!(enc(&Reply::Double(f64::NAN), Protocol::Resp3), ",nan\r\n");
+        assert_eq!(
+            enc(&Reply::Double(f64::INFINITY), Protocol::Resp2),
+            "$3\r\ninf\r\n"
+        );
         assert_eq!(enc(&Reply::Bool(true), Protocol::Resp2), ":1\r\n");
         assert_eq!(enc(&Reply::Bool(false), Protocol::Resp3), "#f\r\n");
         assert_eq!(enc(&Reply::Set(vec![]), Protocol::Resp3), "~0\r\n");

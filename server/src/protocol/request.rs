@@ -534,6 +534,26 @@ mod tests {
                 "Protocol error: too big inline request".into()
             ))
         );
+        // Length lines without their `\r` past 64 KiB.
+        let mut count = b"*".to_vec();
+        count.resize(MAX_INLINE_LEN + 2, b'1');
+        assert_eq!(
+            parse_all(&count).1,
+            Err(ProtocolError(
+                "Protocol error: too big mbulk count string".into()
+            ))
+        );
+        let mut bulk = b"*1\r\n$".to_vec();
+        bulk.resize(MAX_INLINE_LEN + 10, b'1');
+        assert_eq!(
+            parse_all(&bulk).1,
+            Err(ProtocolError(
+                "Protocol error: too big bulk count string".into()
+            ))
+        );
+        // Up to the limits, lengths are accepted and simply wait for their bytes.
+        assert_eq!(parse_all(b"*1048576\r\n").1, Ok(0));
+        assert_eq!(parse_all(b"*1\r\n$536870912\r\nab").1, Ok(0));
     }
 
     #[test]
