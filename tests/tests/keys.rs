@@ -796,6 +796,21 @@ fn looking_at_a_key_does_not_reset_its_idle_time_but_touch_does() {
 }
 
 #[test]
+fn rename_and_move_keep_the_idle_time() {
+    let node = Shoal::start();
+    let mut raw = node.raw();
+    expect(&mut raw, "SET a v", "+OK\r\n");
+    expect(&mut raw, "SET b v", "+OK\r\n");
+    // Idle times count whole seconds: after two of them the keys are at least 2s idle.
+    std::thread::sleep(Duration::from_millis(2100));
+    expect(&mut raw, "RENAME a a2", "+OK\r\n");
+    expect(&mut raw, "MOVE b 1", ":1\r\n");
+    assert!(int(&mut raw, "OBJECT IDLETIME a2") >= 2);
+    expect(&mut raw, "SELECT 1", "+OK\r\n");
+    assert!(int(&mut raw, "OBJECT IDLETIME b") >= 2);
+}
+
+#[test]
 fn key_lookups_count_keyspace_hits_and_misses_like_redis() {
     let node = Shoal::start();
     let mut raw = node.raw();

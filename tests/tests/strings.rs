@@ -819,3 +819,34 @@ fn string_replies_match_the_reference_redis() {
         assert_eq!(ours.call(command), theirs.call(command), "{command:?}");
     }
 }
+
+#[test]
+fn object_encoding_follows_how_the_string_was_written() {
+    let node = Shoal::start();
+    let mut raw = node.raw();
+    expect_all(
+        &mut raw,
+        &[
+            ("SET n 123", "+OK\r\n"),
+            ("OBJECT ENCODING n", "$3\r\nint\r\n"),
+            ("APPEND n 4", ":4\r\n"),
+            ("OBJECT ENCODING n", "$3\r\nraw\r\n"),
+            ("SET m 10", "+OK\r\n"),
+            ("SETRANGE m 1 5", ":2\r\n"),
+            ("OBJECT ENCODING m", "$3\r\nraw\r\n"),
+            ("INCRBYFLOAT f 1", "$1\r\n1\r\n"),
+            ("OBJECT ENCODING f", "$6\r\nembstr\r\n"),
+            ("INCR c", ":1\r\n"),
+            ("OBJECT ENCODING c", "$3\r\nint\r\n"),
+            ("SET s hello", "+OK\r\n"),
+            ("OBJECT ENCODING s", "$6\r\nembstr\r\n"),
+            ("COPY n n2", ":1\r\n"),
+            ("OBJECT ENCODING n2", "$3\r\nraw\r\n"),
+            ("RENAME f f2", "+OK\r\n"),
+            ("OBJECT ENCODING f2", "$6\r\nembstr\r\n"),
+        ],
+    );
+    let long = "x".repeat(45);
+    assert_eq!(raw.call(&["SET", "long", &long]), "+OK\r\n");
+    assert_eq!(raw.call(&["OBJECT", "ENCODING", "long"]), "$3\r\nraw\r\n");
+}

@@ -6,7 +6,7 @@ use crate::error::{CommandResult, Error};
 use crate::glob::Pattern;
 use crate::protocol::Reply;
 use crate::store::locked::Access;
-use crate::store::{DbIndex, SHARDS, Shard, Store, Value};
+use crate::store::{DbIndex, SHARDS, Store};
 use rand::RngExt;
 
 const fn doc(
@@ -613,14 +613,15 @@ fn rename_key(ctx: &mut Ctx<'_, '_>, from: &[u8], to: &[u8], nx: bool) -> Result
     if nx && ctx.keys.exists(db, to) {
         return Ok(false);
     }
-    let Some(entry) = ctx.keys.remove(db, from) else {
-        return Err(Error::NoSuchKey);
-    };
-    let expire = entry.expire_at();
-    if let Some(old) = ctx.keys.set(db, to, entry.into_value(), expire) {
-        ctx.keys.store().free_later(Box::new(old));
+    match ctx.keys.move_key(db, from, db, to) {
+        None => Err(Error::NoSuchKey),
+        Some(replaced) => {
+            if let Some(old) = replaced.filter(|v| v.free_cost() > LAZY_FREE_THRESHOLD) {
+                ctx.keys.store().free_later(Box::new(old));
+            }
+            Ok(true)
+        }
     }
-    Ok(true)
 }
 
 fn rename(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
@@ -647,24 +648,12 @@ fn copy(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let Some(entry) = ctx.keys.get(db, src) else {
         return Ok(Reply::Int(0));
     };
-    let (value, expire) = (duplicate(entry.value()), entry.expire_at());
+    let (value, expire) = (entry.value().clone(), entry.expire_at());
     if !options.replace && ctx.keys.exists(target, dst) {
         return Ok(Reply::Int(0));
     }
     ctx.keys.set(target, dst, value, expire);
     Ok(Reply::Int(1))
-}
-
-/// A copy of a value that keeps its encoding, as Redis's `dupStringObject` does: a string
-/// grown in place (`raw`) stays `raw`, which its spare capacity is what marks.
-fn duplicate(value: &Value) -> Value {
-    match value {
-        Value::Str(s) => {
-            let mut copy = Vec::with_capacity(s.capacity());
-            copy.extend_from_slice(s);
-            Value::Str(copy)
-        }
-    }
 }
 
 fn move_(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
@@ -678,12 +667,8 @@ fn move_(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     if !ctx.keys.exists(db, args[1]) || ctx.keys.exists(target, args[1]) {
         return Ok(Reply::Int(0));
     }
-    let Some(entry) = ctx.keys.remove(db, args[1]) else {
-        return Ok(Reply::Int(0));
-    };
-    let expire = entry.expire_at();
-    ctx.keys.set(target, args[1], entry.into_value(), expire);
-    Ok(Reply::Int(1))
+    let moved = ctx.keys.move_key(db, args[1], target, args[1]);
+    Ok(Reply::Int(i64::from(moved.is_some())))
 }
 
 /// EXPIRE's NX/XX/GT/LT conditions.
@@ -847,31 +832,39 @@ fn keys(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     Ok(Reply::Array(found))
 }
 
-/// A SCAN cursor: which shard, which bucket, and the table size the bucket index belongs to.
-/// Packed as `bucket << 12 | log2(buckets) << 6 | shard`; 0 is both the start and the end.
+/// A SCAN cursor: which shard, which bucket, and the generation of the shard's table the
+/// bucket index belongs to (its low 10 bits). Packed as `bucket << 16 | generation << 6 |
+/// shard`; 0 is both the start and the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ScanCursor {
     shard: usize,
-    size_log2: u32,
+    generation: u32,
     bucket: usize,
 }
 
+/// Bits of a table generation a cursor keeps.
+const GENERATION_MASK: u32 = (1 << 10) - 1;
+
 impl ScanCursor {
+    const START: ScanCursor = ScanCursor {
+        shard: 0,
+        generation: 0,
+        bucket: 0,
+    };
+
     fn decode(cursor: u64) -> ScanCursor {
         ScanCursor {
             shard: (cursor & 63) as usize,
-            size_log2: ((cursor >> 6) & 63) as u32,
-            bucket: (cursor >> 12) as usize,
+            generation: ((cursor >> 6) as u32) & GENERATION_MASK,
+            bucket: (cursor >> 16) as usize,
         }
     }
 
     fn encode(self) -> u64 {
-        ((self.bucket as u64) << 12) | (u64::from(self.size_log2) << 6) | self.shard as u64
+        ((self.bucket as u64) << 16)
+            | (u64::from(self.generation & GENERATION_MASK) << 6)
+            | self.shard as u64
     }
-}
-
-fn size_log2(shard: &Shard) -> u32 {
-    shard.buckets().checked_ilog2().unwrap_or(0)
 }
 
 fn scan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
@@ -908,11 +901,13 @@ fn scan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let mut budget = count.saturating_mul(10);
     loop {
         let shard = ctx.keys.shard(db, at.shard);
-        if size_log2(shard) != at.size_log2 {
-            // The table was resized since the cursor was issued: bucket indexes moved, so
-            // rescan this shard from the start (duplicates are allowed, misses are not).
+        let generation = shard.generation() & GENERATION_MASK;
+        if generation != at.generation {
+            // The table was rebuilt since the cursor was issued: entries moved to other
+            // buckets, so rescan this shard from its start (duplicates are allowed, misses
+            // are not).
             at.bucket = 0;
-            at.size_log2 = size_log2(shard);
+            at.generation = generation;
         }
         while at.bucket < shard.buckets() && keys.len() < count && budget > 0 {
             if let Some(entry) = shard.live_at(at.bucket, now) {
@@ -924,37 +919,20 @@ fn scan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         if at.bucket < shard.buckets() {
             break;
         }
+        // This shard is done; the next one starts at bucket 0, valid for any generation.
         at = ScanCursor {
             shard: at.shard + 1,
-            size_log2: 0,
-            bucket: 0,
+            ..ScanCursor::START
         };
         if at.shard == SHARDS {
-            at = ScanCursor {
-                shard: 0,
-                size_log2: 0,
-                bucket: 0,
-            };
+            at = ScanCursor::START;
             break;
         }
         if keys.len() >= count || budget == 0 {
             break;
         }
     }
-    let next = match at {
-        ScanCursor {
-            shard: 0,
-            bucket: 0,
-            ..
-        } => 0,
-        _ => {
-            let shard = ctx.keys.shard(db, at.shard);
-            if at.bucket == 0 {
-                at.size_log2 = size_log2(shard);
-            }
-            at.encode()
-        }
-    };
+    let next = at.encode();
     let keys = keys
         .into_iter()
         .filter(|(key, kind)| {
@@ -1140,18 +1118,11 @@ mod tests {
     fn scan_cursors_round_trip() {
         let c = ScanCursor {
             shard: 63,
-            size_log2: 20,
+            generation: 1023,
             bucket: 123_456,
         };
         assert_eq!(ScanCursor::decode(c.encode()), c);
-        assert_eq!(
-            ScanCursor::decode(0),
-            ScanCursor {
-                shard: 0,
-                size_log2: 0,
-                bucket: 0
-            }
-        );
+        assert_eq!(ScanCursor::decode(0), ScanCursor::START);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use super::parse::{self, is};
 use super::{Command, Ctx, Doc, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
-use crate::store::{EntryMut, Value};
+use crate::store::{EntryMut, StrEncoding, Value};
 
 const fn doc(
     since: &'static str,
@@ -330,7 +330,7 @@ pub const COMMANDS: &[Command] = &[
 /// The string in a found entry, or WRONGTYPE.
 pub fn as_str<'e>(entry: &'e EntryMut<'_>) -> Result<&'e [u8], Error> {
     match entry.value() {
-        Value::Str(s) => Ok(s),
+        Value::Str(s, _) => Ok(s),
     }
 }
 
@@ -559,7 +559,7 @@ fn mget(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         .iter()
         .map(|key| match ctx.keys.get(db, key) {
             Some(entry) => match entry.value() {
-                Value::Str(s) => Reply::bulk(s),
+                Value::Str(s, _) => Reply::bulk(s),
             },
             None => Reply::Null,
         })
@@ -600,18 +600,6 @@ fn msetnx(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     Ok(Reply::Int(1))
 }
 
-/// Longest string Redis keeps as `embstr` (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
-const EMBSTR_MAX: usize = 44;
-
-/// Marks a string changed in place (`APPEND`, `SETRANGE`) as Redis's `raw` encoding, which it
-/// becomes there: `Value::encoding` tells short `raw` strings from `embstr` ones by their
-/// spare capacity. Longer strings are `raw` anyway and get no extra room.
-fn mark_raw(s: &mut Vec<u8>) {
-    if s.len() <= EMBSTR_MAX && s.capacity() == s.len() {
-        s.reserve_exact(1);
-    }
-}
-
 /// Fails when a string would grow past `proto-max-bulk-len`.
 fn check_size(ctx: &Ctx<'_, '_>, len: u64) -> Result<(), Error> {
     if len > ctx.node.limits.proto_max_bulk_len() as u64 {
@@ -624,7 +612,7 @@ fn append(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let db = ctx.db();
     let limit = ctx.node.limits.proto_max_bulk_len() as u64;
     if let Some(mut entry) = ctx.keys.get_mut(db, args[1]) {
-        let Value::Str(s) = entry.value_mut();
+        let Value::Str(s, encoding) = entry.value_mut();
         if (s.len() + args[2].len()) as u64 > limit {
             return Err(Error::StringTooLong);
         }
@@ -633,7 +621,7 @@ fn append(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
             s.reserve((s.len() + args[2].len()).min(1 << 20));
         }
         s.extend_from_slice(args[2]);
-        mark_raw(s);
+        *encoding = StrEncoding::Raw;
         return Ok(Reply::Int(s.len() as i64));
     }
     ctx.keys.set(db, args[1], Value::string(args[2]), None);
@@ -701,15 +689,15 @@ fn setrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     if current_len.is_some()
         && let Some(mut entry) = ctx.keys.get_mut(db, args[1])
     {
-        let Value::Str(s) = entry.value_mut();
+        let Value::Str(s, encoding) = entry.value_mut();
         let len = write(s);
-        mark_raw(s);
+        *encoding = StrEncoding::Raw;
         return Ok(Reply::Int(len as i64));
     }
     let mut s = Vec::new();
     let len = write(&mut s);
-    mark_raw(&mut s);
-    ctx.keys.set(db, args[1], Value::Str(s), None);
+    ctx.keys
+        .set(db, args[1], Value::Str(s, StrEncoding::Raw), None);
     Ok(Reply::Int(len as i64))
 }
 
@@ -720,15 +708,13 @@ fn incr_by(ctx: &mut Ctx<'_, '_>, key: &[u8], delta: i64) -> CommandResult {
         let current =
             crate::protocol::request::parse_int(as_str(&entry)?).ok_or(Error::NotInteger)?;
         let next = current.checked_add(delta).ok_or(Error::Overflow)?;
-        entry.set_value(Value::Str(
-            itoa::Buffer::new().format(next).as_bytes().to_vec(),
-        ));
+        entry.set_value(Value::string(itoa::Buffer::new().format(next).as_bytes()));
         return Ok(Reply::Int(next));
     }
     ctx.keys.set(
         db,
         key,
-        Value::Str(itoa::Buffer::new().format(delta).as_bytes().to_vec()),
+        Value::string(itoa::Buffer::new().format(delta).as_bytes()),
         None,
     );
     Ok(Reply::Int(delta))
@@ -762,8 +748,8 @@ fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         None => None,
     };
     let text = crate::number::incr_by_float(current.as_deref(), args[2])?;
-    // A new string of exactly its length: `embstr` when short, as Redis creates it.
-    let value = Value::string(text.as_bytes());
+    // A fresh string object, never `int`-encoded, as Redis creates it.
+    let value = Value::Str(text.clone().into_bytes(), StrEncoding::Plain);
     match ctx.keys.get_mut(db, args[1]) {
         Some(mut entry) => {
             entry.set_value(value);
@@ -780,7 +766,7 @@ fn lcs(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let mut fetch = |key: &[u8]| -> Result<Vec<u8>, Error> {
         match ctx.keys.get(db, key) {
             Some(entry) => match entry.value() {
-                Value::Str(s) => Ok(s.clone()),
+                Value::Str(s, _) => Ok(s.clone()),
             },
             None => Ok(Vec::new()),
         }

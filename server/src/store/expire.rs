@@ -8,8 +8,8 @@
 //! keyspace size; a shard is skipped outright when it has no keys with a TTL or when none can
 //! have expired yet (its `earliest_expiry` is still ahead).
 //!
-//! The cursor is a bucket index, which stays valid until the table resizes; on a resize the
-//! pass over that shard restarts from bucket 0.
+//! The cursor is a bucket index, which stays valid until the table is rebuilt (see
+//! `Shard::generation`); after a rebuild the pass over that shard restarts from bucket 0.
 
 use super::shard::Entry;
 use super::{SHARDS, Store};
@@ -71,9 +71,9 @@ impl ExpiryCycle {
             return true;
         }
         let buckets = shard.buckets();
-        if shard.expire_cursor_buckets != buckets {
-            // New shard, or the table was resized: bucket indexes moved, start the pass over.
-            shard.expire_cursor_buckets = buckets;
+        if shard.expire_cursor_generation != shard.generation() {
+            // The table was rebuilt since the pass began: entries moved, start the pass over.
+            shard.expire_cursor_generation = shard.generation();
             shard.expire_cursor = 0;
             shard.pass_earliest = 0;
             shard.pass_ttl_sum = 0;

@@ -167,6 +167,25 @@ impl<'s> Locked<'s> {
         )
     }
 
+    /// Moves the live entry `from` (in `from_db`) to `to` (in `to_db`), keeping its value,
+    /// expiry and idle time, as Redis's RENAME and MOVE keep the same object. Returns the
+    /// value it replaced at `to`, or `None` (outer) when `from` does not exist.
+    pub fn move_key(
+        &mut self,
+        from_db: DbIndex,
+        from: &[u8],
+        to_db: DbIndex,
+        to: &[u8],
+    ) -> Option<Option<Value>> {
+        let entry = self.remove(from_db, from)?;
+        let (access, expire) = (entry.access(), entry.expire_at());
+        let replaced = self.set(to_db, to, entry.into_value(), expire);
+        if let Some(mut moved) = self.lookup(to_db, to, Access::Peek) {
+            moved.set_access(access);
+        }
+        Some(replaced)
+    }
+
     /// Removes `key` and returns its entry if it was live.
     pub fn remove(&mut self, db: DbIndex, key: &[u8]) -> Option<Entry> {
         let hash = self.store.hash(key);

@@ -18,7 +18,7 @@ pub mod value;
 
 pub use locked::Locked;
 pub use shard::{Entry, EntryMut, Shard, ShardStats};
-pub use value::Value;
+pub use value::{StrEncoding, Value};
 
 use crossbeam_utils::CachePadded;
 use parking_lot::{Mutex, MutexGuard};

@@ -72,9 +72,13 @@ pub struct Shard {
     volatile: usize,
     /// No entry expires before this time (a lower bound, 0 when unknown).
     pub(super) earliest_expiry: u64,
-    /// The active cycle's progress: next bucket to visit, and the table size it was valid for.
+    /// Changes whenever the table may have been rebuilt (grown, or rehashed in place to
+    /// clear tombstones), which moves entries to other buckets. Bucket cursors (`SCAN`, the
+    /// active cycle) remember it and start the shard over when it changed.
+    generation: u32,
+    /// The active cycle's progress: next bucket to visit, and the generation it is valid for.
     pub(super) expire_cursor: usize,
-    pub(super) expire_cursor_buckets: usize,
+    pub(super) expire_cursor_generation: u32,
     /// Smallest expiry seen by the current pass of the active cycle.
     pub(super) pass_earliest: u64,
     /// Sum and count of remaining TTLs seen by the current pass, and the average the last
@@ -122,6 +126,11 @@ impl EntryMut<'_> {
     /// LRU clock of the last access.
     pub fn access(&self) -> u32 {
         self.entry.access
+    }
+
+    /// Sets the LRU clock (a key moved by `RENAME` or `MOVE` keeps its idle time).
+    pub fn set_access(&mut self, access: u32) {
+        self.entry.access = access;
     }
 
     /// Sets or clears the expiry.
@@ -225,6 +234,10 @@ impl Shard {
             note_expiry(&mut self.earliest_expiry, &mut self.pass_earliest, at);
         }
         let access = clock::lru_clock(now);
+        // `entry` makes room first; with none left, hashbrown rebuilds the table.
+        if self.table.len() == self.table.capacity() {
+            self.generation = self.generation.wrapping_add(1);
+        }
         match self
             .table
             .entry(hash, |e| *e.key == *key, |e| hasher(&e.key))
@@ -281,7 +294,13 @@ impl Shard {
         self.earliest_expiry = 0;
         self.pass_earliest = 0;
         self.expire_cursor = 0;
+        self.generation = self.generation.wrapping_add(1);
         std::mem::take(&mut self.table)
+    }
+
+    /// The table's generation: bucket indexes stay valid while it is unchanged.
+    pub fn generation(&self) -> u32 {
+        self.generation
     }
 
     /// Number of buckets in the table (the range of bucket indexes).
@@ -385,5 +404,44 @@ mod tests {
         assert_eq!(earliest, 500);
         assert_eq!(shard.len(), 50);
         assert_eq!(shard.volatile(), 50);
+    }
+
+    #[test]
+    fn the_generation_changes_whenever_the_table_may_be_rebuilt() {
+        let h = hasher();
+        let mut shard = Shard::default();
+        let mut i = 0u32;
+        let mut grown = 0;
+        while grown < 3 {
+            let key = i.to_be_bytes();
+            let full = shard.table.len() == shard.table.capacity();
+            let (before, buckets) = (shard.generation(), shard.buckets());
+            shard.insert(h(&key), &key, Value::string(b"v"), None, 0, h);
+            if shard.buckets() != buckets {
+                assert_ne!(
+                    shard.generation(),
+                    before,
+                    "grew without a new generation at {i}: {buckets} -> {} len {} cap {}",
+                    shard.buckets(),
+                    shard.table.len(),
+                    shard.table.capacity()
+                );
+                grown += 1;
+            }
+            assert_eq!(full, shard.generation() != before);
+            i += 1;
+        }
+        // Churn at a constant size fills the table with tombstones until hashbrown rehashes
+        // in place; every such point is announced by a new generation too.
+        let mut generation = shard.generation();
+        for j in 0..10_000u32 {
+            let old = (j).to_be_bytes();
+            shard.remove(h(&old), &old, 0);
+            let key = (1_000_000 + j).to_be_bytes();
+            let full = shard.table.len() == shard.table.capacity();
+            shard.insert(h(&key), &key, Value::string(b"v"), None, 0, h);
+            assert_eq!(full, shard.generation() != generation);
+            generation = shard.generation();
+        }
     }
 }

@@ -6,37 +6,50 @@
 /// Longest string Redis stores as `embstr` (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
 const EMBSTR_MAX: usize = 44;
 
+/// How Redis would have encoded a string when it was written, for `OBJECT ENCODING`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrEncoding {
+    /// Written whole (`SET`, `INCR`…): `int` when it is a canonical 64-bit integer, else
+    /// `embstr` up to 44 bytes, else `raw`.
+    Auto,
+    /// Created as a fresh string object (`INCRBYFLOAT`): `embstr` up to 44 bytes, else `raw`.
+    Plain,
+    /// Changed in place (`APPEND`, `SETRANGE`): always `raw`.
+    Raw,
+}
+
 /// The value of one key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
-    /// A string. One modified in place (`APPEND`, `SETRANGE`) keeps spare capacity, as
-    /// Redis's `raw` strings do.
-    Str(Vec<u8>),
+    /// A string, and the encoding Redis would report for it.
+    Str(Vec<u8>, StrEncoding),
 }
 
 impl Value {
-    /// A string value holding a copy of `bytes`.
+    /// A string value holding a copy of `bytes`, as `SET` writes it.
     pub fn string(bytes: &[u8]) -> Value {
-        Value::Str(bytes.to_vec())
+        Value::Str(bytes.to_vec(), StrEncoding::Auto)
     }
 
     /// The type name `TYPE` reports.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Value::Str(_) => "string",
+            Value::Str(..) => "string",
         }
     }
 
-    /// The encoding `OBJECT ENCODING` reports, following Redis's rules: a string that is a
-    /// canonical 64-bit integer is `int`, a short one `embstr`, a long one `raw`. Strings
-    /// grown in place keep spare capacity, which is how Redis's `raw` sds strings look too.
+    /// The encoding `OBJECT ENCODING` reports, following Redis's rules.
     pub fn encoding(&self) -> &'static str {
         match self {
-            Value::Str(s) if s.len() <= 20 && crate::protocol::request::parse_int(s).is_some() => {
+            Value::Str(s, StrEncoding::Auto)
+                if s.len() <= 20 && crate::protocol::request::parse_int(s).is_some() =>
+            {
                 "int"
             }
-            Value::Str(s) if s.len() <= EMBSTR_MAX && s.capacity() == s.len() => "embstr",
-            Value::Str(_) => "raw",
+            Value::Str(s, StrEncoding::Auto | StrEncoding::Plain) if s.len() <= EMBSTR_MAX => {
+                "embstr"
+            }
+            Value::Str(..) => "raw",
         }
     }
 
@@ -44,14 +57,14 @@ impl Value {
     /// lazy-free thread (`UNLINK`, `FLUSHALL ASYNC`).
     pub fn free_cost(&self) -> usize {
         match self {
-            Value::Str(_) => 1,
+            Value::Str(..) => 1,
         }
     }
 
     /// Approximate bytes this value occupies on the heap.
     pub fn heap_size(&self) -> usize {
         match self {
-            Value::Str(s) => s.capacity(),
+            Value::Str(s, _) => s.capacity(),
         }
     }
 }
