@@ -700,7 +700,7 @@ fn client_help_lists_every_subcommand_in_redis_help_format() {
     }
     assert_eq!(
         &lines[lines.len() - 2..],
-        ["+HELP", "+    Print this help."]
+        ["+HELP", "+    Prints this help."]
     );
     assert_eq!(
         raw.call(&["CLIENT", "HELP", "extra"]),

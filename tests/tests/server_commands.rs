@@ -527,7 +527,7 @@ fn help_subcommands_answer_in_redis_help_format() {
             lines[0],
             format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
         );
-        assert_eq!(lines[lines.len() - 2..], ["HELP", "    Print this help."]);
+        assert_eq!(lines[lines.len() - 2..], ["HELP", "    Prints this help."]);
         for sub in subs {
             assert!(
                 lines.iter().any(|l| l.starts_with(sub)),
