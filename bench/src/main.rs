@@ -8,11 +8,14 @@
 //! Subcommands:
 //! - `compare` ([`compare`]): redis-benchmark SET/GET at several pipeline depths against
 //!   both servers, alternately, with medians over rounds.
+//! - `expiry` ([`expiry`]): keys written with a TTL and never read; how fast each server
+//!   reclaims their memory and at what CPU cost.
 //!
 //! Modules: [`servers`] starts and stops the servers, [`redis_benchmark`] runs
 //! redis-benchmark and parses its CSV, [`resp`] is a tiny client for prefilling and `INFO`.
 
 mod compare;
+mod expiry;
 mod redis_benchmark;
 mod resp;
 mod servers;
@@ -26,6 +29,7 @@ absolute figures understate both servers; compare the ratios.
 
 Commands:
   compare    redis-benchmark SET/GET, pipeline 1 and 16, redis and shoal alternately
+  expiry     1M keys with a 1 s TTL, never read: time and CPU to reclaim their memory
   help [command]
 
 Run `shoal-bench <command> --help` for a command's options, e.g.
@@ -56,9 +60,17 @@ fn run(args: &[String]) -> anyhow::Result<()> {
                 Ok(())
             }
         },
+        "expiry" => match expiry::Options::parse(rest)? {
+            Some(options) => expiry::run(&options),
+            None => {
+                println!("{}", expiry::USAGE);
+                Ok(())
+            }
+        },
         "help" | "-h" | "--help" => {
             match rest.first().map(String::as_str) {
                 Some("compare") => println!("{}", compare::USAGE),
+                Some("expiry") => println!("{}", expiry::USAGE),
                 _ => println!("{USAGE}"),
             }
             Ok(())

@@ -141,14 +141,35 @@ fn the_active_cycle_reclaims_keys_nobody_reads() {
             .arg("some value")
             .ignore();
     }
+    let empty: u64 = info_field(&mut c, "memory", "used_memory")
+        .parse()
+        .expect("used_memory");
     let _: () = pipe.query(&mut c).expect("fill");
     assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 51_000);
+    let full: u64 = info_field(&mut c, "memory", "used_memory")
+        .parse()
+        .expect("used_memory");
     let deadline = Instant::now() + Duration::from_secs(30);
     while q::<i64>(&mut c, &["DBSIZE"]) > 1_000 {
         assert!(Instant::now() < deadline, "expired keys were not reclaimed");
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(info_field(&mut c, "stats", "expired_keys"), "50000");
+    // The memory comes back too (the emptied tables shrink), not just the key count.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now: u64 = info_field(&mut c, "memory", "used_memory")
+            .parse()
+            .expect("used_memory");
+        if now < empty + (full - empty) / 4 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "memory stayed at {now} (empty {empty}, full {full})"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let keyspace = info_field(&mut c, "keyspace", "db0");
     assert_eq!(keyspace, "keys=1000,expires=0,avg_ttl=0");
 }

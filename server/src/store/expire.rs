@@ -8,6 +8,10 @@
 //! keyspace size; a shard is skipped outright when it has no keys with a TTL or when none can
 //! have expired yet (its `earliest_expiry` is still ahead).
 //!
+//! Between passes over a shard, the cycle also shrinks its table when it is mostly empty, so
+//! the memory of deleted and expired keys goes back to the allocator (as Redis's cron
+//! resizes its dicts).
+//!
 //! The cursor is a bucket index, which stays valid until the table is rebuilt (see
 //! `Shard::generation`); after a rebuild the pass over that shard restarts from bucket 0.
 
@@ -64,6 +68,10 @@ impl ExpiryCycle {
     /// Visits one chunk of the current shard. True when the shard needs nothing more now.
     fn step(&mut self, store: &Store, now: u64, reclaimed: &mut Vec<Entry>) -> bool {
         let mut shard = store.lock_shard(self.db, self.shard);
+        if shard.expire_cursor == 0 {
+            // Between passes: give back the memory of tables emptied by expiry or deletes.
+            shard.shrink_if_sparse(store.hasher());
+        }
         if shard.volatile() == 0 {
             return true;
         }

@@ -298,6 +298,21 @@ impl Shard {
         std::mem::take(&mut self.table)
     }
 
+    /// Gives memory back when the table is mostly empty (fewer than 1/8 of its capacity in
+    /// use, as Redis shrinks its dicts below 10%): rebuilds it at twice its length. Returns
+    /// whether it shrank. Small tables are left alone so they do not thrash.
+    pub fn shrink_if_sparse(&mut self, hasher: impl Fn(&[u8]) -> u64) -> bool {
+        const KEEP: usize = 64;
+        let capacity = self.table.capacity();
+        if capacity <= KEEP || self.table.len() * 8 >= capacity {
+            return false;
+        }
+        self.table
+            .shrink_to((self.table.len() * 2).max(KEEP / 2), |e| hasher(&e.key));
+        self.generation = self.generation.wrapping_add(1);
+        true
+    }
+
     /// The table's generation: bucket indexes stay valid while it is unchanged.
     pub fn generation(&self) -> u32 {
         self.generation
@@ -443,5 +458,27 @@ mod tests {
             assert_eq!(full, shard.generation() != generation);
             generation = shard.generation();
         }
+    }
+
+    #[test]
+    fn a_mostly_empty_table_shrinks_and_starts_a_new_generation() {
+        let h = hasher();
+        let mut shard = Shard::default();
+        for i in 0..10_000u32 {
+            let key = i.to_be_bytes();
+            shard.insert(h(&key), &key, Value::string(b"v"), None, 0, h);
+        }
+        assert!(!shard.shrink_if_sparse(h), "a full table stays");
+        for i in 0..9_900u32 {
+            let key = i.to_be_bytes();
+            shard.remove(h(&key), &key, 0);
+        }
+        let (buckets, generation) = (shard.buckets(), shard.generation());
+        assert!(shard.shrink_if_sparse(h));
+        assert!(shard.buckets() < buckets / 8);
+        assert_ne!(shard.generation(), generation);
+        assert_eq!(shard.len(), 100);
+        let key = 9_950u32.to_be_bytes();
+        assert!(shard.find(h(&key), &key, 0, false, false).is_some());
     }
 }
