@@ -25,6 +25,8 @@ use tokio::sync::watch;
 pub const READ_BUFFER_SIZE: usize = 16 * 1024;
 /// Output written before a batch is over once it grows past this.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
+/// Commands of one batch that share a clock reading.
+const CLOCK_REFRESH: usize = 16;
 /// Output buffers larger than this are released after a flush instead of kept for reuse.
 const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
 
@@ -156,19 +158,24 @@ impl Connection {
             batch,
             ..
         } = self;
-        let now = crate::clock::now_ms();
+        let mut now = crate::clock::now_ms();
         client
             .info
             .last_interaction_ms
             .store(now, Ordering::Relaxed);
         let mut flow = Flow::Continue;
         for i in 0..batch.len() {
+            // Commands run at the clock read for their batch, refreshed every few commands so
+            // that a deep pipeline never runs on a stale time for long.
+            if i > 0 && i % CLOCK_REFRESH == 0 {
+                now = crate::clock::now_ms();
+            }
             let args: SmallVec<[&[u8]; 16]> = batch.args(read_buf, i).collect();
             // `CLIENT REPLY SKIP` silences the command after it.
             if client.reply_mode == ReplyMode::SkipNext {
                 client.reply_mode = ReplyMode::Skipping;
             }
-            let reply = command::execute(node, client, &args);
+            let reply = command::execute(node, client, &args, now);
             if reply.is_error() {
                 node.stats.error_replies.add(1);
             }
@@ -187,6 +194,7 @@ impl Connection {
             if let Some(pause) = client.sleep_after.take() {
                 write_out(node, stream, out).await?;
                 tokio::time::sleep(pause).await;
+                now = crate::clock::now_ms();
             }
             if out.len() >= FLUSH_THRESHOLD {
                 write_out(node, stream, out).await?;

@@ -10,6 +10,7 @@
 //!   handler gets the shards of its keys already locked and returns a reply.
 //! - [`connection`]: one client socket: read, decode a batch, execute, write once.
 //! - [`server`]: accepting clients, `maxclients`, shutdown.
+//! - [`workers`]: one single-threaded runtime per core; each connection lives on one.
 //! - [`node`]: what all connections share (store, config, clients, stats).
 //! - Leaves: [`config`], [`error`], [`clock`], [`glob`], [`number`], [`stats`],
 //!   [`memory`], [`info`], [`client`].
@@ -32,3 +33,4 @@ pub mod protocol;
 pub mod server;
 pub mod stats;
 pub mod store;
+pub mod workers;

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use shoal_server::config::{Config, LogLevel};
 use shoal_server::node::Node;
+use shoal_server::workers::Workers;
 use shoal_server::{server, store};
 use std::sync::Arc;
 use tracing_subscriber::{filter::LevelFilter, prelude::*, reload};
@@ -71,15 +72,26 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "could not raise the open file limit"),
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // The main runtime accepts clients, handles signals and samples statistics; clients are
+    // served by one worker per core.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .thread_name("shoal-worker")
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(serve(config, hook))
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = Arc::new(Workers::start(cores).context("starting the worker threads")?);
+    runtime.block_on(serve(config, hook, workers.clone()))?;
+    if let Ok(workers) = Arc::try_unwrap(workers) {
+        workers.stop();
+    }
+    Ok(())
 }
 
-async fn serve(config: Config, hook: Box<dyn Fn(LogLevel) + Send + Sync>) -> anyhow::Result<()> {
+async fn serve(
+    config: Config,
+    hook: Box<dyn Fn(LogLevel) + Send + Sync>,
+    workers: Arc<Workers>,
+) -> anyhow::Result<()> {
     let node = Arc::new(Node::new(config.clone(), Some(hook)));
     let listeners = server::bind(&node, &config.bind, config.port)
         .await
@@ -95,7 +107,7 @@ async fn serve(config: Config, hook: Box<dyn Fn(LogLevel) + Send + Sync>) -> any
         config_file = %config.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "none".into()),
         "Shoal ready to accept connections"
     );
-    server::run(node, listeners).await;
+    server::run(node, listeners, workers).await;
     tracing::info!("Shoal is now ready to exit, bye bye...");
     Ok(())
 }

@@ -1,13 +1,15 @@
 //! Accepting clients and shutting down.
 //!
 //! One accept loop per listening address. A new connection past `maxclients` is told so with
-//! Redis's error and closed; the others get their own task (`connection::serve`). Shutdown
+//! Redis's error and closed; the others get their own task (`connection::serve`) on one of the
+//! worker threads (`workers.rs`). Shutdown
 //! (SIGTERM, SIGINT or `SHUTDOWN`) flips the node's signal: accept loops stop, connections
 //! finish the batch they are executing, write its replies and close, and `run` returns once
 //! they are all gone (or after a grace period).
 
 use crate::connection;
 use crate::node::Node;
+use crate::workers::Workers;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -18,12 +20,17 @@ use tokio::sync::mpsc;
 /// How long shutdown waits for connections to finish their batch.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Serves clients on `listeners` until the node shuts down.
-pub async fn run(node: Arc<Node>, listeners: Vec<TcpListener>) {
+/// Serves clients on `listeners`, on `workers`, until the node shuts down.
+pub async fn run(node: Arc<Node>, listeners: Vec<TcpListener>, workers: Arc<Workers>) {
     // Every connection task holds a clone of `done`; when all are dropped, `recv` ends.
     let (done, mut all_done) = mpsc::channel::<()>(1);
     for listener in listeners {
-        tokio::spawn(accept_loop(node.clone(), listener, done.clone()));
+        tokio::spawn(accept_loop(
+            node.clone(),
+            listener,
+            workers.clone(),
+            done.clone(),
+        ));
     }
     drop(done);
     let _ = node.shutdown_signal().wait_for(|stopping| *stopping).await;
@@ -35,7 +42,12 @@ pub async fn run(node: Arc<Node>, listeners: Vec<TcpListener>) {
     }
 }
 
-async fn accept_loop(node: Arc<Node>, listener: TcpListener, done: mpsc::Sender<()>) {
+async fn accept_loop(
+    node: Arc<Node>,
+    listener: TcpListener,
+    workers: Arc<Workers>,
+    done: mpsc::Sender<()>,
+) {
     let mut shutdown = node.shutdown_signal();
     loop {
         let accepted = tokio::select! {
@@ -43,7 +55,7 @@ async fn accept_loop(node: Arc<Node>, listener: TcpListener, done: mpsc::Sender<
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, _)) => admit(&node, stream, done.clone()),
+            Ok((stream, _)) => admit(&node, stream, &workers, done.clone()),
             Err(error) => {
                 // Out of file descriptors and similar: back off instead of spinning.
                 tracing::warn!(%error, "accept failed");
@@ -54,7 +66,7 @@ async fn accept_loop(node: Arc<Node>, listener: TcpListener, done: mpsc::Sender<
 }
 
 /// Starts serving a new connection, or refuses it when `maxclients` are connected.
-fn admit(node: &Arc<Node>, stream: TcpStream, done: mpsc::Sender<()>) {
+fn admit(node: &Arc<Node>, stream: TcpStream, workers: &Workers, done: mpsc::Sender<()>) {
     node.stats.connections_received.add(1);
     if node.clients.len() >= node.limits.maxclients() {
         node.stats.rejected_connections.add(1);
@@ -80,9 +92,20 @@ fn admit(node: &Arc<Node>, stream: TcpStream, done: mpsc::Sender<()>) {
     let info = node
         .clients
         .register(addr, local_addr, fd, crate::clock::now_ms());
+    // The socket moves to the worker's own reactor: deregister it here, register it there.
+    let Ok(stream) = stream.into_std() else {
+        node.clients.unregister(info.id);
+        return;
+    };
     let node = node.clone();
-    tokio::spawn(async move {
-        connection::serve(node, stream, info).await;
+    workers.next().spawn(async move {
+        match TcpStream::from_std(stream) {
+            Ok(stream) => connection::serve(node, stream, info).await,
+            Err(error) => {
+                tracing::warn!(%error, "could not hand a connection to its worker");
+                node.clients.unregister(info.id);
+            }
+        }
         drop(done);
     });
 }

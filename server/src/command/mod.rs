@@ -260,8 +260,8 @@ pub fn help_reply(command: &str, lines: &[&str]) -> Reply {
     Reply::Array(out)
 }
 
-/// Runs one request for `client` and returns its reply.
-pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]]) -> Reply {
+/// Runs one request for `client` at `now` (Unix ms) and returns its reply.
+pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Reply {
     let entry = match lookup(args) {
         Ok(entry) => entry,
         Err(error) => return error.into(),
@@ -271,7 +271,6 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]]) -> Reply {
         .info
         .last_command
         .store(entry.id, std::sync::atomic::Ordering::Relaxed);
-    let now = crate::clock::now_ms();
     let mut keys = lock_for(node, client.db, command, args, now);
     keys.touch = !client.no_touch;
     let mut ctx = Ctx {

@@ -441,6 +441,11 @@ fn set(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         None => None,
     };
     let db = ctx.db();
+    if !(options.get || options.nx || options.xx || options.keepttl) {
+        // Plain SET: nothing depends on the old value, so skip looking it up.
+        ctx.keys.set(db, key, Value::string(value), expire);
+        return Ok(Reply::Ok);
+    }
     // With GET the old value is read as GET reads it (counting a keyspace hit or miss).
     let old = if options.get {
         match ctx.keys.get(db, key) {

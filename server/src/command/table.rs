@@ -5,7 +5,7 @@
 //! subcommand an id (for per-command statistics) and its full name (`client|list`).
 
 use super::{Command, admin, connection, keys, strings};
-use std::collections::HashMap;
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 use std::sync::LazyLock;
 
 /// A command or subcommand as the table knows it.
@@ -36,13 +36,13 @@ const GROUPS: &[&[Command]] = &[
 
 static TABLE: LazyLock<Table> = LazyLock::new(|| {
     let mut next_id = 0;
-    let mut by_name = HashMap::new();
+    let mut by_name = HashMap::default();
     for command in GROUPS.iter().flat_map(|group| group.iter()) {
         let mut entry = Entry {
             command,
             full_name: command.name.to_string(),
             id: next_id,
-            subcommands: HashMap::new(),
+            subcommands: HashMap::default(),
         };
         next_id += 1;
         for sub in command.subcommands {
@@ -52,7 +52,7 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
                     command: sub,
                     full_name: format!("{}|{}", command.name, sub.name),
                     id: next_id,
-                    subcommands: HashMap::new(),
+                    subcommands: HashMap::default(),
                 },
             );
             next_id += 1;

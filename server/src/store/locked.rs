@@ -50,7 +50,9 @@ pub struct Locked<'s> {
 
 impl<'s> Locked<'s> {
     pub(super) fn holding(store: &'s Store, wanted: &mut [(DbIndex, usize)], now: u64) -> Self {
-        wanted.sort_unstable();
+        if wanted.len() > 1 {
+            wanted.sort_unstable();
+        }
         let mut held: SmallVec<[Held<'s>; 2]> = SmallVec::new();
         for &(db, shard) in wanted.iter() {
             if held.last().is_some_and(|h| h.db == db && h.shard == shard) {
