@@ -63,6 +63,8 @@ pub struct Config {
     pub client_query_buffer_limit: usize,
     /// TCP keepalive interval for client sockets, in seconds (0: off).
     pub tcp_keepalive: u64,
+    /// Threads serving clients (0: half the cores, at least one).
+    pub workers: usize,
     /// The file these settings were read from, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -80,6 +82,7 @@ impl Default for Config {
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             tcp_keepalive: 300,
+            workers: 0,
             config_file: None,
         }
     }
@@ -285,6 +288,15 @@ const DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         mutable: true,
+    },
+    Directive {
+        name: "workers",
+        get: |c| c.workers.to_string(),
+        set: |c, v| {
+            c.workers = int_in(v, 0, 1024)?;
+            Ok(())
+        },
+        mutable: false,
     },
     // Shoal keeps no data on disk. These two report that truthfully (redis-benchmark and
     // other tools ask for them) and accept only the values that mean "no persistence".

@@ -13,13 +13,14 @@ use crate::node::Node;
 use crate::protocol::{Batch, Reply, RequestParser};
 use bytes::{Buf, BytesMut};
 use smallvec::SmallVec;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::watch;
 
 /// Initial size of a connection's read buffer.
 pub const READ_BUFFER_SIZE: usize = 16 * 1024;
@@ -34,7 +35,6 @@ const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
 pub async fn serve(node: Arc<Node>, stream: TcpStream, info: Arc<ClientInfo>) {
     let id = info.id;
     let mut connection = Connection {
-        shutdown: node.shutdown_signal(),
         parser: RequestParser::new(node.limits.proto_max_bulk_len()),
         client: Client::new(info),
         read_buf: BytesMut::with_capacity(READ_BUFFER_SIZE),
@@ -64,13 +64,17 @@ struct Connection {
     out: Vec<u8>,
     parser: RequestParser,
     batch: Batch,
-    shutdown: watch::Receiver<bool>,
 }
 
 impl Connection {
     async fn run(&mut self) -> io::Result<()> {
+        // Resolves when the client is killed (`CLIENT KILL`, or shutdown, which kills every
+        // client): made once, so waiting for it costs nothing per read.
+        let info = self.client.info.clone();
+        let stopped = info.killed();
+        tokio::pin!(stopped);
         loop {
-            if !self.read_more().await? {
+            if !self.read_more(stopped.as_mut()).await? {
                 return Ok(());
             }
             self.parser
@@ -116,8 +120,9 @@ impl Connection {
     }
 
     /// Reads more bytes. False when the connection should end: the peer closed, the client
-    /// was killed, the node is shutting down or the idle timeout passed.
-    async fn read_more(&mut self) -> io::Result<bool> {
+    /// was killed (or the node is shutting down: `stopped` resolved) or the idle timeout
+    /// passed.
+    async fn read_more(&mut self, stopped: Pin<&mut impl Future<Output = ()>>) -> io::Result<bool> {
         // Grow towards what the pending bulk needs, but never more than doubling what has
         // actually arrived: a client announcing a huge bulk gets no memory for free.
         let needed = self
@@ -127,20 +132,20 @@ impl Connection {
         let grow = needed.clamp(4096, self.read_buf.len().max(64 * 1024));
         self.read_buf.reserve(grow);
         let timeout = self.node.limits.timeout_secs();
-        let info = self.client.info.clone();
         let read = self.stream.read_buf(&mut self.read_buf);
-        let idle = async {
-            if timeout == 0 {
-                std::future::pending::<()>().await;
+        let n = if timeout == 0 {
+            tokio::select! {
+                biased;
+                _ = stopped => return Ok(false),
+                n = read => n?,
             }
-            tokio::time::sleep(Duration::from_secs(timeout)).await;
-        };
-        let n = tokio::select! {
-            biased;
-            _ = info.killed() => return Ok(false),
-            _ = self.shutdown.wait_for(|stopping| *stopping) => return Ok(false),
-            _ = idle => return Ok(false),
-            n = read => n?,
+        } else {
+            tokio::select! {
+                biased;
+                _ = stopped => return Ok(false),
+                _ = tokio::time::sleep(Duration::from_secs(timeout)) => return Ok(false),
+                n = read => n?,
+            }
         };
         self.node.stats.reads_processed.add(1);
         self.node.stats.net_input_bytes.add(n as u64);

@@ -78,8 +78,15 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let workers = Arc::new(Workers::start(cores).context("starting the worker threads")?);
+    let workers = match config.workers {
+        // Half the cores: the kernel's network stack needs the rest (on loopback it does as
+        // much work per request as the node), as Redis advises for its io-threads.
+        0 => std::thread::available_parallelism()
+            .map_or(1, |n| n.get() / 2)
+            .max(1),
+        n => n,
+    };
+    let workers = Arc::new(Workers::start(workers).context("starting the worker threads")?);
     runtime.block_on(serve(config, hook, workers.clone()))?;
     if let Ok(workers) = Arc::try_unwrap(workers) {
         workers.stop();

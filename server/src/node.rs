@@ -158,6 +158,10 @@ impl Node {
     /// Asks the node to stop: listeners close, connections finish their batch and close.
     pub fn shutdown(&self) {
         self.shutdown.send_replace(true);
+        // A connection waits for its kill signal between batches, never during one.
+        for client in self.clients.all() {
+            client.kill();
+        }
     }
 
     /// A receiver that sees `true` once shutdown began.

@@ -92,6 +92,10 @@ fn admit(node: &Arc<Node>, stream: TcpStream, workers: &Workers, done: mpsc::Sen
     let info = node
         .clients
         .register(addr, local_addr, fd, crate::clock::now_ms());
+    if node.is_shutting_down() {
+        // Registered after shutdown killed every client: close it the same way.
+        info.kill();
+    }
     // The socket moves to the worker's own reactor: deregister it here, register it there.
     let Ok(stream) = stream.into_std() else {
         node.clients.unregister(info.id);
