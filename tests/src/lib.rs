@@ -369,6 +369,32 @@ impl Raw {
     }
 }
 
+/// Sends a command (arguments split on spaces) and checks its raw reply.
+#[track_caller]
+pub fn expect(raw: &mut Raw, command: &str, reply: &str) {
+    let args: Vec<&str> = command.split(' ').collect();
+    assert_eq!(raw.call(&args), reply, "{command}");
+}
+
+/// Runs `(command, raw reply)` pairs in order.
+#[track_caller]
+pub fn expect_all(raw: &mut Raw, cases: &[(&str, &str)]) {
+    for (command, reply) in cases {
+        expect(raw, command, reply);
+    }
+}
+
+/// The reply to an integer command (arguments split on spaces), parsed.
+#[track_caller]
+pub fn int(raw: &mut Raw, command: &str) -> i64 {
+    let args: Vec<&str> = command.split(' ').collect();
+    let reply = raw.call(&args);
+    reply
+        .strip_prefix(':')
+        .and_then(|r| r.trim_end().parse().ok())
+        .unwrap_or_else(|| panic!("{command}: not an integer reply: {reply:?}"))
+}
+
 /// Encodes a command as a RESP array of bulk strings.
 pub fn encode_command(args: &[&[u8]]) -> Vec<u8> {
     let mut out = format!("*{}\r\n", args.len()).into_bytes();

@@ -4,34 +4,9 @@
 //! live reference server when one is installed.
 
 use redis::Commands;
-use shoal_tests::{Raw, RedisServer, Shoal};
+use shoal_tests::{Raw, RedisServer, Shoal, expect, expect_all, int};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-
-/// Sends a command (arguments split on spaces) and checks its raw reply.
-#[track_caller]
-fn expect(raw: &mut Raw, command: &str, reply: &str) {
-    let args: Vec<&str> = command.split(' ').collect();
-    assert_eq!(raw.call(&args), reply, "{command}");
-}
-
-/// Runs `(command, raw reply)` pairs in order.
-#[track_caller]
-fn expect_all(raw: &mut Raw, cases: &[(&str, &str)]) {
-    for (command, reply) in cases {
-        expect(raw, command, reply);
-    }
-}
-
-/// The reply to an integer command, parsed.
-fn int(raw: &mut Raw, command: &str) -> i64 {
-    let args: Vec<&str> = command.split(' ').collect();
-    let reply = raw.call(&args);
-    reply
-        .strip_prefix(':')
-        .and_then(|r| r.trim_end().parse().ok())
-        .unwrap_or_else(|| panic!("{command}: not an integer reply: {reply:?}"))
-}
 
 /// A connection to database `db`.
 fn conn_to(node: &Shoal, db: u8) -> redis::Connection {

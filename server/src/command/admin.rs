@@ -1,242 +1,178 @@
 //! Server commands: COMMAND, CONFIG, INFO, TIME, SHUTDOWN, DEBUG.
 
 use super::parse::{self, is};
-use super::{Command, Ctx, Doc, KeySpec, docs, flag::*, help_reply, table};
+use super::{Command, Ctx, KeySpec, docs, flag::*, help_reply, table};
 use crate::config::ConfigError;
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
 
-const fn doc(
-    since: &'static str,
-    summary: &'static str,
-    complexity: &'static str,
-    args: &'static str,
-) -> Doc {
-    Doc {
-        group: "server",
-        since,
-        summary,
-        complexity,
-        args,
-    }
-}
+const GROUP: &str = "server";
 
 pub const COMMANDS: &[Command] = &[
-    Command {
-        name: "command",
-        arity: -1,
-        flags: LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
+    Command::new("command", -1, LOADING | STALE, KeySpec::NONE, command_all)
+        .doc(
+            GROUP,
             "2.8.13",
             "Describes every command the server knows.",
             "O(N) in the number of commands",
             "",
-        ),
-        run: command_all,
-        subcommands: COMMAND,
-    },
-    Command {
-        name: "config",
-        arity: -2,
-        flags: 0,
-        keys: KeySpec::NONE,
-        doc: doc(
+        )
+        .subcommands(COMMAND),
+    Command::new("config", -2, 0, KeySpec::NONE, Command::container)
+        .doc(
+            GROUP,
             "2.0.0",
             "Container for the configuration subcommands.",
             "Depends on the subcommand.",
             "",
-        ),
-        run: Command::container,
-        subcommands: CONFIG,
-    },
-    Command {
-        name: "info",
-        arity: -1,
-        flags: LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "1.0.0",
-            "Reports what the server knows about itself, by section.",
-            "O(1)",
-            "[section...]",
-        ),
-        run: info,
-        subcommands: &[],
-    },
-    Command {
-        name: "time",
-        arity: 1,
-        flags: LOADING | STALE | FAST,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "2.6.0",
-            "Reports the server's clock as seconds and microseconds.",
-            "O(1)",
-            "",
-        ),
-        run: time,
-        subcommands: &[],
-    },
-    Command {
-        name: "shutdown",
-        arity: -1,
-        flags: ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "1.0.0",
-            "Stops the server after finishing what clients sent.",
-            "O(N) in the number of clients",
-            "[save-selector=NOSAVE | SAVE] [NOW] [FORCE] [ABORT]",
-        ),
-        run: shutdown,
-        subcommands: &[],
-    },
-    Command {
-        name: "debug",
-        arity: -2,
-        flags: ADMIN | NOSCRIPT | LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "1.0.0",
-            "Tools for testing the server.",
-            "Depends on the subcommand.",
-            "",
-        ),
-        run: debug,
-        subcommands: &[],
-    },
+        )
+        .subcommands(CONFIG),
+    Command::new("info", -1, LOADING | STALE, KeySpec::NONE, info).doc(
+        GROUP,
+        "1.0.0",
+        "Reports what the server knows about itself, by section.",
+        "O(1)",
+        "[section...]",
+    ),
+    Command::new("time", 1, LOADING | STALE | FAST, KeySpec::NONE, time).doc(
+        GROUP,
+        "2.6.0",
+        "Reports the server's clock as seconds and microseconds.",
+        "O(1)",
+        "",
+    ),
+    Command::new(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
+        KeySpec::NONE,
+        shutdown,
+    )
+    .doc(
+        GROUP,
+        "1.0.0",
+        "Stops the server after finishing what clients sent.",
+        "O(N) in the number of clients",
+        "[save-selector=NOSAVE | SAVE] [NOW] [FORCE] [ABORT]",
+    ),
+    Command::new(
+        "debug",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        KeySpec::NONE,
+        debug,
+    )
+    .doc(
+        GROUP,
+        "1.0.0",
+        "Tools for testing the server.",
+        "Depends on the subcommand.",
+        "",
+    ),
 ];
 
 const COMMAND: &[Command] = &[
-    Command {
-        name: "count",
-        arity: 2,
-        flags: LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "2.8.13",
-            "Counts the commands the server knows.",
-            "O(1)",
-            "",
-        ),
-        run: command_count,
-        subcommands: &[],
-    },
-    Command {
-        name: "info",
-        arity: -2,
-        flags: LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "2.8.13",
-            "Describes the named commands, or all of them.",
-            "O(N) in the number of commands described",
-            "[command-name...]",
-        ),
-        run: command_info,
-        subcommands: &[],
-    },
-    Command {
-        name: "docs",
-        arity: -2,
-        flags: LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "7.0.0",
-            "Documents the named commands, or all of them.",
-            "O(N) in the number of commands documented",
-            "[command-name...]",
-        ),
-        run: command_docs,
-        subcommands: &[],
-    },
-    Command {
-        name: "list",
-        arity: -2,
-        flags: LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "7.0.0",
-            "Lists command names, optionally filtered.",
-            "O(N) in the number of commands",
-            "[filterby=FILTERBY (MODULE module-name | ACLCAT category | PATTERN pattern:pattern)]",
-        ),
-        run: command_list,
-        subcommands: &[],
-    },
-    Command {
-        name: "getkeys",
-        arity: -3,
-        flags: LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "2.8.13",
-            "Reports which arguments of a command are keys.",
-            "O(N) in the number of arguments",
-            "command [arg...]",
-        ),
-        run: command_getkeys,
-        subcommands: &[],
-    },
-    Command {
-        name: "help",
-        arity: 2,
-        flags: LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc("5.0.0", "Lists the COMMAND subcommands.", "O(1)", ""),
-        run: command_help,
-        subcommands: &[],
-    },
+    Command::new("count", 2, LOADING | STALE, KeySpec::NONE, command_count).doc(
+        GROUP,
+        "2.8.13",
+        "Counts the commands the server knows.",
+        "O(1)",
+        "",
+    ),
+    Command::new("info", -2, LOADING | STALE, KeySpec::NONE, command_info).doc(
+        GROUP,
+        "2.8.13",
+        "Describes the named commands, or all of them.",
+        "O(N) in the number of commands described",
+        "[command-name...]",
+    ),
+    Command::new("docs", -2, LOADING | STALE, KeySpec::NONE, command_docs).doc(
+        GROUP,
+        "7.0.0",
+        "Documents the named commands, or all of them.",
+        "O(N) in the number of commands documented",
+        "[command-name...]",
+    ),
+    Command::new("list", -2, LOADING | STALE, KeySpec::NONE, command_list).doc(
+        GROUP,
+        "7.0.0",
+        "Lists command names, optionally filtered.",
+        "O(N) in the number of commands",
+        "[filterby=FILTERBY (MODULE module-name | ACLCAT category | PATTERN pattern:pattern)]",
+    ),
+    Command::new(
+        "getkeys",
+        -3,
+        LOADING | STALE,
+        KeySpec::NONE,
+        command_getkeys,
+    )
+    .doc(
+        GROUP,
+        "2.8.13",
+        "Reports which arguments of a command are keys.",
+        "O(N) in the number of arguments",
+        "command [arg...]",
+    ),
+    Command::new("help", 2, LOADING | STALE, KeySpec::NONE, command_help).doc(
+        GROUP,
+        "5.0.0",
+        "Lists the COMMAND subcommands.",
+        "O(1)",
+        "",
+    ),
 ];
 
 const CONFIG: &[Command] = &[
-    Command {
-        name: "get",
-        arity: -3,
-        flags: ADMIN | NOSCRIPT | LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "2.0.0",
-            "Reads the settings whose names match the patterns.",
-            "O(N) in the number of settings",
-            "parameter...",
-        ),
-        run: config_get,
-        subcommands: &[],
-    },
-    Command {
-        name: "set",
-        arity: -4,
-        flags: ADMIN | NOSCRIPT | LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "2.0.0",
-            "Changes settings at runtime, all or none.",
-            "O(N) in the number of settings",
-            "(data=parameter value)...",
-        ),
-        run: config_set,
-        subcommands: &[],
-    },
-    Command {
-        name: "resetstat",
-        arity: 2,
-        flags: ADMIN | NOSCRIPT | LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc("2.0.0", "Zeroes the statistics INFO reports.", "O(1)", ""),
-        run: config_resetstat,
-        subcommands: &[],
-    },
-    Command {
-        name: "help",
-        arity: 2,
-        flags: LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc("5.0.0", "Lists the CONFIG subcommands.", "O(1)", ""),
-        run: config_help,
-        subcommands: &[],
-    },
+    Command::new(
+        "get",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        KeySpec::NONE,
+        config_get,
+    )
+    .doc(
+        GROUP,
+        "2.0.0",
+        "Reads the settings whose names match the patterns.",
+        "O(N) in the number of settings",
+        "parameter...",
+    ),
+    Command::new(
+        "set",
+        -4,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        KeySpec::NONE,
+        config_set,
+    )
+    .doc(
+        GROUP,
+        "2.0.0",
+        "Changes settings at runtime, all or none.",
+        "O(N) in the number of settings",
+        "(data=parameter value)...",
+    ),
+    Command::new(
+        "resetstat",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        KeySpec::NONE,
+        config_resetstat,
+    )
+    .doc(
+        GROUP,
+        "2.0.0",
+        "Zeroes the statistics INFO reports.",
+        "O(1)",
+        "",
+    ),
+    Command::new("help", 2, LOADING | STALE, KeySpec::NONE, config_help).doc(
+        GROUP,
+        "5.0.0",
+        "Lists the CONFIG subcommands.",
+        "O(1)",
+        "",
+    ),
 ];
 
 fn command_all(_ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {

@@ -5,271 +5,115 @@
 //! The summaries and `CLIENT HELP` text are Shoal's own words.
 
 use super::parse::{self, is};
-use super::{Command, Ctx, Doc, KeySpec, flag::*, help_reply};
+use super::{Command, Ctx, KeySpec, flag::*, help_reply};
 use crate::client::{ClientInfo, ReplyMode};
 use crate::error::{CommandResult, Error};
 use crate::protocol::{Protocol, Reply};
 use std::sync::atomic::Ordering;
 
-const fn doc(
-    since: &'static str,
-    summary: &'static str,
-    complexity: &'static str,
-    args: &'static str,
-) -> Doc {
-    Doc {
-        group: "connection",
-        since,
-        summary,
-        complexity,
-        args,
-    }
-}
+const GROUP: &str = "connection";
 
 /// The Redis version Shoal's command set and replies follow.
 pub const REDIS_VERSION: &str = "7.2.4";
 
 pub const COMMANDS: &[Command] = &[
-    Command {
-        name: "ping",
-        arity: -1,
-        flags: FAST,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "1.0.0",
-            "Answers PONG, or echoes the message when one is given.",
-            "O(1)",
-            "[message]",
-        ),
-        run: ping,
-        subcommands: &[],
-    },
-    Command {
-        name: "echo",
-        arity: 2,
-        flags: LOADING | STALE | FAST,
-        keys: KeySpec::NONE,
-        doc: doc("1.0.0", "Answers with its argument.", "O(1)", "message"),
-        run: echo,
-        subcommands: &[],
-    },
-    Command {
-        name: "quit",
-        arity: -1,
-        flags: ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "1.0.0",
-            "Answers OK, then closes this connection.",
-            "O(1)",
-            "",
-        ),
-        run: quit,
-        subcommands: &[],
-    },
-    Command {
-        name: "reset",
-        arity: 1,
-        flags: NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "6.2.0",
-            "Puts this connection back in the state it had right after connecting.",
-            "O(1)",
-            "",
-        ),
-        run: reset,
-        subcommands: &[],
-    },
-    Command {
-        name: "select",
-        arity: 2,
-        flags: LOADING | STALE | FAST,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "1.0.0",
-            "Switches this connection to another numbered database.",
-            "O(1)",
-            "index:int",
-        ),
-        run: select,
-        subcommands: &[],
-    },
-    Command {
-        name: "hello",
-        arity: -1,
-        flags: NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "6.0.0",
-            "Chooses the protocol version, optionally names the connection, and describes the server.",
-            "O(1)",
-            "[arguments=protover:int [AUTH username password] [SETNAME clientname]]",
-        ),
-        run: hello,
-        subcommands: &[],
-    },
-    Command {
-        name: "client",
-        arity: -2,
-        flags: 0,
-        keys: KeySpec::NONE,
-        doc: doc(
+    Command::new("ping", -1, FAST, KeySpec::NONE, ping).doc(
+        GROUP,
+        "1.0.0",
+        "Answers PONG, or echoes the message when one is given.",
+        "O(1)",
+        "[message]",
+    ),
+    Command::new("echo", 2, LOADING | STALE | FAST, KeySpec::NONE, echo).doc(
+        GROUP,
+        "1.0.0",
+        "Answers with its argument.",
+        "O(1)",
+        "message",
+    ),
+    Command::new(
+        "quit",
+        -1,
+        ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+        KeySpec::NONE,
+        quit,
+    )
+    .doc(
+        GROUP,
+        "1.0.0",
+        "Answers OK, then closes this connection.",
+        "O(1)",
+        "",
+    ),
+    Command::new(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        KeySpec::NONE,
+        reset,
+    )
+    .doc(
+        GROUP,
+        "6.2.0",
+        "Puts this connection back in the state it had right after connecting.",
+        "O(1)",
+        "",
+    ),
+    Command::new("select", 2, LOADING | STALE | FAST, KeySpec::NONE, select).doc(
+        GROUP,
+        "1.0.0",
+        "Switches this connection to another numbered database.",
+        "O(1)",
+        "index:int",
+    ),
+    Command::new(
+        "hello",
+        -1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        KeySpec::NONE,
+        hello,
+    )
+    .doc(
+        GROUP,
+        "6.0.0",
+        "Chooses the protocol version, optionally names the connection, and describes the server.",
+        "O(1)",
+        "[arguments=protover:int [AUTH username password] [SETNAME clientname]]",
+    ),
+    Command::new("client", -2, 0, KeySpec::NONE, Command::container)
+        .doc(
+            GROUP,
             "2.4.0",
             "Inspects and controls client connections.",
             "Depends on the subcommand.",
             "",
-        ),
-        run: Command::container,
-        subcommands: CLIENT,
-    },
+        )
+        .subcommands(CLIENT),
 ];
 
 const CLIENT: &[Command] = &[
-    Command {
-        name: "id",
-        arity: 2,
-        flags: NOSCRIPT | LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc("5.0.0", "Reports this connection's numeric id.", "O(1)", ""),
-        run: client_id,
-        subcommands: &[],
-    },
-    Command {
-        name: "setname",
-        arity: 3,
-        flags: NOSCRIPT | LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "2.6.9",
-            "Names this connection; an empty name removes the name.",
-            "O(1)",
-            "connection-name",
-        ),
-        run: client_setname,
-        subcommands: &[],
-    },
-    Command {
-        name: "getname",
-        arity: 2,
-        flags: NOSCRIPT | LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "2.6.9",
-            "Reports this connection's name, or null when it has none.",
-            "O(1)",
-            "",
-        ),
-        run: client_getname,
-        subcommands: &[],
-    },
-    Command {
-        name: "list",
-        arity: -2,
-        flags: ADMIN | NOSCRIPT | LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "2.4.0",
-            "Describes the connected clients, one line each.",
-            "O(N) in the number of connections",
-            "[client-type=TYPE (NORMAL | MASTER | REPLICA | PUBSUB)] [ID client-id:int...]",
-        ),
-        run: client_list,
-        subcommands: &[],
-    },
-    Command {
-        name: "info",
-        arity: 2,
-        flags: NOSCRIPT | LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "6.2.0",
-            "Describes this connection in the format of CLIENT LIST.",
-            "O(1)",
-            "",
-        ),
-        run: client_info,
-        subcommands: &[],
-    },
-    Command {
-        name: "kill",
-        arity: -3,
-        flags: ADMIN | NOSCRIPT | LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "2.4.0",
-            "Disconnects the clients matching the given filters.",
-            "O(N) in the number of connections",
-            "(filter=old-format=ip:port | (new-format=[ID client-id:int] | [client-type=TYPE (NORMAL | MASTER | SLAVE | REPLICA | PUBSUB)] | [USER username] | [ADDR addr=ip:port] | [LADDR laddr=ip:port] | [skipme=SKIPME (YES | NO)] | [MAXAGE maxage:int])...)",
-        ),
-        run: client_kill,
-        subcommands: &[],
-    },
-    Command {
-        name: "setinfo",
-        arity: 4,
-        flags: NOSCRIPT | LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "7.2.0",
-            "Records the name or the version of the client library in use.",
-            "O(1)",
-            "(attr=LIB-NAME libname | LIB-VER libver)",
-        ),
-        run: client_setinfo,
-        subcommands: &[],
-    },
-    Command {
-        name: "no-evict",
-        arity: 3,
-        flags: ADMIN | NOSCRIPT | LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "7.0.0",
-            "Exempts this connection from client eviction, or ends the exemption.",
-            "O(1)",
-            "(enabled=ON | OFF)",
-        ),
-        run: client_no_evict,
-        subcommands: &[],
-    },
-    Command {
-        name: "no-touch",
-        arity: 3,
-        flags: NOSCRIPT | LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "7.2.0",
-            "Stops or resumes this connection's reads updating the access time of keys.",
-            "O(1)",
-            "(enabled=ON | OFF)",
-        ),
-        run: client_no_touch,
-        subcommands: &[],
-    },
-    Command {
-        name: "reply",
-        arity: 3,
-        flags: NOSCRIPT | LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc(
-            "3.2.0",
-            "Turns replies to this connection on or off, or drops the next one.",
-            "O(1)",
-            "(action=ON | OFF | SKIP)",
-        ),
-        run: client_reply,
-        subcommands: &[],
-    },
-    Command {
-        name: "help",
-        arity: 2,
-        flags: LOADING | STALE,
-        keys: KeySpec::NONE,
-        doc: doc("5.0.0", "Lists the CLIENT subcommands.", "O(1)", ""),
-        run: client_help,
-        subcommands: &[],
-    },
+    Command::new("id", 2, NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_id)
+        .doc(GROUP, "5.0.0", "Reports this connection's numeric id.", "O(1)", ""),
+    Command::new("setname", 3, NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_setname)
+        .doc(GROUP, "2.6.9", "Names this connection; an empty name removes the name.", "O(1)", "connection-name"),
+    Command::new("getname", 2, NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_getname)
+        .doc(GROUP, "2.6.9", "Reports this connection's name, or null when it has none.", "O(1)", ""),
+    Command::new("list", -2, ADMIN | NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_list)
+        .doc(GROUP, "2.4.0", "Describes the connected clients, one line each.", "O(N) in the number of connections", "[client-type=TYPE (NORMAL | MASTER | REPLICA | PUBSUB)] [ID client-id:int...]"),
+    Command::new("info", 2, NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_info)
+        .doc(GROUP, "6.2.0", "Describes this connection in the format of CLIENT LIST.", "O(1)", ""),
+    Command::new("kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_kill)
+        .doc(GROUP, "2.4.0", "Disconnects the clients matching the given filters.", "O(N) in the number of connections", "(filter=old-format=ip:port | (new-format=[ID client-id:int] | [client-type=TYPE (NORMAL | MASTER | SLAVE | REPLICA | PUBSUB)] | [USER username] | [ADDR addr=ip:port] | [LADDR laddr=ip:port] | [skipme=SKIPME (YES | NO)] | [MAXAGE maxage:int])...)"),
+    Command::new("setinfo", 4, NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_setinfo)
+        .doc(GROUP, "7.2.0", "Records the name or the version of the client library in use.", "O(1)", "(attr=LIB-NAME libname | LIB-VER libver)"),
+    Command::new("no-evict", 3, ADMIN | NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_no_evict)
+        .doc(GROUP, "7.0.0", "Exempts this connection from client eviction, or ends the exemption.", "O(1)", "(enabled=ON | OFF)"),
+    Command::new("no-touch", 3, NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_no_touch)
+        .doc(GROUP, "7.2.0", "Stops or resumes this connection's reads updating the access time of keys.", "O(1)", "(enabled=ON | OFF)"),
+    Command::new("reply", 3, NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_reply)
+        .doc(GROUP, "3.2.0", "Turns replies to this connection on or off, or drops the next one.", "O(1)", "(action=ON | OFF | SKIP)"),
+    Command::new("help", 2, LOADING | STALE, KeySpec::NONE, client_help)
+        .doc(GROUP, "5.0.0", "Lists the CLIENT subcommands.", "O(1)", ""),
 ];
 
 fn ping(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {

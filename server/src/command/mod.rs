@@ -12,7 +12,9 @@
 pub mod admin;
 pub mod connection;
 pub mod docs;
+pub mod expire;
 pub mod keys;
+pub mod keyspace;
 pub mod parse;
 pub mod strings;
 pub mod table;
@@ -126,6 +128,11 @@ impl KeySpec {
         step: 2,
     };
 
+    /// Keys from `first` to `last` (negative: counted from the end) every `step` arguments.
+    pub const fn range(first: usize, last: isize, step: usize) -> KeySpec {
+        KeySpec { first, last, step }
+    }
+
     /// Whether the command has key arguments.
     pub fn has_keys(&self) -> bool {
         self.step != 0
@@ -176,6 +183,58 @@ pub struct Command {
 }
 
 impl Command {
+    /// A command entry: name, Redis arity, flags, key positions and handler. Its
+    /// documentation is added with [`Command::doc`], subcommands with [`Command::subcommands`].
+    pub const fn new(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        keys: KeySpec,
+        run: Handler,
+    ) -> Command {
+        Command {
+            name,
+            arity,
+            flags,
+            keys,
+            run,
+            doc: Doc {
+                group: "",
+                since: "",
+                summary: "",
+                complexity: "",
+                args: "",
+            },
+            subcommands: &[],
+        }
+    }
+
+    /// Sets the documentation: group, version introduced, summary, complexity and argument
+    /// syntax (see `docs` for the notation).
+    pub const fn doc(
+        mut self,
+        group: &'static str,
+        since: &'static str,
+        summary: &'static str,
+        complexity: &'static str,
+        args: &'static str,
+    ) -> Command {
+        self.doc = Doc {
+            group,
+            since,
+            summary,
+            complexity,
+            args,
+        };
+        self
+    }
+
+    /// Makes this a container of `subcommands` (`CLIENT LIST`, `CONFIG GET`…).
+    pub const fn subcommands(mut self, subcommands: &'static [Command]) -> Command {
+        self.subcommands = subcommands;
+        self
+    }
+
     /// Whether `argc` arguments (name included) satisfy the arity.
     pub fn arity_ok(&self, argc: usize) -> bool {
         if self.arity >= 0 {

@@ -1,330 +1,58 @@
 //! String commands: GET/SET and friends, counters, ranges, LCS.
 
 use super::parse::{self, is};
-use super::{Command, Ctx, Doc, KeySpec, flag::*};
+use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
 use crate::store::{EntryMut, StrEncoding, Value};
 
-const fn doc(
-    since: &'static str,
-    summary: &'static str,
-    complexity: &'static str,
-    args: &'static str,
-) -> Doc {
-    Doc {
-        group: "string",
-        since,
-        summary,
-        complexity,
-        args,
-    }
-}
+const GROUP: &str = "string";
 
 pub const COMMANDS: &[Command] = &[
-    Command {
-        name: "get",
-        arity: 2,
-        flags: READONLY | FAST,
-        keys: KeySpec::ONE,
-        doc: doc("1.0.0", "Gets the string stored at a key.", "O(1)", "key"),
-        run: get,
-        subcommands: &[],
-    },
-    Command {
-        name: "set",
-        arity: -3,
-        flags: WRITE | DENYOOM,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "1.0.0",
-            "Stores a string at a key; options add a condition, an expiry or the old value as reply.",
-            "O(1)",
-            "key value [condition=NX | XX] [GET] [expiration=EX seconds:int | PX milliseconds:int | EXAT unix-time-seconds:time | PXAT unix-time-milliseconds:time | KEEPTTL]",
-        ),
-        run: set,
-        subcommands: &[],
-    },
-    Command {
-        name: "setnx",
-        arity: 3,
-        flags: WRITE | DENYOOM | FAST,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "1.0.0",
-            "Stores a string only if the key is missing.",
-            "O(1)",
-            "key value",
-        ),
-        run: setnx,
-        subcommands: &[],
-    },
-    Command {
-        name: "setex",
-        arity: 4,
-        flags: WRITE | DENYOOM,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "2.0.0",
-            "Stores a string with a time to live in seconds.",
-            "O(1)",
-            "key seconds:int value",
-        ),
-        run: setex,
-        subcommands: &[],
-    },
-    Command {
-        name: "psetex",
-        arity: 4,
-        flags: WRITE | DENYOOM,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "2.6.0",
-            "Stores a string with a time to live in milliseconds.",
-            "O(1)",
-            "key milliseconds:int value",
-        ),
-        run: psetex,
-        subcommands: &[],
-    },
-    Command {
-        name: "getset",
-        arity: 3,
-        flags: WRITE | DENYOOM | FAST,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "1.0.0",
-            "Stores a new string and answers the one it replaced.",
-            "O(1)",
-            "key value",
-        ),
-        run: getset,
-        subcommands: &[],
-    },
-    Command {
-        name: "getdel",
-        arity: 2,
-        flags: WRITE | FAST,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "6.2.0",
-            "Answers the string at a key and deletes the key.",
-            "O(1)",
-            "key",
-        ),
-        run: getdel,
-        subcommands: &[],
-    },
-    Command {
-        name: "getex",
-        arity: -2,
-        flags: WRITE | FAST,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "6.2.0",
-            "Answers the string at a key, optionally setting or removing its expiry.",
-            "O(1)",
-            "key [expiration=EX seconds:int | PX milliseconds:int | EXAT unix-time-seconds:time | PXAT unix-time-milliseconds:time | PERSIST]",
-        ),
-        run: getex,
-        subcommands: &[],
-    },
-    Command {
-        name: "mget",
-        arity: -2,
-        flags: READONLY | FAST,
-        keys: KeySpec::ALL,
-        doc: doc(
-            "1.0.0",
-            "Gets the strings of several keys in one step.",
-            "O(N) for N keys.",
-            "key...",
-        ),
-        run: mget,
-        subcommands: &[],
-    },
-    Command {
-        name: "mset",
-        arity: -3,
-        flags: WRITE | DENYOOM,
-        keys: KeySpec::PAIRS,
-        doc: doc(
-            "1.0.1",
-            "Stores several strings in one step.",
-            "O(N) for N keys.",
-            "(key value)...",
-        ),
-        run: mset,
-        subcommands: &[],
-    },
-    Command {
-        name: "msetnx",
-        arity: -3,
-        flags: WRITE | DENYOOM,
-        keys: KeySpec::PAIRS,
-        doc: doc(
-            "1.0.1",
-            "Stores several strings in one step, only if none of the keys exists.",
-            "O(N) for N keys.",
-            "(key value)...",
-        ),
-        run: msetnx,
-        subcommands: &[],
-    },
-    Command {
-        name: "append",
-        arity: 3,
-        flags: WRITE | DENYOOM | FAST,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "2.0.0",
-            "Adds bytes at the end of a string, creating it if missing.",
-            "O(1) amortized: strings grow with spare room.",
-            "key value",
-        ),
-        run: append,
-        subcommands: &[],
-    },
-    Command {
-        name: "strlen",
-        arity: 2,
-        flags: READONLY | FAST,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "2.2.0",
-            "Gives the length in bytes of a string.",
-            "O(1)",
-            "key",
-        ),
-        run: strlen,
-        subcommands: &[],
-    },
-    Command {
-        name: "getrange",
-        arity: 4,
-        flags: READONLY,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "2.4.0",
-            "Gives the bytes of a string between two offsets.",
-            "O(N) for N returned bytes.",
-            "key start:int end:int",
-        ),
-        run: getrange,
-        subcommands: &[],
-    },
-    Command {
-        name: "substr",
-        arity: 4,
-        flags: READONLY,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "1.0.0",
-            "Gives the bytes of a string between two offsets (the old name of GETRANGE).",
-            "O(N) for N returned bytes.",
-            "key start:int end:int",
-        ),
-        run: getrange,
-        subcommands: &[],
-    },
-    Command {
-        name: "setrange",
-        arity: 4,
-        flags: WRITE | DENYOOM,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "2.2.0",
-            "Writes bytes into a string at an offset, padding with zero bytes as needed.",
-            "O(1) plus copying the written bytes.",
-            "key offset:int value",
-        ),
-        run: setrange,
-        subcommands: &[],
-    },
-    Command {
-        name: "incr",
-        arity: 2,
-        flags: WRITE | DENYOOM | FAST,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "1.0.0",
-            "Adds 1 to an integer string; a missing key counts as 0.",
-            "O(1)",
-            "key",
-        ),
-        run: incr,
-        subcommands: &[],
-    },
-    Command {
-        name: "decr",
-        arity: 2,
-        flags: WRITE | DENYOOM | FAST,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "1.0.0",
-            "Subtracts 1 from an integer string; a missing key counts as 0.",
-            "O(1)",
-            "key",
-        ),
-        run: decr,
-        subcommands: &[],
-    },
-    Command {
-        name: "incrby",
-        arity: 3,
-        flags: WRITE | DENYOOM | FAST,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "1.0.0",
-            "Adds an integer to an integer string; a missing key counts as 0.",
-            "O(1)",
-            "key increment:int",
-        ),
-        run: incrby,
-        subcommands: &[],
-    },
-    Command {
-        name: "decrby",
-        arity: 3,
-        flags: WRITE | DENYOOM | FAST,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "1.0.0",
-            "Subtracts an integer from an integer string; a missing key counts as 0.",
-            "O(1)",
-            "key decrement:int",
-        ),
-        run: decrby,
-        subcommands: &[],
-    },
-    Command {
-        name: "incrbyfloat",
-        arity: 3,
-        flags: WRITE | DENYOOM | FAST,
-        keys: KeySpec::ONE,
-        doc: doc(
-            "2.6.0",
-            "Adds a decimal number to a numeric string; a missing key counts as 0.",
-            "O(1)",
-            "key increment:double",
-        ),
-        run: incrbyfloat,
-        subcommands: &[],
-    },
-    Command {
-        name: "lcs",
-        arity: -3,
-        flags: READONLY,
-        keys: KeySpec::TWO,
-        doc: doc(
-            "7.0.0",
-            "Finds the longest common subsequence of two strings.",
-            "O(N*M) for strings of N and M bytes.",
-            "key1:key key2:key [LEN] [IDX] [MINMATCHLEN min-match-len:int] [WITHMATCHLEN]",
-        ),
-        run: lcs,
-        subcommands: &[],
-    },
+    Command::new("get", 2, READONLY | FAST, KeySpec::ONE, get)
+        .doc(GROUP, "1.0.0", "Gets the string stored at a key.", "O(1)", "key"),
+    Command::new("set", -3, WRITE | DENYOOM, KeySpec::ONE, set)
+        .doc(GROUP, "1.0.0", "Stores a string at a key; options add a condition, an expiry or the old value as reply.", "O(1)", "key value [condition=NX | XX] [GET] [expiration=EX seconds:int | PX milliseconds:int | EXAT unix-time-seconds:time | PXAT unix-time-milliseconds:time | KEEPTTL]"),
+    Command::new("setnx", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, setnx)
+        .doc(GROUP, "1.0.0", "Stores a string only if the key is missing.", "O(1)", "key value"),
+    Command::new("setex", 4, WRITE | DENYOOM, KeySpec::ONE, setex)
+        .doc(GROUP, "2.0.0", "Stores a string with a time to live in seconds.", "O(1)", "key seconds:int value"),
+    Command::new("psetex", 4, WRITE | DENYOOM, KeySpec::ONE, psetex)
+        .doc(GROUP, "2.6.0", "Stores a string with a time to live in milliseconds.", "O(1)", "key milliseconds:int value"),
+    Command::new("getset", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, getset)
+        .doc(GROUP, "1.0.0", "Stores a new string and answers the one it replaced.", "O(1)", "key value"),
+    Command::new("getdel", 2, WRITE | FAST, KeySpec::ONE, getdel)
+        .doc(GROUP, "6.2.0", "Answers the string at a key and deletes the key.", "O(1)", "key"),
+    Command::new("getex", -2, WRITE | FAST, KeySpec::ONE, getex)
+        .doc(GROUP, "6.2.0", "Answers the string at a key, optionally setting or removing its expiry.", "O(1)", "key [expiration=EX seconds:int | PX milliseconds:int | EXAT unix-time-seconds:time | PXAT unix-time-milliseconds:time | PERSIST]"),
+    Command::new("mget", -2, READONLY | FAST, KeySpec::ALL, mget)
+        .doc(GROUP, "1.0.0", "Gets the strings of several keys in one step.", "O(N) for N keys.", "key..."),
+    Command::new("mset", -3, WRITE | DENYOOM, KeySpec::PAIRS, mset)
+        .doc(GROUP, "1.0.1", "Stores several strings in one step.", "O(N) for N keys.", "(key value)..."),
+    Command::new("msetnx", -3, WRITE | DENYOOM, KeySpec::PAIRS, msetnx)
+        .doc(GROUP, "1.0.1", "Stores several strings in one step, only if none of the keys exists.", "O(N) for N keys.", "(key value)..."),
+    Command::new("append", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, append)
+        .doc(GROUP, "2.0.0", "Adds bytes at the end of a string, creating it if missing.", "O(1) amortized: strings grow with spare room.", "key value"),
+    Command::new("strlen", 2, READONLY | FAST, KeySpec::ONE, strlen)
+        .doc(GROUP, "2.2.0", "Gives the length in bytes of a string.", "O(1)", "key"),
+    Command::new("getrange", 4, READONLY, KeySpec::ONE, getrange)
+        .doc(GROUP, "2.4.0", "Gives the bytes of a string between two offsets.", "O(N) for N returned bytes.", "key start:int end:int"),
+    Command::new("substr", 4, READONLY, KeySpec::ONE, getrange)
+        .doc(GROUP, "1.0.0", "Gives the bytes of a string between two offsets (the old name of GETRANGE).", "O(N) for N returned bytes.", "key start:int end:int"),
+    Command::new("setrange", 4, WRITE | DENYOOM, KeySpec::ONE, setrange)
+        .doc(GROUP, "2.2.0", "Writes bytes into a string at an offset, padding with zero bytes as needed.", "O(1) plus copying the written bytes.", "key offset:int value"),
+    Command::new("incr", 2, WRITE | DENYOOM | FAST, KeySpec::ONE, incr)
+        .doc(GROUP, "1.0.0", "Adds 1 to an integer string; a missing key counts as 0.", "O(1)", "key"),
+    Command::new("decr", 2, WRITE | DENYOOM | FAST, KeySpec::ONE, decr)
+        .doc(GROUP, "1.0.0", "Subtracts 1 from an integer string; a missing key counts as 0.", "O(1)", "key"),
+    Command::new("incrby", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, incrby)
+        .doc(GROUP, "1.0.0", "Adds an integer to an integer string; a missing key counts as 0.", "O(1)", "key increment:int"),
+    Command::new("decrby", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, decrby)
+        .doc(GROUP, "1.0.0", "Subtracts an integer from an integer string; a missing key counts as 0.", "O(1)", "key decrement:int"),
+    Command::new("incrbyfloat", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, incrbyfloat)
+        .doc(GROUP, "2.6.0", "Adds a decimal number to a numeric string; a missing key counts as 0.", "O(1)", "key increment:double"),
+    Command::new("lcs", -3, READONLY, KeySpec::TWO, lcs)
+        .doc(GROUP, "7.0.0", "Finds the longest common subsequence of two strings.", "O(N*M) for strings of N and M bytes.", "key1:key key2:key [LEN] [IDX] [MINMATCHLEN min-match-len:int] [WITHMATCHLEN]"),
 ];
 
 /// The string in a found entry, or WRONGTYPE.

@@ -4,7 +4,7 @@
 //! static slice; this module gathers them once into a lookup map, assigns each command and
 //! subcommand an id (for per-command statistics) and its full name (`client|list`).
 
-use super::{Command, admin, connection, keys, strings};
+use super::{Command, admin, connection, expire, keys, keyspace, strings};
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 use std::sync::LazyLock;
 
@@ -30,6 +30,8 @@ struct Table {
 const GROUPS: &[&[Command]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
+    expire::COMMANDS,
+    keyspace::COMMANDS,
     connection::COMMANDS,
     admin::COMMANDS,
 ];

@@ -68,3 +68,20 @@ impl Value {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_encodings_follow_redis_rules() {
+        assert_eq!(Value::string(b"12345").encoding(), "int");
+        assert_eq!(Value::string(b"-9223372036854775808").encoding(), "int");
+        assert_eq!(Value::string(b"012").encoding(), "embstr");
+        assert_eq!(Value::string(&[b'x'; 44]).encoding(), "embstr");
+        assert_eq!(Value::string(&[b'x'; 45]).encoding(), "raw");
+        assert_eq!(Value::Str(b"1".to_vec(), StrEncoding::Plain).encoding(), "embstr");
+        assert_eq!(Value::Str(b"1".to_vec(), StrEncoding::Raw).encoding(), "raw");
+        assert_eq!(Value::string(b"x").free_cost(), 1);
+    }
+}
