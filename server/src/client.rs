@@ -75,6 +75,21 @@ impl ClientInfo {
     }
 }
 
+/// A blocking command waiting for one of its keys (BLPOP, BZPOPMIN, XREAD BLOCK…).
+#[derive(Debug, Clone)]
+pub struct BlockRequest {
+    pub db: DbIndex,
+    /// Keys whose readiness can serve the command, in the command's order.
+    pub keys: Vec<Vec<u8>>,
+    /// When to give up (`None`: never).
+    pub deadline: Option<std::time::Instant>,
+    /// What to answer on timeout (nil, nil array…).
+    pub timeout_reply: crate::protocol::Reply,
+    /// The arguments to run again when a key is ready, if not the original ones (`XREAD`
+    /// resolves `$` to an ID before waiting).
+    pub args: Option<Vec<Vec<u8>>>,
+}
+
 /// A connection's state, owned by its task.
 pub struct Client {
     pub id: u64,
@@ -87,6 +102,8 @@ pub struct Client {
     pub close_after_reply: bool,
     /// Wait this long after this command before running the next (`DEBUG SLEEP`).
     pub sleep_after: Option<std::time::Duration>,
+    /// Set by a blocking command that has to wait; the connection waits, then runs it again.
+    pub blocked: Option<BlockRequest>,
     pub info: Arc<ClientInfo>,
 }
 
@@ -101,6 +118,7 @@ impl Client {
             no_touch: false,
             close_after_reply: false,
             sleep_after: None,
+            blocked: None,
             info,
         }
     }

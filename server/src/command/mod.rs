@@ -10,14 +10,21 @@
 //! writes to a socket.
 
 pub mod admin;
+pub mod bitmaps;
 pub mod connection;
 pub mod docs;
 pub mod expire;
+pub mod hashes;
+pub mod hyperloglog;
 pub mod keys;
 pub mod keyspace;
+pub mod lists;
 pub mod parse;
+pub mod sets;
+pub mod streams;
 pub mod strings;
 pub mod table;
+pub mod zsets;
 
 use crate::client::Client;
 use crate::error::{CommandResult, Error};
@@ -29,6 +36,17 @@ use smallvec::SmallVec;
 /// A command handler.
 pub type Handler = fn(&mut Ctx<'_, '_>, &[&[u8]]) -> CommandResult;
 
+/// How a command is being run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A client's own request: a blocking command may wait.
+    Normal,
+    /// Inside `EXEC`: nothing may wait.
+    Transaction,
+    /// Run again on behalf of a waiting client because one of its keys became ready.
+    Retry,
+}
+
 /// What a handler works with.
 pub struct Ctx<'a, 's> {
     /// State shared by the whole node.
@@ -37,12 +55,39 @@ pub struct Ctx<'a, 's> {
     pub client: &'a mut Client,
     /// The shards this command may touch, already locked.
     pub keys: &'a mut Locked<'s>,
+    pub mode: Mode,
 }
 
 impl Ctx<'_, '_> {
     /// The connection's selected database.
     pub fn db(&self) -> DbIndex {
         self.client.db
+    }
+
+    /// For a blocking command (BLPOP, BZPOPMIN, XREAD BLOCK…) that found nothing to serve:
+    /// waits until one of `keys` is ready (a push signals it, see `Locked::signal_ready`) or
+    /// `timeout` passes (`None`: forever), then the command runs again — with `args` if given
+    /// (XREAD's `$` resolved to an ID), else its own arguments. Returns the reply for now:
+    /// inside a transaction nothing can wait, so that is `timeout_reply` at once, as in Redis;
+    /// otherwise nothing is sent until the wait ends.
+    pub fn block(
+        &mut self,
+        keys: Vec<Vec<u8>>,
+        timeout: Option<std::time::Duration>,
+        timeout_reply: Reply,
+        args: Option<Vec<Vec<u8>>>,
+    ) -> CommandResult {
+        if self.mode == Mode::Transaction {
+            return Ok(timeout_reply);
+        }
+        self.client.blocked = Some(crate::client::BlockRequest {
+            db: self.client.db,
+            keys,
+            deadline: timeout.map(|t| std::time::Instant::now() + t),
+            timeout_reply,
+            args,
+        });
+        Ok(Reply::Null)
     }
 }
 
@@ -336,6 +381,7 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Re
         node,
         client,
         keys: &mut keys,
+        mode: Mode::Normal,
     };
     // Like Redis, count commands that ran (not those refused by lookup or arity).
     node.stats.commands_processed.add(1);

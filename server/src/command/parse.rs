@@ -30,6 +30,29 @@ pub fn float(arg: &[u8]) -> Result<f64, Error> {
     }
 }
 
+/// A blocking command's timeout in seconds (fractions allowed), as Redis reads it: `None` for
+/// 0 (wait forever).
+pub fn timeout_secs(arg: &[u8]) -> Result<Option<std::time::Duration>, Error> {
+    let secs = float(arg).map_err(|_| Error::msg("ERR timeout is not a float or out of range"))?;
+    let ms = (secs * 1000.0).ceil();
+    if ms < 0.0 {
+        return Err(Error::msg("ERR timeout is negative"));
+    }
+    if !ms.is_finite() || ms > i64::MAX as f64 {
+        return Err(Error::msg("ERR timeout is out of range"));
+    }
+    Ok((ms > 0.0).then(|| std::time::Duration::from_millis(ms as u64)))
+}
+
+/// A timeout in milliseconds (`XREAD BLOCK`): `None` for 0 (wait forever).
+pub fn timeout_ms(arg: &[u8]) -> Result<Option<std::time::Duration>, Error> {
+    let ms = int(arg).map_err(|_| Error::msg("ERR timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(Error::msg("ERR timeout is negative"));
+    }
+    Ok((ms > 0).then(|| std::time::Duration::from_millis(ms as u64)))
+}
+
 /// Text for messages that quote an argument (lossy for non-UTF-8 bytes).
 pub fn text(arg: &[u8]) -> String {
     String::from_utf8_lossy(arg).into_owned()
@@ -49,6 +72,27 @@ pub fn on_off(arg: &[u8]) -> Result<bool, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_follow_redis_rules() {
+        use std::time::Duration;
+        assert_eq!(timeout_secs(b"0"), Ok(None));
+        assert_eq!(timeout_secs(b"0.0001"), Ok(Some(Duration::from_millis(1))));
+        assert_eq!(timeout_secs(b"1.5"), Ok(Some(Duration::from_millis(1500))));
+        assert_eq!(
+            timeout_secs(b"-1"),
+            Err(Error::msg("ERR timeout is negative"))
+        );
+        assert_eq!(
+            timeout_secs(b"x"),
+            Err(Error::msg("ERR timeout is not a float or out of range"))
+        );
+        assert_eq!(timeout_ms(b"100"), Ok(Some(Duration::from_millis(100))));
+        assert_eq!(
+            timeout_ms(b"1.5"),
+            Err(Error::msg("ERR timeout is not an integer or out of range"))
+        );
+    }
 
     #[test]
     fn floats_follow_redis_rules() {

@@ -59,6 +59,7 @@ pub const COMMANDS: &[Command] = &[
 pub fn as_str<'e>(entry: &'e EntryMut<'_>) -> Result<&'e [u8], Error> {
     match entry.value() {
         Value::Str(s, _) => Ok(s),
+        _ => Err(Error::WrongType),
     }
 }
 
@@ -291,8 +292,10 @@ fn mget(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let values = args[1..]
         .iter()
         .map(|key| match ctx.keys.get(db, key) {
+            // MGET answers nil for keys of other types, as Redis does.
             Some(entry) => match entry.value() {
                 Value::Str(s, _) => Reply::bulk(s),
+                _ => Reply::Null,
             },
             None => Reply::Null,
         })
@@ -345,7 +348,9 @@ fn append(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let db = ctx.db();
     let limit = ctx.node.limits.proto_max_bulk_len() as u64;
     if let Some(mut entry) = ctx.keys.get_mut(db, args[1]) {
-        let Value::Str(s, encoding) = entry.value_mut();
+        let Value::Str(s, encoding) = entry.value_mut() else {
+            return Err(Error::WrongType);
+        };
         if (s.len() + args[2].len()) as u64 > limit {
             return Err(Error::StringTooLong);
         }
@@ -422,7 +427,9 @@ fn setrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     if current_len.is_some()
         && let Some(mut entry) = ctx.keys.get_mut(db, args[1])
     {
-        let Value::Str(s, encoding) = entry.value_mut();
+        let Value::Str(s, encoding) = entry.value_mut() else {
+            return Err(Error::WrongType);
+        };
         let len = write(s);
         *encoding = StrEncoding::Raw;
         return Ok(Reply::Int(len as i64));
@@ -500,6 +507,9 @@ fn lcs(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         match ctx.keys.get(db, key) {
             Some(entry) => match entry.value() {
                 Value::Str(s, _) => Ok(s.clone()),
+                _ => Err(Error::msg(
+                    "ERR The specified keys must contain string values",
+                )),
             },
             None => Ok(Vec::new()),
         }

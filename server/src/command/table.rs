@@ -4,7 +4,10 @@
 //! static slice; this module gathers them once into a lookup map, assigns each command and
 //! subcommand an id (for per-command statistics) and its full name (`client|list`).
 
-use super::{Command, admin, connection, expire, keys, keyspace, strings};
+use super::{
+    Command, admin, bitmaps, connection, expire, hashes, hyperloglog, keys, keyspace, lists, sets,
+    streams, strings, zsets,
+};
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 use std::sync::LazyLock;
 
@@ -32,6 +35,13 @@ const GROUPS: &[&[Command]] = &[
     keys::COMMANDS,
     expire::COMMANDS,
     keyspace::COMMANDS,
+    hashes::COMMANDS,
+    lists::COMMANDS,
+    sets::COMMANDS,
+    zsets::COMMANDS,
+    bitmaps::COMMANDS,
+    hyperloglog::COMMANDS,
+    streams::COMMANDS,
     connection::COMMANDS,
     admin::COMMANDS,
 ];

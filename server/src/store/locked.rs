@@ -46,6 +46,8 @@ pub struct Locked<'s> {
     pub now: u64,
     /// Whether reads update LRU clocks (`CLIENT NO-TOUCH` turns this off).
     pub touch: bool,
+    /// Keys that may now serve a waiting client (see [`Locked::signal_ready`]).
+    ready: Vec<(DbIndex, Vec<u8>)>,
 }
 
 impl<'s> Locked<'s> {
@@ -69,6 +71,7 @@ impl<'s> Locked<'s> {
             mode: Mode::Holding(held),
             now,
             touch: true,
+            ready: Vec::new(),
         }
     }
 
@@ -78,6 +81,7 @@ impl<'s> Locked<'s> {
             mode: Mode::OnDemand(None),
             now,
             touch: true,
+            ready: Vec::new(),
         }
     }
 
@@ -159,6 +163,9 @@ impl<'s> Locked<'s> {
         let store = self.store;
         let hash = store.hash(key);
         let now = self.now;
+        if value.can_unblock() {
+            self.signal_ready(db, key);
+        }
         self.shard(db, Store::shard_of(hash)).insert(
             hash,
             key,
@@ -186,6 +193,20 @@ impl<'s> Locked<'s> {
             moved.set_access(access);
         }
         Some(replaced)
+    }
+
+    /// Notes that `key` gained elements a blocked client may take (a list push, a sorted-set
+    /// add, a stream entry). Commands that add to lists, sorted sets or streams call this;
+    /// the waiting clients are served after the command, in the order they blocked.
+    pub fn signal_ready(&mut self, db: DbIndex, key: &[u8]) {
+        if self.store.has_waiters() && !self.ready.iter().any(|(d, k)| *d == db && k == key) {
+            self.ready.push((db, key.to_vec()));
+        }
+    }
+
+    /// The keys signalled ready since the last call.
+    pub fn take_ready(&mut self) -> Vec<(DbIndex, Vec<u8>)> {
+        std::mem::take(&mut self.ready)
     }
 
     /// Removes `key` and returns its entry if it was live.

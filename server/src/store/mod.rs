@@ -6,15 +6,20 @@
 //! `SCAN`, `FLUSHDB`…) visit shards one at a time. `SWAPDB` swaps shard contents under both
 //! databases' locks. Large tables are dropped on a background thread (`FLUSHALL ASYNC`).
 //!
-//! - `value`: what a key holds.
+//! - `value`: what a key holds; `hash`, `list`, `set`, `zset`, `stream`: the collections.
 //! - `shard`: one hash table, lazy expiry, the bucket cursor the active cycle uses.
 //! - `locked`: the view a command gets over the shards it locked.
 //! - `expire`: the active expiry cycle.
 
 pub mod expire;
+pub mod hash;
+pub mod list;
 pub mod locked;
+pub mod set;
 pub mod shard;
+pub mod stream;
 pub mod value;
+pub mod zset;
 
 pub use locked::Locked;
 pub use shard::{Entry, EntryMut, Shard, ShardStats};
@@ -59,6 +64,8 @@ pub struct DbSummary {
 /// All databases.
 pub struct Store {
     dbs: Box<[Db]>,
+    /// Clients waiting on keys (BLPOP…); while 0, nobody needs to hear that a key is ready.
+    waiters: std::sync::atomic::AtomicUsize,
     hasher: foldhash::fast::RandomState,
     /// Drops large tables off the request path.
     lazy_free: mpsc::Sender<Box<dyn Send>>,
@@ -77,9 +84,26 @@ impl Store {
         }
         Store {
             dbs: (0..databases.max(1)).map(|_| Db::new()).collect(),
+            waiters: std::sync::atomic::AtomicUsize::new(0),
             hasher: foldhash::fast::RandomState::default(),
             lazy_free: tx,
         }
+    }
+
+    /// Counts a client starting (`+1`) or ending (`-1`) a wait on keys.
+    pub fn add_waiters(&self, delta: isize) {
+        use std::sync::atomic::Ordering;
+        if delta >= 0 {
+            self.waiters.fetch_add(delta as usize, Ordering::SeqCst);
+        } else {
+            self.waiters
+                .fetch_sub(delta.unsigned_abs(), Ordering::SeqCst);
+        }
+    }
+
+    /// Whether any client waits on a key.
+    pub fn has_waiters(&self) -> bool {
+        self.waiters.load(std::sync::atomic::Ordering::SeqCst) > 0
     }
 
     /// Number of databases.

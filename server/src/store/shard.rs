@@ -18,6 +18,8 @@ pub struct Entry {
     expire_at: u64,
     /// LRU clock of the last access (`OBJECT IDLETIME`).
     access: u32,
+    /// Changes whenever the value or expiry changes (`WATCH` compares it).
+    version: u64,
 }
 
 impl Entry {
@@ -81,6 +83,8 @@ pub struct Shard {
     pub(super) expire_cursor_generation: u32,
     /// Smallest expiry seen by the current pass of the active cycle.
     pub(super) pass_earliest: u64,
+    /// The last version given to an entry of this shard (versions only grow).
+    last_version: u64,
     /// Sum and count of remaining TTLs seen by the current pass, and the average the last
     /// complete pass found (`INFO keyspace` avg_ttl).
     pub(super) pass_ttl_sum: u64,
@@ -95,6 +99,7 @@ pub struct EntryMut<'a> {
     volatile: &'a mut usize,
     earliest: &'a mut u64,
     pass_earliest: &'a mut u64,
+    last_version: &'a mut u64,
 }
 
 impl EntryMut<'_> {
@@ -110,12 +115,24 @@ impl EntryMut<'_> {
 
     /// The value, to change in place.
     pub fn value_mut(&mut self) -> &mut Value {
+        self.bump_version();
         &mut self.entry.value
     }
 
     /// Replaces the value, keeping the expiry.
     pub fn set_value(&mut self, value: Value) -> Value {
+        self.bump_version();
         std::mem::replace(&mut self.entry.value, value)
+    }
+
+    /// The entry's version: it changes with every change of value or expiry.
+    pub fn version(&self) -> u64 {
+        self.entry.version
+    }
+
+    fn bump_version(&mut self) {
+        *self.last_version += 1;
+        self.entry.version = *self.last_version;
     }
 
     /// Absolute expiry in Unix milliseconds, if any.
@@ -135,6 +152,7 @@ impl EntryMut<'_> {
 
     /// Sets or clears the expiry.
     pub fn set_expire_at(&mut self, expire_at: Option<u64>) {
+        self.bump_version();
         let was_volatile = self.entry.expire_at != 0;
         let at = expire_at.unwrap_or(0);
         self.entry.expire_at = at;
@@ -191,6 +209,7 @@ impl Shard {
             earliest_expiry,
             pass_earliest,
             stats,
+            last_version,
             ..
         } = self;
         let Ok(found) = table.find_entry(hash, |e| *e.key == *key) else {
@@ -214,6 +233,7 @@ impl Shard {
             volatile,
             earliest: earliest_expiry,
             pass_earliest,
+            last_version,
         })
     }
 
@@ -250,6 +270,8 @@ impl Shard {
                 let expired = entry.is_expired(now);
                 entry.expire_at = at;
                 entry.access = access;
+                self.last_version += 1;
+                entry.version = self.last_version;
                 let old = std::mem::replace(&mut entry.value, value);
                 if expired {
                     self.stats.expired += 1;
@@ -259,11 +281,13 @@ impl Shard {
                 }
             }
             hashbrown::hash_table::Entry::Vacant(slot) => {
+                self.last_version += 1;
                 slot.insert(Entry {
                     key: key.into(),
                     value,
                     expire_at: at,
                     access,
+                    version: self.last_version,
                 });
                 None
             }
