@@ -273,10 +273,13 @@ fn command_getkeys(_ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
             "ERR Invalid number of arguments specified for command",
         ));
     }
+    let positions = command.keys.positions(target);
+    if positions.is_empty() {
+        return Err(Error::msg("ERR Invalid arguments specified for command"));
+    }
     Ok(Reply::Array(
-        command
-            .keys
-            .positions(target.len())
+        positions
+            .into_iter()
             .map(|i| Reply::bulk(target[i]))
             .collect(),
     ))

@@ -416,62 +416,109 @@ pub fn categories(cmd: &Command) -> Vec<&'static str> {
     cats
 }
 
+fn map(pairs: Vec<(&'static str, Reply)>) -> Reply {
+    Reply::Map(pairs.into_iter().map(|(k, v)| (bulk(k), v)).collect())
+}
+
+/// One key spec: its flags, how to find where its keys begin, and how to find them.
+fn key_spec(flags: &[&'static str], begin: Reply, find: Reply) -> Reply {
+    map(vec![
+        (
+            "flags",
+            Reply::Set(flags.iter().map(|f| Reply::status(f)).collect()),
+        ),
+        ("begin_search", begin),
+        ("find_keys", find),
+    ])
+}
+
+fn begin_at(index: usize) -> Reply {
+    map(vec![
+        ("type", bulk("index")),
+        ("spec", map(vec![("index", Reply::Int(index as i64))])),
+    ])
+}
+
+fn find_range(lastkey: isize, keystep: usize, limit: i64) -> Reply {
+    map(vec![
+        ("type", bulk("range")),
+        (
+            "spec",
+            map(vec![
+                ("lastkey", Reply::Int(lastkey as i64)),
+                ("keystep", Reply::Int(keystep as i64)),
+                ("limit", Reply::Int(limit)),
+            ]),
+        ),
+    ])
+}
+
 fn key_specs(cmd: &Command) -> Reply {
-    let KeySpec { first, last, step } = cmd.keys;
-    if !cmd.keys.has_keys() {
-        return Reply::Set(vec![]);
-    }
-    let access: &[&'static str] = if cmd.has(flag::WRITE) {
+    let spec = cmd.keys;
+    let flags: &[&'static str] = if cmd.has(flag::WRITE) {
         &["RW", "update"]
     } else {
         &["RO", "access"]
     };
-    let lastkey = if last < 0 {
-        last
-    } else {
-        last - first as isize
-    };
-    Reply::Set(vec![Reply::Map(vec![
-        (
-            bulk("flags"),
-            Reply::Set(access.iter().map(|f| Reply::status(f)).collect()),
-        ),
-        (
-            bulk("begin_search"),
-            Reply::Map(vec![
-                (bulk("type"), bulk("index")),
-                (
-                    bulk("spec"),
-                    Reply::Map(vec![(bulk("index"), Reply::Int(first as i64))]),
-                ),
-            ]),
-        ),
-        (
-            bulk("find_keys"),
-            Reply::Map(vec![
-                (bulk("type"), bulk("range")),
-                (
-                    bulk("spec"),
-                    Reply::Map(vec![
-                        (bulk("lastkey"), Reply::Int(lastkey as i64)),
-                        (bulk("keystep"), Reply::Int(step as i64)),
-                        (bulk("limit"), Reply::Int(0)),
-                    ]),
-                ),
-            ]),
-        ),
-    ])])
+    let mut specs = Vec::new();
+    if spec.step != 0 {
+        let lastkey = if spec.last < 0 {
+            spec.last
+        } else {
+            spec.last - spec.first as isize
+        };
+        specs.push(key_spec(
+            flags,
+            begin_at(spec.first),
+            find_range(lastkey, spec.step, 0),
+        ));
+    }
+    if let Some(at) = spec.numkeys_at {
+        let find = map(vec![
+            ("type", bulk("keynum")),
+            (
+                "spec",
+                map(vec![
+                    ("keynumidx", Reply::Int(0)),
+                    ("firstkey", Reply::Int(1)),
+                    ("keystep", Reply::Int(1)),
+                ]),
+            ),
+        ]);
+        specs.push(key_spec(flags, begin_at(at), find));
+    }
+    if let Some(keyword) = spec.keyword {
+        let begin = map(vec![
+            ("type", bulk("keyword")),
+            (
+                "spec",
+                map(vec![
+                    ("keyword", bulk(keyword)),
+                    ("startfrom", Reply::Int(1)),
+                ]),
+            ),
+        ]);
+        specs.push(key_spec(flags, begin, find_range(-1, 1, 2)));
+    }
+    Reply::Set(specs)
 }
 
 /// `COMMAND INFO` for one table entry: Redis 7's ten fields.
 pub fn info_reply(entry: &'static table::Entry) -> Reply {
     let cmd = entry.command;
-    let flags = flag::NAMES
+    let mut flags: Vec<Reply> = flag::NAMES
         .iter()
         .filter(|(bit, _)| cmd.has(*bit))
         .map(|(_, name)| Reply::status(name))
         .collect();
-    let KeySpec { first, last, step } = cmd.keys;
+    if cmd.keys.is_movable() {
+        // Redis lists it just before `allow_busy`.
+        let at = flags.len() - usize::from(cmd.has(flag::ALLOW_BUSY));
+        flags.insert(at, Reply::status("movablekeys"));
+    }
+    let KeySpec {
+        first, last, step, ..
+    } = cmd.keys;
     Reply::Array(vec![
         bulk(&entry.full_name),
         Reply::Int(i64::from(cmd.arity)),

@@ -132,71 +132,107 @@ pub mod flag {
     ];
 }
 
-/// Where a command's keys are among its arguments (Redis's legacy first/last/step), counted
-/// from the command name at index 0. `last` may be negative: -1 is the last argument.
+/// Where a command's keys are among its arguments, counted from the command name at index 0.
+///
+/// A fixed range (Redis's legacy first/last/step; `last` may be negative, -1 being the last
+/// argument), plus optionally keys whose number is given by an argument (`ZUNIONSTORE dest
+/// numkeys key...`, `LMPOP numkeys key...`) or the keys after a keyword (`XREAD ... STREAMS
+/// key... id...`: the first half of what follows it). Dispatch locks the shards of exactly
+/// these keys, so every key a handler touches must be described here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeySpec {
     pub first: usize,
     pub last: isize,
     pub step: usize,
+    /// Index of a `numkeys` argument; that many keys follow it.
+    pub numkeys_at: Option<usize>,
+    /// A keyword (any case) after which the first half of the arguments are keys.
+    pub keyword: Option<&'static str>,
 }
 
 impl KeySpec {
     /// No keys.
-    pub const NONE: KeySpec = KeySpec {
-        first: 0,
-        last: 0,
-        step: 0,
-    };
+    pub const NONE: KeySpec = KeySpec::range(0, 0, 0);
     /// One key, the first argument.
-    pub const ONE: KeySpec = KeySpec {
-        first: 1,
-        last: 1,
-        step: 1,
-    };
+    pub const ONE: KeySpec = KeySpec::range(1, 1, 1);
     /// Every argument is a key.
-    pub const ALL: KeySpec = KeySpec {
-        first: 1,
-        last: -1,
-        step: 1,
-    };
+    pub const ALL: KeySpec = KeySpec::range(1, -1, 1);
     /// The first two arguments are keys.
-    pub const TWO: KeySpec = KeySpec {
-        first: 1,
-        last: 2,
-        step: 1,
-    };
+    pub const TWO: KeySpec = KeySpec::range(1, 2, 1);
     /// Key-value pairs (`MSET`).
-    pub const PAIRS: KeySpec = KeySpec {
-        first: 1,
-        last: -1,
-        step: 2,
-    };
+    pub const PAIRS: KeySpec = KeySpec::range(1, -1, 2);
 
     /// Keys from `first` to `last` (negative: counted from the end) every `step` arguments.
     pub const fn range(first: usize, last: isize, step: usize) -> KeySpec {
-        KeySpec { first, last, step }
+        KeySpec {
+            first,
+            last,
+            step,
+            numkeys_at: None,
+            keyword: None,
+        }
+    }
+
+    /// Keys counted by the argument at `at` and following it (`SINTERCARD numkeys key...`).
+    pub const fn numkeys(at: usize) -> KeySpec {
+        KeySpec::NONE.and_numkeys(at)
+    }
+
+    /// These keys plus the ones counted by the argument at `at` (`ZUNIONSTORE dest numkeys
+    /// key...` is `KeySpec::ONE.and_numkeys(2)`).
+    pub const fn and_numkeys(mut self, at: usize) -> KeySpec {
+        self.numkeys_at = Some(at);
+        self
+    }
+
+    /// The keys after `keyword`: the first half of the arguments that follow it.
+    pub const fn after_keyword(keyword: &'static str) -> KeySpec {
+        let mut spec = KeySpec::NONE;
+        spec.keyword = Some(keyword);
+        spec
     }
 
     /// Whether the command has key arguments.
     pub fn has_keys(&self) -> bool {
-        self.step != 0
+        self.step != 0 || self.numkeys_at.is_some() || self.keyword.is_some()
     }
 
-    /// The positions of the keys in `argc` arguments.
-    pub fn positions(&self, argc: usize) -> impl Iterator<Item = usize> + use<> {
-        let last = if self.last < 0 {
-            argc as isize + self.last
-        } else {
-            (self.last as usize).min(argc.saturating_sub(1)) as isize
-        };
-        let (first, step) = (self.first, self.step.max(1));
-        let end = if self.step == 0 || last < first as isize {
-            first
-        } else {
-            last as usize + 1
-        };
-        (first..end).step_by(step)
+    /// Whether the key positions depend on the arguments (Redis's `movablekeys`).
+    pub fn is_movable(&self) -> bool {
+        self.numkeys_at.is_some() || self.keyword.is_some()
+    }
+
+    /// The positions of the keys in `args` (name included). Malformed counts give no keys
+    /// there: the handler refuses such arguments before touching any key.
+    pub fn positions(&self, args: &[&[u8]]) -> SmallVec<[usize; 8]> {
+        let argc = args.len();
+        let mut out: SmallVec<[usize; 8]> = SmallVec::new();
+        if self.step != 0 {
+            let last = if self.last < 0 {
+                argc as isize + self.last
+            } else {
+                (self.last as usize).min(argc.saturating_sub(1)) as isize
+            };
+            if last >= self.first as isize {
+                out.extend((self.first..=last as usize).step_by(self.step));
+            }
+        }
+        if let Some(at) = self.numkeys_at
+            && let Some(n) = args.get(at).and_then(|a| parse::count(a).ok())
+            && at + n < argc
+        {
+            out.extend(at + 1..=at + n);
+        }
+        if let Some(keyword) = self.keyword
+            && let Some(found) = args.iter().skip(1).position(|a| parse::is(a, keyword))
+        {
+            let after = found + 2;
+            let rest = argc - after;
+            if rest % 2 == 0 {
+                out.extend(after..after + rest / 2);
+            }
+        }
+        out
     }
 }
 
@@ -402,7 +438,8 @@ fn lock_for<'s>(
     }
     let mut keys: SmallVec<[(DbIndex, &[u8]); 4]> = command
         .keys
-        .positions(args.len())
+        .positions(args)
+        .into_iter()
         .map(|i| (db, args[i]))
         .collect();
     // MOVE and COPY ... DB also touch a key in another database.
@@ -417,24 +454,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn key_positions_follow_first_last_step() {
-        let pos = |spec: KeySpec, argc| spec.positions(argc).collect::<Vec<_>>();
-        assert_eq!(pos(KeySpec::ONE, 2), vec![1]);
-        assert_eq!(pos(KeySpec::ONE, 5), vec![1]);
-        assert_eq!(pos(KeySpec::ALL, 4), vec![1, 2, 3]);
-        assert_eq!(pos(KeySpec::PAIRS, 5), vec![1, 3]);
-        assert_eq!(pos(KeySpec::TWO, 3), vec![1, 2]);
-        assert_eq!(pos(KeySpec::NONE, 3), Vec::<usize>::new());
+    fn key_positions_follow_the_spec() {
+        let pos = |spec: KeySpec, line: &str| {
+            let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+            spec.positions(&args).to_vec()
+        };
+        assert_eq!(pos(KeySpec::ONE, "get k"), vec![1]);
+        assert_eq!(pos(KeySpec::ONE, "set k v ex 1"), vec![1]);
+        assert_eq!(pos(KeySpec::ALL, "del a b c"), vec![1, 2, 3]);
+        assert_eq!(pos(KeySpec::PAIRS, "mset a 1 b 2"), vec![1, 3]);
+        assert_eq!(pos(KeySpec::TWO, "rename a b"), vec![1, 2]);
+        assert_eq!(pos(KeySpec::NONE, "ping x y"), Vec::<usize>::new());
+        assert_eq!(pos(KeySpec::range(1, -2, 1), "blpop a b 0"), vec![1, 2]);
+        let zunionstore = KeySpec::ONE.and_numkeys(2);
         assert_eq!(
-            pos(
-                KeySpec {
-                    first: 1,
-                    last: -2,
-                    step: 1
-                },
-                4
-            ),
-            vec![1, 2]
+            pos(zunionstore, "zunionstore d 2 a b weights 1 2"),
+            vec![1, 3, 4]
         );
+        assert_eq!(pos(zunionstore, "zunionstore d 5 a b"), vec![1]);
+        assert_eq!(pos(zunionstore, "zunionstore d x a b"), vec![1]);
+        assert_eq!(
+            pos(KeySpec::numkeys(1), "sintercard 2 a b limit 1"),
+            vec![2, 3]
+        );
+        let xread = KeySpec::after_keyword("STREAMS");
+        assert_eq!(pos(xread, "xread count 2 streams a b 0 0"), vec![4, 5]);
+        assert_eq!(pos(xread, "xread streams a b 0"), Vec::<usize>::new());
+        assert!(xread.is_movable() && !KeySpec::ALL.is_movable());
     }
 }
