@@ -90,6 +90,23 @@ pub struct BlockRequest {
     pub args: Option<Vec<Vec<u8>>>,
 }
 
+/// Commands queued between `MULTI` and `EXEC`.
+#[derive(Debug, Default)]
+pub struct Transaction {
+    /// Each queued command's arguments, name first.
+    pub queued: Vec<Vec<Vec<u8>>>,
+    /// A command was refused while queuing: `EXEC` must answer `EXECABORT`.
+    pub failed: bool,
+}
+
+/// A key `WATCH`ed by a client and the version it had then (`None`: it did not exist).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watched {
+    pub db: DbIndex,
+    pub key: Vec<u8>,
+    pub version: Option<u64>,
+}
+
 /// A connection's state, owned by its task.
 pub struct Client {
     pub id: u64,
@@ -104,6 +121,11 @@ pub struct Client {
     pub sleep_after: Option<std::time::Duration>,
     /// Set by a blocking command that has to wait; the connection waits, then runs it again.
     pub blocked: Option<BlockRequest>,
+    /// Inside `MULTI`: the commands queued so far.
+    pub multi: Option<Transaction>,
+    /// Keys under `WATCH`, and the node's keyspace epoch when the first was watched.
+    pub watched: Vec<Watched>,
+    pub watch_epoch: u64,
     pub info: Arc<ClientInfo>,
 }
 
@@ -119,6 +141,9 @@ impl Client {
             close_after_reply: false,
             sleep_after: None,
             blocked: None,
+            multi: None,
+            watched: Vec::new(),
+            watch_epoch: 0,
             info,
         }
     }

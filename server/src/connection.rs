@@ -7,7 +7,8 @@
 //! before it and then closes the connection, as in Redis; so do `QUIT`, `CLIENT KILL`,
 //! shutdown, the idle `timeout`, and a query buffer past `client-query-buffer-limit`.
 
-use crate::client::{Client, ClientInfo, ReplyMode};
+use crate::blocking::Waiter;
+use crate::client::{BlockRequest, Client, ClientInfo, ReplyMode};
 use crate::command;
 use crate::node::Node;
 use crate::protocol::{Batch, Reply, RequestParser};
@@ -80,7 +81,7 @@ impl Connection {
             self.parser
                 .set_max_bulk_len(self.node.limits.proto_max_bulk_len());
             let parsed = self.parser.parse(&self.read_buf, &mut self.batch);
-            let mut flow = self.execute_batch().await?;
+            let mut flow = self.execute_batch(stopped.as_mut()).await?;
             self.batch.clear();
             match parsed {
                 Ok(consumed) => {
@@ -152,8 +153,13 @@ impl Connection {
         Ok(n > 0)
     }
 
-    /// Executes every request of the batch in order, encoding replies into `out`.
-    async fn execute_batch(&mut self) -> io::Result<Flow> {
+    /// Executes every request of the batch in order, encoding replies into `out`. A command
+    /// that blocks (BLPOP…) is waited for right there, as Redis holds a blocked client's
+    /// later commands until it is answered.
+    async fn execute_batch(
+        &mut self,
+        mut stopped: Pin<&mut impl Future<Output = ()>>,
+    ) -> io::Result<Flow> {
         let Connection {
             node,
             stream,
@@ -180,18 +186,38 @@ impl Connection {
             if client.reply_mode == ReplyMode::SkipNext {
                 client.reply_mode = ReplyMode::Skipping;
             }
-            let reply = command::execute(node, client, &args, now);
+            let mut reply = command::execute(node, client, &args, now);
+            if let Some(request) = client.blocked.take() {
+                let retry_args = request
+                    .args
+                    .clone()
+                    .unwrap_or_else(|| args.iter().map(|a| a.to_vec()).collect());
+                // The wait may read more input into the buffer the arguments point into.
+                drop(args);
+                write_out(node, stream, out).await?;
+                let waited = wait_blocked(
+                    node,
+                    stream,
+                    client,
+                    read_buf,
+                    stopped.as_mut(),
+                    request,
+                    retry_args,
+                )
+                .await?;
+                match waited {
+                    Some(answer) => reply = answer,
+                    None => {
+                        flow = Flow::Close;
+                        break;
+                    }
+                }
+                now = crate::clock::now_ms();
+            }
             if reply.is_error() {
                 node.stats.error_replies.add(1);
             }
-            // Whether the reply goes out depends on the mode the command leaves behind, as
-            // in Redis: `CLIENT REPLY ON` is answered even when it was the skipped command,
-            // `CLIENT REPLY OFF` and `SKIP` are never answered.
-            match client.reply_mode {
-                ReplyMode::On => reply.encode(client.protocol, out),
-                ReplyMode::Skipping => client.reply_mode = ReplyMode::On,
-                ReplyMode::Off | ReplyMode::SkipNext => {}
-            }
+            emit(client, out, &reply);
             if client.close_after_reply {
                 flow = Flow::Close;
                 break;
@@ -211,6 +237,97 @@ impl Connection {
     async fn flush(&mut self) -> io::Result<()> {
         write_out(&self.node, &mut self.stream, &mut self.out).await
     }
+}
+
+/// Encodes `reply` into `out` unless the client's reply mode silences it. Whether it goes out
+/// depends on the mode the command leaves behind, as in Redis: `CLIENT REPLY ON` is answered
+/// even when it was the skipped command, `CLIENT REPLY OFF` and `SKIP` are never answered.
+fn emit(client: &mut Client, out: &mut Vec<u8>, reply: &Reply) {
+    match client.reply_mode {
+        ReplyMode::On => reply.encode(client.protocol, out),
+        ReplyMode::Skipping => client.reply_mode = ReplyMode::On,
+        ReplyMode::Off | ReplyMode::SkipNext => {}
+    }
+}
+
+/// Waits for a blocked command's answer: a serve after one of its keys became ready, or its
+/// timeout. Meanwhile the socket is still read (whatever the client pipelines after the
+/// blocking command waits in the buffer), so that a client that disconnects stops waiting at
+/// once and can never be handed an element it would not receive. `None`: the connection must
+/// close (it was killed or the peer left).
+async fn wait_blocked(
+    node: &Node,
+    stream: &mut TcpStream,
+    client: &mut Client,
+    read_buf: &mut BytesMut,
+    mut stopped: Pin<&mut impl Future<Output = ()>>,
+    request: BlockRequest,
+    args: Vec<Vec<u8>>,
+) -> io::Result<Option<Reply>> {
+    let (waiter, mut answer) = Waiter::new(
+        request.db,
+        request.keys.clone(),
+        args,
+        client.protocol,
+        client.info.clone(),
+    );
+    node.blocked.add(node, &waiter);
+    // A push may have landed between the command's attempt and this registration.
+    let keys = request
+        .keys
+        .iter()
+        .map(|k| (request.db, k.clone()))
+        .collect();
+    node.blocked.serve(node, keys);
+    let outcome = loop {
+        let deadline = async {
+            match request.deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            served = &mut answer => break served.ok(),
+            _ = deadline => {
+                if waiter.give_up() {
+                    break Some(request.timeout_reply.clone());
+                }
+                // Answered at the same moment: the reply is on its way.
+                break (&mut answer).await.ok();
+            }
+            _ = stopped.as_mut() => {
+                if !waiter.give_up() {
+                    let _ = (&mut answer).await;
+                }
+                break None;
+            }
+            readable = stream.readable() => {
+                readable?;
+                read_buf.reserve(4096);
+                match stream.try_read_buf(read_buf) {
+                    Ok(0) => {
+                        if !waiter.give_up() {
+                            let _ = (&mut answer).await;
+                        }
+                        break None;
+                    }
+                    Ok(n) => {
+                        node.stats.reads_processed.add(1);
+                        node.stats.net_input_bytes.add(n as u64);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => {
+                        waiter.give_up();
+                        node.blocked.remove(node, &waiter);
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    };
+    node.blocked.remove(node, &waiter);
+    Ok(outcome)
 }
 
 /// Writes and empties `out`.

@@ -4,14 +4,33 @@
 //! that parse `INFO` understand it. Fields for features this node does not have (persistence,
 //! replicas) carry the values Redis reports when they are off.
 
-use crate::client::Client;
 use crate::command::connection::REDIS_VERSION;
 use crate::memory;
 use crate::node::Node;
+use crate::store::{DbSummary, Locked, ShardStats};
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
-type Section = fn(&Node, &Client, &mut String);
+type Section = fn(&Node, &Facts, &mut String);
+
+/// What the keyspace says about itself, gathered once per `INFO` through the command's view
+/// of the shards (so `INFO` inside a transaction reads the shards the transaction holds).
+pub struct Facts {
+    pub shards: ShardStats,
+    /// Per database.
+    pub dbs: Vec<DbSummary>,
+}
+
+impl Facts {
+    /// Reads the counters and sizes of every shard through `keys`.
+    pub fn gather(keys: &mut Locked<'_>) -> Facts {
+        let databases = keys.store().databases();
+        Facts {
+            shards: keys.shard_stats(),
+            dbs: (0..databases).map(|db| keys.summary(db)).collect(),
+        }
+    }
+}
 
 /// Every section, in Redis's order: its name, its title and how it is written. All of them
 /// are in `INFO default` (Redis's `all` adds only sections this node does not keep, such as
@@ -37,7 +56,8 @@ fn selects(requested: &str, name: &str) -> bool {
 
 /// Renders the requested sections (`all`, `everything`, `default` or section names, lower
 /// case); no section means `default`. Unknown names add nothing, as in Redis.
-pub fn render(node: &Node, client: &Client, requested: &[String]) -> String {
+pub fn render(node: &Node, keys: &mut Locked<'_>, requested: &[String]) -> String {
+    let facts = Facts::gather(keys);
     let every = requested.is_empty()
         || requested
             .iter()
@@ -51,7 +71,7 @@ pub fn render(node: &Node, client: &Client, requested: &[String]) -> String {
             out.push_str("\r\n");
         }
         let _ = write!(out, "# {title}\r\n");
-        render_section(node, client, &mut out);
+        render_section(node, &facts, &mut out);
     }
     out
 }
@@ -60,7 +80,7 @@ fn line(out: &mut String, key: &str, value: impl std::fmt::Display) {
     let _ = write!(out, "{key}:{value}\r\n");
 }
 
-fn server(node: &Node, _client: &Client, out: &mut String) {
+fn server(node: &Node, _facts: &Facts, out: &mut String) {
     let config = node.config();
     let uptime = node.started.elapsed().as_secs();
     let uname = uname();
@@ -117,7 +137,7 @@ fn uname() -> String {
     )
 }
 
-fn clients(node: &Node, _client: &Client, out: &mut String) {
+fn clients(node: &Node, _facts: &Facts, out: &mut String) {
     let mut all = node.clients.all();
     // A killed client is gone for Redis even before its connection has closed.
     all.retain(|c| !c.is_killed());
@@ -136,10 +156,10 @@ fn clients(node: &Node, _client: &Client, out: &mut String) {
     line(out, "maxclients", node.limits.maxclients());
     line(out, "client_recent_max_input_buffer", max_in);
     line(out, "client_recent_max_output_buffer", max_out);
-    line(out, "blocked_clients", 0);
+    line(out, "blocked_clients", node.blocked.count());
     line(out, "tracking_clients", 0);
     line(out, "clients_in_timeout_table", 0);
-    line(out, "total_blocking_keys", 0);
+    line(out, "total_blocking_keys", node.blocked.keys());
     line(out, "total_blocking_keys_on_nokey", 0);
 }
 
@@ -153,7 +173,7 @@ pub fn used_memory_with_peak(node: &Node) -> (usize, usize) {
     (used, peak)
 }
 
-fn memory_section(node: &Node, _client: &Client, out: &mut String) {
+fn memory_section(node: &Node, _facts: &Facts, out: &mut String) {
     let (used, peak) = used_memory_with_peak(node);
     let rss = memory::rss();
     let total = memory::total_system_memory();
@@ -184,7 +204,7 @@ fn memory_section(node: &Node, _client: &Client, out: &mut String) {
     line(out, "lazyfree_pending_objects", 0);
 }
 
-fn persistence(_node: &Node, _client: &Client, out: &mut String) {
+fn persistence(_node: &Node, _facts: &Facts, out: &mut String) {
     // Shoal keeps no data on disk: these are the values of a Redis with persistence off.
     line(out, "loading", 0);
     line(out, "async_loading", 0);
@@ -196,9 +216,9 @@ fn persistence(_node: &Node, _client: &Client, out: &mut String) {
     line(out, "aof_last_bgrewrite_status", "ok");
 }
 
-fn stats(node: &Node, _client: &Client, out: &mut String) {
+fn stats(node: &Node, facts: &Facts, out: &mut String) {
     let s = &node.stats;
-    let shards = node.store.stats();
+    let shards = facts.shards;
     line(
         out,
         "total_connections_received",
@@ -225,7 +245,7 @@ fn stats(node: &Node, _client: &Client, out: &mut String) {
     line(out, "total_writes_processed", s.writes_processed.get());
 }
 
-fn replication(_node: &Node, _client: &Client, out: &mut String) {
+fn replication(_node: &Node, _facts: &Facts, out: &mut String) {
     line(out, "role", "master");
     line(out, "connected_slaves", 0);
     line(out, "master_failover_state", "no-failover");
@@ -238,7 +258,7 @@ fn replication(_node: &Node, _client: &Client, out: &mut String) {
     line(out, "repl_backlog_active", 0);
 }
 
-fn cpu(_node: &Node, _client: &Client, out: &mut String) {
+fn cpu(_node: &Node, _facts: &Facts, out: &mut String) {
     let [user, sys, child_user, child_sys] = cpu_times();
     line(out, "used_cpu_sys", format!("{sys:.6}"));
     line(out, "used_cpu_user", format!("{user:.6}"));
@@ -263,17 +283,16 @@ fn cpu_times() -> [f64; 4] {
     })
 }
 
-fn modules(_node: &Node, _client: &Client, _out: &mut String) {
+fn modules(_node: &Node, _facts: &Facts, _out: &mut String) {
     // No modules can be loaded: the section is only its title, as in a Redis without modules.
 }
 
-fn cluster(_node: &Node, _client: &Client, out: &mut String) {
+fn cluster(_node: &Node, _facts: &Facts, out: &mut String) {
     line(out, "cluster_enabled", 0);
 }
 
-fn keyspace(node: &Node, _client: &Client, out: &mut String) {
-    for db in 0..node.store.databases() {
-        let summary = node.store.summary(db);
+fn keyspace(_node: &Node, facts: &Facts, out: &mut String) {
+    for (db, summary) in facts.dbs.iter().enumerate() {
         if summary.keys > 0 {
             let _ = write!(
                 out,

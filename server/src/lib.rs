@@ -12,12 +12,14 @@
 //! - [`server`]: accepting clients, `maxclients`, shutdown.
 //! - [`workers`]: one single-threaded runtime per core; each connection lives on one.
 //! - [`node`]: what all connections share (store, config, clients, stats).
+//! - [`blocking`]: clients waiting on keys (BLPOP…), served in the order they blocked.
 //! - Leaves: [`config`], [`error`], [`clock`], [`glob`], [`number`], [`stats`],
 //!   [`memory`], [`info`], [`client`].
 //!
 //! The `shoal` binary (`main.rs`) reads the configuration, sets up logging and the runtime,
 //! binds the listeners and runs [`server::run`] until shutdown.
 
+pub mod blocking;
 pub mod client;
 pub mod clock;
 pub mod command;

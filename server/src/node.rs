@@ -82,7 +82,12 @@ pub struct Node {
     pub limits: Limits,
     pub expiry: Arc<ExpirySettings>,
     pub clients: ClientRegistry,
+    /// Clients blocked on keys (BLPOP…).
+    pub blocked: crate::blocking::Blocked,
     pub stats: Stats,
+    /// Bumped by commands that change whole databases (FLUSHDB, FLUSHALL, SWAPDB): every
+    /// `WATCH` taken before then fails its `EXEC`.
+    pub keyspace_epoch: AtomicU64,
     /// Highest `used_memory` seen.
     pub peak_memory: AtomicUsize,
     pub started: Instant,
@@ -106,7 +111,9 @@ impl Node {
             config: RwLock::new(config),
             expiry,
             clients: ClientRegistry::default(),
+            blocked: crate::blocking::Blocked::default(),
             stats: Stats::default(),
+            keyspace_epoch: AtomicU64::new(0),
             peak_memory: AtomicUsize::new(0),
             started: Instant::now(),
             run_id: random_hex_id(),
@@ -148,10 +155,10 @@ impl Node {
         Ok(())
     }
 
-    /// Zeroes the statistics `CONFIG RESETSTAT` resets.
+    /// Zeroes the node-wide statistics `CONFIG RESETSTAT` resets (the shards' own counters
+    /// are reset through the command's view, `Locked::reset_shard_stats`).
     pub fn reset_stats(&self) {
         self.stats.reset();
-        self.store.reset_stats();
         self.peak_memory.store(0, Ordering::Relaxed);
     }
 

@@ -27,7 +27,7 @@ pub const COMMANDS: &[Command] = &[
             "",
         )
         .subcommands(CONFIG),
-    Command::new("info", -1, LOADING | STALE, KeySpec::NONE, info).doc(
+    Command::new("info", -1, LOADING | STALE | KEYSPACE, KeySpec::NONE, info).doc(
         GROUP,
         "1.0.0",
         "Reports what the server knows about itself, by section.",
@@ -155,7 +155,7 @@ const CONFIG: &[Command] = &[
     Command::new(
         "resetstat",
         2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
+        ADMIN | NOSCRIPT | LOADING | STALE | KEYSPACE,
         KeySpec::NONE,
         config_resetstat,
     )
@@ -340,6 +340,7 @@ fn config_set(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 
 fn config_resetstat(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     ctx.node.reset_stats();
+    ctx.keys.reset_shard_stats();
     Ok(Reply::Ok)
 }
 
@@ -362,7 +363,7 @@ fn info(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         .iter()
         .map(|a| parse::text(a).to_ascii_lowercase())
         .collect();
-    let text = crate::info::render(ctx.node, ctx.client, &sections);
+    let text = crate::info::render(ctx.node, ctx.keys, &sections);
     Ok(Reply::Verbatim(text.into()))
 }
 

@@ -150,6 +150,8 @@ fn reset(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     client.set_no_touch(false);
     client.info.no_evict.store(false, Ordering::Relaxed);
     *client.info.name.lock() = None;
+    client.multi = None;
+    client.watched.clear();
     Ok(Reply::status("RESET"))
 }
 

@@ -300,6 +300,9 @@ fn flushdb(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let lazy = flush_mode(&args[1..])?;
     let db = ctx.db();
     flush_db(ctx, db, lazy);
+    ctx.node
+        .keyspace_epoch
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     Ok(Reply::Ok)
 }
 
@@ -308,6 +311,9 @@ fn flushall(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     for db in 0..ctx.node.store.databases() {
         flush_db(ctx, db, lazy);
     }
+    ctx.node
+        .keyspace_epoch
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     Ok(Reply::Ok)
 }
 
@@ -319,6 +325,9 @@ fn swapdb(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         return Err(Error::DbIndexOutOfRange);
     }
     ctx.keys.swap_databases(a as usize, b as usize);
+    ctx.node
+        .keyspace_epoch
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     Ok(Reply::Ok)
 }
 

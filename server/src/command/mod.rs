@@ -24,6 +24,7 @@ pub mod sets;
 pub mod streams;
 pub mod strings;
 pub mod table;
+pub mod transactions;
 pub mod zsets;
 
 use crate::client::Client;
@@ -400,28 +401,77 @@ pub fn help_reply(command: &str, lines: &[&str]) -> Reply {
     Reply::Array(out)
 }
 
-/// Runs one request for `client` at `now` (Unix ms) and returns its reply.
+/// Runs one request for `client` at `now` (Unix ms) and returns its reply. Clients waiting
+/// on keys the command made ready are served before this returns.
 pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Reply {
     let entry = match lookup(args) {
         Ok(entry) => entry,
-        Err(error) => return error.into(),
+        Err(error) => {
+            // A refused command inside MULTI makes the EXEC fail.
+            if let Some(transaction) = client.multi.as_mut() {
+                transaction.failed = true;
+            }
+            return error.into();
+        }
     };
-    let command = entry.command;
     client
         .info
         .last_command
         .store(entry.id, std::sync::atomic::Ordering::Relaxed);
+    if client.multi.is_some() && !transactions::runs_inside_multi(entry.command.name) {
+        return transactions::queue(client, entry.command, args);
+    }
+    // Like Redis, count commands that ran (not those refused by lookup or arity).
+    node.stats.commands_processed.add(1);
+    let (reply, ready) = run(node, client, entry.command, args, now, Mode::Normal);
+    if !ready.is_empty() {
+        node.blocked.serve(node, ready);
+    }
+    reply
+}
+
+/// Runs a blocked client's command again (`Mode::Retry`) now that a key it waits on may have
+/// something. Returns the reply and the keys the command made ready in turn; the caller
+/// serves those.
+pub fn execute_retry(
+    node: &Node,
+    client: &mut Client,
+    args: &[&[u8]],
+) -> (Reply, Vec<(DbIndex, Vec<u8>)>) {
+    match lookup(args) {
+        Ok(entry) => run(
+            node,
+            client,
+            entry.command,
+            args,
+            crate::clock::now_ms(),
+            Mode::Retry,
+        ),
+        Err(error) => (error.into(), Vec::new()),
+    }
+}
+
+/// Locks the command's keys, runs its handler, releases the locks; returns the reply and the
+/// keys the command signalled ready.
+fn run(
+    node: &Node,
+    client: &mut Client,
+    command: &'static Command,
+    args: &[&[u8]],
+    now: u64,
+    mode: Mode,
+) -> (Reply, Vec<(DbIndex, Vec<u8>)>) {
     let mut keys = lock_for(node, client.db, command, args, now);
     keys.touch = !client.no_touch;
     let mut ctx = Ctx {
         node,
         client,
         keys: &mut keys,
-        mode: Mode::Normal,
+        mode,
     };
-    // Like Redis, count commands that ran (not those refused by lookup or arity).
-    node.stats.commands_processed.add(1);
-    (command.run)(&mut ctx, args).unwrap_or_else(Reply::from)
+    let reply = (command.run)(&mut ctx, args).unwrap_or_else(Reply::from);
+    let ready = keys.take_ready();
+    (reply, ready)
 }
 
 /// Locks what `command` will touch: the shards of its keys, or nothing up front for keyless

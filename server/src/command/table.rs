@@ -6,7 +6,7 @@
 
 use super::{
     Command, admin, bitmaps, connection, expire, hashes, hyperloglog, keys, keyspace, lists, sets,
-    streams, strings, zsets,
+    streams, strings, transactions, zsets,
 };
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 use std::sync::LazyLock;
@@ -42,6 +42,7 @@ const GROUPS: &[&[Command]] = &[
     bitmaps::COMMANDS,
     hyperloglog::COMMANDS,
     streams::COMMANDS,
+    transactions::COMMANDS,
     connection::COMMANDS,
     admin::COMMANDS,
 ];

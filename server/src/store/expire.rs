@@ -174,12 +174,15 @@ mod tests {
                 locked.set((i % 2) as usize, key.as_bytes(), Value::string(b"v"), at);
             }
         }
-        let before = store.summary(0).keys + store.summary(1).keys;
+        let mut view = store.on_demand(0);
+        let before = view.summary(0).keys + view.summary(1).keys;
+        drop(view);
         assert_eq!(before, 5_000);
         let reclaimed = ExpiryCycle::default().tick(&store, Duration::from_secs(60));
         assert_eq!(reclaimed, 2_000);
-        assert_eq!(store.summary(0).keys + store.summary(1).keys, 3_000);
-        assert_eq!(store.stats().expired, 2_000);
+        let mut view = store.on_demand(0);
+        assert_eq!(view.summary(0).keys + view.summary(1).keys, 3_000);
+        assert_eq!(view.shard_stats().expired, 2_000);
     }
 
     #[test]

@@ -204,6 +204,14 @@ impl<'s> Locked<'s> {
         }
     }
 
+    /// Adds keys another view signalled ready (a transaction's inner view), to be served after
+    /// this command.
+    pub fn add_ready(&mut self, keys: Vec<(DbIndex, Vec<u8>)>) {
+        for (db, key) in keys {
+            self.signal_ready(db, &key);
+        }
+    }
+
     /// The keys signalled ready since the last call.
     pub fn take_ready(&mut self) -> Vec<(DbIndex, Vec<u8>)> {
         std::mem::take(&mut self.ready)
@@ -239,6 +247,41 @@ impl<'s> Locked<'s> {
                     *self.shard(a, shard) = other;
                 }
             }
+        }
+    }
+
+    /// Key and expiry counts of `db` (every shard visited through this view).
+    pub fn summary(&mut self, db: DbIndex) -> super::DbSummary {
+        let mut summary = super::DbSummary::default();
+        let mut weighted_ttl: u128 = 0;
+        self.for_each_shard(db, |shard| {
+            summary.keys += shard.len();
+            summary.volatile += shard.volatile();
+            weighted_ttl += u128::from(shard.avg_ttl_ms) * shard.volatile() as u128;
+        });
+        if summary.volatile > 0 {
+            summary.avg_ttl = (weighted_ttl / summary.volatile as u128) as u64;
+        }
+        summary
+    }
+
+    /// The shards' counters summed over every database.
+    pub fn shard_stats(&mut self) -> super::ShardStats {
+        let mut total = super::ShardStats::default();
+        for db in 0..self.store.databases() {
+            self.for_each_shard(db, |shard| {
+                total.hits += shard.stats.hits;
+                total.misses += shard.stats.misses;
+                total.expired += shard.stats.expired;
+            });
+        }
+        total
+    }
+
+    /// Zeroes the shards' counters (`CONFIG RESETSTAT`).
+    pub fn reset_shard_stats(&mut self) {
+        for db in 0..self.store.databases() {
+            self.for_each_shard(db, |shard| shard.stats = super::ShardStats::default());
         }
     }
 }

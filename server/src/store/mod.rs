@@ -158,45 +158,6 @@ impl Store {
         Locked::on_demand(self, now)
     }
 
-    /// Key and expiry counts of `db`.
-    pub fn summary(&self, db: DbIndex) -> DbSummary {
-        let mut summary = DbSummary::default();
-        let mut weighted_ttl: u128 = 0;
-        for shard in self.dbs[db].shards.iter() {
-            let shard = shard.lock();
-            summary.keys += shard.len();
-            summary.volatile += shard.volatile();
-            weighted_ttl += u128::from(shard.avg_ttl_ms) * shard.volatile() as u128;
-        }
-        if summary.volatile > 0 {
-            summary.avg_ttl = (weighted_ttl / summary.volatile as u128) as u64;
-        }
-        summary
-    }
-
-    /// Shard counters summed over every database.
-    pub fn stats(&self) -> ShardStats {
-        let mut total = ShardStats::default();
-        for db in self.dbs.iter() {
-            for shard in db.shards.iter() {
-                let stats = shard.lock().stats;
-                total.hits += stats.hits;
-                total.misses += stats.misses;
-                total.expired += stats.expired;
-            }
-        }
-        total
-    }
-
-    /// Zeroes the shard counters (`CONFIG RESETSTAT`).
-    pub fn reset_stats(&self) {
-        for db in self.dbs.iter() {
-            for shard in db.shards.iter() {
-                shard.lock().stats = ShardStats::default();
-            }
-        }
-    }
-
     /// Empties `db`. With `lazy`, the old tables are dropped on the background thread.
     pub fn flush(&self, db: DbIndex, lazy: bool) {
         for shard in self.dbs[db].shards.iter() {
