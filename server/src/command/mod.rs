@@ -229,7 +229,7 @@ impl KeySpec {
         {
             let after = found + 2;
             let rest = argc - after;
-            if rest % 2 == 0 {
+            if rest.is_multiple_of(2) {
                 out.extend(after..after + rest / 2);
             }
         }
