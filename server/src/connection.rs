@@ -95,7 +95,7 @@ impl Connection {
                             .encode(self.client.protocol, &mut self.out);
                     }
                     if flow == Flow::Continue {
-                        self.node.stats.error_replies.add(1);
+                        self.node.count_error(&format!("ERR {}", error.0));
                     }
                     tracing::debug!(client = self.client.id, %error, "protocol error");
                     flow = Flow::Close;
@@ -214,8 +214,8 @@ impl Connection {
                 }
                 now = crate::clock::now_ms();
             }
-            if reply.is_error() {
-                node.stats.error_replies.add(1);
+            if let Reply::Error(text) = &reply {
+                node.count_error(text);
             }
             emit(client, out, &reply);
             if client.close_after_reply {

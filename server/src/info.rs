@@ -19,6 +19,8 @@ pub struct Facts {
     pub shards: ShardStats,
     /// Per database.
     pub dbs: Vec<DbSummary>,
+    /// Per-command and per-error counters.
+    pub commands: crate::commandstats::Snapshot,
 }
 
 impl Facts {
@@ -28,24 +30,28 @@ impl Facts {
         Facts {
             shards: keys.shard_stats(),
             dbs: (0..databases).map(|db| keys.summary(db)).collect(),
+            commands: crate::commandstats::snapshot(),
         }
     }
 }
 
-/// Every section, in Redis's order: its name, its title and how it is written. All of them
-/// are in `INFO default` (Redis's `all` adds only sections this node does not keep, such as
-/// `commandstats`).
-const SECTIONS: &[(&str, &str, Section)] = &[
-    ("server", "Server", server),
-    ("clients", "Clients", clients),
-    ("memory", "Memory", memory_section),
-    ("persistence", "Persistence", persistence),
-    ("stats", "Stats", stats),
-    ("replication", "Replication", replication),
-    ("cpu", "CPU", cpu),
-    ("modules", "Modules", modules),
-    ("cluster", "Cluster", cluster),
-    ("keyspace", "Keyspace", keyspace),
+/// Every section, in Redis's order: its name, its title, how it is written, and whether
+/// `INFO` / `INFO default` includes it (`commandstats` and `latencystats` only come with
+/// `all`, `everything` or by name, as in Redis).
+const SECTIONS: &[(&str, &str, Section, bool)] = &[
+    ("server", "Server", server, true),
+    ("clients", "Clients", clients, true),
+    ("memory", "Memory", memory_section, true),
+    ("persistence", "Persistence", persistence, true),
+    ("stats", "Stats", stats, true),
+    ("replication", "Replication", replication, true),
+    ("cpu", "CPU", cpu, true),
+    ("modules", "Modules", modules, true),
+    ("commandstats", "Commandstats", commandstats, false),
+    ("errorstats", "Errorstats", errorstats, true),
+    ("latencystats", "Latencystats", latencystats, false),
+    ("cluster", "Cluster", cluster, true),
+    ("keyspace", "Keyspace", keyspace, true),
 ];
 
 /// Whether a requested name selects the section `name` (Redis calls the module list of
@@ -58,13 +64,14 @@ fn selects(requested: &str, name: &str) -> bool {
 /// case); no section means `default`. Unknown names add nothing, as in Redis.
 pub fn render(node: &Node, keys: &mut Locked<'_>, requested: &[String]) -> String {
     let facts = Facts::gather(keys);
-    let every = requested.is_empty()
-        || requested
-            .iter()
-            .any(|r| matches!(r.as_str(), "all" | "everything" | "default"));
+    let all = requested
+        .iter()
+        .any(|r| matches!(r.as_str(), "all" | "everything"));
+    let default = requested.is_empty() || requested.iter().any(|r| r == "default");
     let mut out = String::new();
-    for (name, title, render_section) in SECTIONS {
-        if !every && !requested.iter().any(|r| selects(r, name)) {
+    for (name, title, render_section, in_default) in SECTIONS {
+        let wanted = all || (default && *in_default) || requested.iter().any(|r| selects(r, name));
+        if !wanted {
             continue;
         }
         if !out.is_empty() {
@@ -300,5 +307,58 @@ fn keyspace(_node: &Node, facts: &Facts, out: &mut String) {
                 summary.keys, summary.volatile, summary.avg_ttl
             );
         }
+    }
+}
+
+/// The full name (`get`, `client|list`) of each command with a record, sorted.
+fn named_commands(facts: &Facts) -> Vec<(&'static str, &crate::commandstats::CommandTotals)> {
+    let mut named: Vec<_> = facts
+        .commands
+        .commands
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.calls > 0 || t.failed > 0 || t.rejected > 0)
+        .filter_map(|(id, t)| Some((crate::command::table::name_of(id)?, t)))
+        .collect();
+    named.sort_by_key(|(name, _)| *name);
+    named
+}
+
+fn commandstats(_node: &Node, facts: &Facts, out: &mut String) {
+    for (name, t) in named_commands(facts) {
+        let per_call = if t.calls == 0 {
+            0.0
+        } else {
+            t.usec as f64 / t.calls as f64
+        };
+        let _ = write!(
+            out,
+            "cmdstat_{name}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
+            t.calls, t.usec, t.rejected, t.failed
+        );
+    }
+}
+
+fn errorstats(_node: &Node, facts: &Facts, out: &mut String) {
+    let mut errors: Vec<_> = facts.commands.errors.iter().collect();
+    errors.sort();
+    for (code, count) in errors {
+        let _ = write!(out, "errorstat_{code}:count={count}\r\n");
+    }
+}
+
+fn latencystats(_node: &Node, facts: &Facts, out: &mut String) {
+    for (name, t) in named_commands(facts)
+        .into_iter()
+        .filter(|(_, t)| t.calls > 0)
+    {
+        let p = |q: f64| t.percentile_us(q) as f64;
+        let _ = write!(
+            out,
+            "latency_percentiles_usec_{name}:p50={:.3},p99={:.3},p99.9={:.3}\r\n",
+            p(50.0),
+            p(99.0),
+            p(99.9)
+        );
     }
 }

@@ -13,7 +13,7 @@
 //! - [`workers`]: one single-threaded runtime per core; each connection lives on one.
 //! - [`node`]: what all connections share (store, config, clients, stats).
 //! - [`blocking`]: clients waiting on keys (BLPOP…), served in the order they blocked.
-//! - Leaves: [`config`], [`error`], [`clock`], [`glob`], [`number`], [`stats`],
+//! - Leaves: [`config`], [`error`], [`clock`], [`glob`], [`number`], [`stats`], [`commandstats`],
 //!   [`memory`], [`info`], [`client`].
 //!
 //! The `shoal` binary (`main.rs`) reads the configuration, sets up logging and the runtime,
@@ -23,6 +23,7 @@ pub mod blocking;
 pub mod client;
 pub mod clock;
 pub mod command;
+pub mod commandstats;
 pub mod config;
 pub mod connection;
 pub mod error;

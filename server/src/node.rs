@@ -155,10 +155,17 @@ impl Node {
         Ok(())
     }
 
+    /// Counts an error reply (`total_error_replies`, `INFO errorstats`).
+    pub fn count_error(&self, text: &str) {
+        self.stats.error_replies.add(1);
+        crate::commandstats::record_error(text);
+    }
+
     /// Zeroes the node-wide statistics `CONFIG RESETSTAT` resets (the shards' own counters
     /// are reset through the command's view, `Locked::reset_shard_stats`).
     pub fn reset_stats(&self) {
         self.stats.reset();
+        crate::commandstats::reset();
         self.peak_memory.store(0, Ordering::Relaxed);
     }
 

@@ -358,6 +358,7 @@ pub fn lookup(args: &[&[u8]]) -> Result<&'static table::Entry, Error> {
         }
     };
     if !entry.command.arity_ok(args.len()) {
+        crate::commandstats::record_rejected(entry.id);
         return Err(Error::err(format!(
             "wrong number of arguments for '{}' command",
             entry.full_name
@@ -419,11 +420,18 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Re
         .last_command
         .store(entry.id, std::sync::atomic::Ordering::Relaxed);
     if client.multi.is_some() && !transactions::runs_inside_multi(entry.command.name) {
-        return transactions::queue(client, entry.command, args);
+        let reply = transactions::queue(client, entry.command, args);
+        if reply.is_error() {
+            crate::commandstats::record_rejected(entry.id);
+        }
+        return reply;
     }
     // Like Redis, count commands that ran (not those refused by lookup or arity).
     node.stats.commands_processed.add(1);
+    let started = std::time::Instant::now();
     let (reply, ready) = run(node, client, entry.command, args, now, Mode::Normal);
+    let took = started.elapsed().as_micros() as u64;
+    crate::commandstats::record_call(entry.id, took, reply.is_error());
     if !ready.is_empty() {
         node.blocked.serve(node, ready);
     }

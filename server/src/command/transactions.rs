@@ -13,7 +13,7 @@
 //! the first WATCH (those bump the node's keyspace epoch). A key that did not exist at WATCH
 //! and was created and deleted again before EXEC goes unnoticed.
 
-use super::{Command, Ctx, KeySpec, Mode, flag::*, keys, table};
+use super::{Command, Ctx, KeySpec, Mode, flag::*, keys};
 use crate::client::{Transaction, Watched};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
@@ -199,20 +199,28 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     locked.touch = !ctx.client.no_touch;
     let mut replies = Vec::with_capacity(commands.len());
     for (command, argv) in &commands {
-        if let Some(entry) = table::find(argv[0]) {
-            ctx.client
-                .info
-                .last_command
-                .store(entry.id, Ordering::Relaxed);
+        let id = super::lookup(argv).map(|entry| entry.id).ok();
+        if let Some(id) = id {
+            ctx.client.info.last_command.store(id, Ordering::Relaxed);
         }
         node.stats.commands_processed.add(1);
+        let started = std::time::Instant::now();
         let mut inner = Ctx {
             node,
             client: &mut *ctx.client,
             keys: &mut locked,
             mode: Mode::Transaction,
         };
-        replies.push((command.run)(&mut inner, argv).unwrap_or_else(Reply::from));
+        let reply = (command.run)(&mut inner, argv).unwrap_or_else(Reply::from);
+        if let Some(id) = id {
+            let took = started.elapsed().as_micros() as u64;
+            crate::commandstats::record_call(id, took, reply.is_error());
+        }
+        // Errors inside EXEC's reply are error replies too, as Redis counts them.
+        if let Reply::Error(text) = &reply {
+            node.count_error(text);
+        }
+        replies.push(reply);
     }
     // Clients blocked on keys this transaction filled are served once EXEC is done.
     let ready = locked.take_ready();
