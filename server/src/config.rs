@@ -41,6 +41,18 @@ impl LogLevel {
     }
 }
 
+/// Default port of the Prometheus endpoint.
+pub const DEFAULT_METRICS_PORT: u16 = 9379;
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
 /// All settings of one node.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -65,6 +77,10 @@ pub struct Config {
     pub tcp_keepalive: u64,
     /// Threads serving clients (0: half the cores, at least one).
     pub workers: usize,
+    /// TCP port of the Prometheus endpoint `/metrics` (0: disabled).
+    pub metrics_port: u16,
+    /// Log line format.
+    pub log_format: LogFormat,
     /// The file these settings were read from, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -83,6 +99,8 @@ impl Default for Config {
             client_query_buffer_limit: 1024 * 1024 * 1024,
             tcp_keepalive: 300,
             workers: 0,
+            metrics_port: DEFAULT_METRICS_PORT,
+            log_format: LogFormat::Text,
             config_file: None,
         }
     }
@@ -294,6 +312,31 @@ const DIRECTIVES: &[Directive] = &[
         get: |c| c.workers.to_string(),
         set: |c, v| {
             c.workers = int_in(v, 0, 1024)?;
+            Ok(())
+        },
+        mutable: false,
+    },
+    Directive {
+        name: "metrics-port",
+        get: |c| c.metrics_port.to_string(),
+        set: |c, v| {
+            c.metrics_port = int_in(v, 0, 65535)?;
+            Ok(())
+        },
+        mutable: false,
+    },
+    Directive {
+        name: "log-format",
+        get: |c| match c.log_format {
+            LogFormat::Text => "text".into(),
+            LogFormat::Json => "json".into(),
+        },
+        set: |c, v| {
+            c.log_format = match v.to_ascii_lowercase().as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err("argument(s) must be one of the following: text, json".into()),
+            };
             Ok(())
         },
         mutable: false,

@@ -15,6 +15,7 @@
 //! - [`blocking`]: clients waiting on keys (BLPOP…), served in the order they blocked.
 //! - Leaves: [`config`], [`error`], [`clock`], [`glob`], [`number`], [`stats`], [`commandstats`],
 //!   [`memory`], [`info`], [`client`].
+//! - [`metrics`]: the Prometheus endpoint, read from the counters above at scrape time.
 //!
 //! The `shoal` binary (`main.rs`) reads the configuration, sets up logging and the runtime,
 //! binds the listeners and runs [`server::run`] until shutdown.
@@ -30,6 +31,7 @@ pub mod error;
 pub mod glob;
 pub mod info;
 pub mod memory;
+pub mod metrics;
 pub mod node;
 pub mod number;
 pub mod protocol;

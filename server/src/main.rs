@@ -1,7 +1,7 @@
 //! The `shoal` binary: configuration → logging → runtime → listeners → serve until shutdown.
 
 use anyhow::Context;
-use shoal_server::config::{Config, LogLevel};
+use shoal_server::config::{Config, LogFormat, LogLevel};
 use shoal_server::node::Node;
 use shoal_server::workers::Workers;
 use shoal_server::{server, store};
@@ -50,13 +50,17 @@ fn level_filter(level: LogLevel) -> LevelFilter {
 fn run(args: &[String]) -> anyhow::Result<()> {
     let config = Config::from_args(args)?;
     let (filter, reload_handle) = reload::Layer::new(level_filter(config.loglevel));
+    let text = (config.log_format == LogFormat::Text).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+    });
+    let json = (config.log_format == LogFormat::Json)
+        .then(|| tracing_subscriber::fmt::layer().json().with_target(false));
     tracing_subscriber::registry()
         .with(filter)
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_target(false)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())),
-        )
+        .with(text)
+        .with(json)
         .init();
     let hook = Box::new(move |level: LogLevel| {
         let _ = reload_handle.modify(|f| *f = level_filter(level));
@@ -106,17 +110,47 @@ async fn serve(
     store::expire::spawn(&node.store, node.expiry.clone()).context("starting the expiry cycle")?;
     tokio::spawn(server::sample_stats(node.clone()));
     tokio::spawn(shutdown_on_signal(node.clone()));
+    start_metrics(&node, &config).await;
     let port = node.port.load(std::sync::atomic::Ordering::Relaxed);
+    let metrics_port = shoal_server::metrics::port(&node);
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         bind = %config.bind.join(","),
         port,
+        metrics_port,
         config_file = %config.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "none".into()),
         "Shoal ready to accept connections"
     );
     server::run(node, listeners, workers).await;
     tracing::info!("Shoal is now ready to exit, bye bye...");
     Ok(())
+}
+
+/// Serves `/metrics` on `metrics-port` (unless 0) on the first bind address. A port already
+/// taken is reported and the node runs without metrics rather than not at all.
+async fn start_metrics(node: &Arc<Node>, config: &Config) {
+    if config.metrics_port == 0 {
+        return;
+    }
+    let host = config
+        .bind
+        .first()
+        .map_or("127.0.0.1", |h| h.trim_start_matches('-'));
+    let listener = match tokio::net::TcpListener::bind((host, config.metrics_port)).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::warn!(%error, port = config.metrics_port, "cannot serve metrics");
+            return;
+        }
+    };
+    let Some(handle) = shoal_server::metrics::install() else {
+        tracing::warn!("a metrics recorder was already installed; not serving metrics");
+        return;
+    };
+    let port = listener.local_addr().map_or(0, |a| usize::from(a.port()));
+    node.metrics_port
+        .store(port, std::sync::atomic::Ordering::Relaxed);
+    tokio::spawn(shoal_server::metrics::serve(node.clone(), listener, handle));
 }
 
 async fn shutdown_on_signal(node: Arc<Node>) {

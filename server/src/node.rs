@@ -95,6 +95,8 @@ pub struct Node {
     pub run_id: String,
     /// The port clients actually reach (differs from the config when it was 0).
     pub port: AtomicUsize,
+    /// The port `/metrics` is served on (0: not served).
+    pub metrics_port: AtomicUsize,
     shutdown: watch::Sender<bool>,
     log_level_hook: Option<LogLevelHook>,
 }
@@ -108,6 +110,7 @@ impl Node {
             store: Arc::new(Store::new(config.databases)),
             limits: Limits::from_config(&config),
             port: AtomicUsize::new(usize::from(config.port)),
+            metrics_port: AtomicUsize::new(0),
             config: RwLock::new(config),
             expiry,
             clients: ClientRegistry::default(),

@@ -82,6 +82,10 @@ impl Shoal {
         if !args.contains(&"--port") {
             command.args(["--port", "0"]);
         }
+        // Tests run nodes side by side: metrics only where a test asks for them.
+        if !args.contains(&"--metrics-port") {
+            command.args(["--metrics-port", "0"]);
+        }
         command
             .args(args)
             .stdout(Stdio::piped())

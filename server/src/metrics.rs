@@ -1,0 +1,285 @@
+//! Prometheus metrics at `/metrics` on `metrics-port`.
+//!
+//! Nothing here runs per request. The request path keeps its own counters (shards, per-thread
+//! [`Counter`](crate::stats::Counter)s, [`commandstats`](crate::commandstats)); a scrape reads
+//! them once, sets the matching series in the `metrics` registry (rendered by
+//! `metrics-exporter-prometheus`) and appends the per-command latency histograms, rendered
+//! from the commandstats buckets. Adding a node-wide series is one line in [`COUNTERS`] or
+//! [`GAUGES`].
+
+use crate::commandstats::{BOUNDS_US, CommandTotals};
+use crate::info::Facts;
+use crate::node::Node;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// A series read from the node at scrape time: name, help text, how to read it.
+type Reading = (&'static str, &'static str, fn(&Node, &Facts) -> f64);
+
+/// Monotonic counters (`_total`).
+const COUNTERS: &[Reading] = &[
+    (
+        "shoal_commands_processed_total",
+        "Commands run, all commands together.",
+        |n, _| n.stats.commands_processed.get() as f64,
+    ),
+    (
+        "shoal_connections_received_total",
+        "Client connections accepted.",
+        |n, _| n.stats.connections_received.get() as f64,
+    ),
+    (
+        "shoal_connections_rejected_total",
+        "Client connections refused because maxclients were connected.",
+        |n, _| n.stats.rejected_connections.get() as f64,
+    ),
+    (
+        "shoal_expired_keys_total",
+        "Keys removed because their TTL passed.",
+        |_, f| f.shards.expired as f64,
+    ),
+    (
+        "shoal_evicted_keys_total",
+        "Keys evicted to stay under maxmemory.",
+        |_, _| 0.0,
+    ),
+    (
+        "shoal_keyspace_hits_total",
+        "Reads that found their key.",
+        |_, f| f.shards.hits as f64,
+    ),
+    (
+        "shoal_keyspace_misses_total",
+        "Reads that did not find their key.",
+        |_, f| f.shards.misses as f64,
+    ),
+    (
+        "shoal_net_input_bytes_total",
+        "Bytes read from clients.",
+        |n, _| n.stats.net_input_bytes.get() as f64,
+    ),
+    (
+        "shoal_net_output_bytes_total",
+        "Bytes written to clients.",
+        |n, _| n.stats.net_output_bytes.get() as f64,
+    ),
+    (
+        "shoal_error_replies_total",
+        "Error replies sent, all types together.",
+        |n, _| n.stats.error_replies.get() as f64,
+    ),
+];
+
+/// Gauges: values that go up and down.
+const GAUGES: &[Reading] = &[
+    (
+        "shoal_connected_clients",
+        "Clients connected now.",
+        |n, _| n.clients.len() as f64,
+    ),
+    (
+        "shoal_blocked_clients",
+        "Clients waiting in a blocking command.",
+        |n, _| n.blocked.count() as f64,
+    ),
+    (
+        "shoal_memory_used_bytes",
+        "Bytes allocated, as the allocator counts them.",
+        |n, _| crate::info::used_memory_with_peak(n).0 as f64,
+    ),
+    (
+        "shoal_memory_max_bytes",
+        "The maxmemory limit in bytes (0: none).",
+        |_, _| 0.0,
+    ),
+    (
+        "shoal_memory_rss_bytes",
+        "Resident memory of the process.",
+        |_, _| crate::memory::rss() as f64,
+    ),
+    (
+        "shoal_uptime_seconds",
+        "Seconds since the node started.",
+        |n, _| n.started.elapsed().as_secs_f64(),
+    ),
+    ("shoal_maxclients", "The maxclients limit.", |n, _| {
+        n.limits.maxclients() as f64
+    }),
+];
+
+/// The `le` bounds of the latency histogram, in µs (10 µs … 1 s).
+const HISTOGRAM_US: [u64; 16] = [
+    10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000,
+    500_000, 1_000_000,
+];
+
+/// Installs the registry (once per process) and returns what renders it.
+pub fn install() -> Option<PrometheusHandle> {
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).ok()?;
+    for (name, help, _) in COUNTERS {
+        metrics::describe_counter!(*name, *help);
+    }
+    for (name, help, _) in GAUGES {
+        metrics::describe_gauge!(*name, *help);
+    }
+    metrics::describe_counter!("shoal_commands_total", "Calls of each command.");
+    metrics::describe_counter!(
+        "shoal_command_failed_total",
+        "Calls of each command that answered an error."
+    );
+    metrics::describe_counter!(
+        "shoal_command_rejected_total",
+        "Calls of each command refused before running (arity, transaction state)."
+    );
+    metrics::describe_counter!(
+        "shoal_errors_total",
+        "Error replies by error code (ERR, WRONGTYPE…)."
+    );
+    metrics::describe_gauge!(
+        "shoal_keys",
+        "Keys in each database (expired ones not yet reclaimed included)."
+    );
+    metrics::describe_gauge!(
+        "shoal_keys_with_expiry",
+        "Keys with a TTL in each database."
+    );
+    Some(handle)
+}
+
+/// Sets every series from the node's counters.
+fn collect(node: &Node, facts: &Facts) {
+    for (name, _, read) in COUNTERS {
+        metrics::counter!(*name).absolute(read(node, facts) as u64);
+    }
+    for (name, _, read) in GAUGES {
+        metrics::gauge!(*name).set(read(node, facts));
+    }
+    for (id, totals) in facts.commands.commands.iter().enumerate() {
+        if totals.calls == 0 && totals.failed == 0 && totals.rejected == 0 {
+            continue;
+        }
+        let Some(cmd) = crate::command::table::name_of(id) else {
+            continue;
+        };
+        metrics::counter!("shoal_commands_total", "cmd" => cmd).absolute(totals.calls);
+        metrics::counter!("shoal_command_failed_total", "cmd" => cmd).absolute(totals.failed);
+        metrics::counter!("shoal_command_rejected_total", "cmd" => cmd).absolute(totals.rejected);
+    }
+    for (code, count) in &facts.commands.errors {
+        metrics::counter!("shoal_errors_total", "type" => code.clone()).absolute(*count);
+    }
+    for (db, summary) in facts.dbs.iter().enumerate() {
+        let db = db.to_string();
+        metrics::gauge!("shoal_keys", "db" => db.clone()).set(summary.keys as f64);
+        metrics::gauge!("shoal_keys_with_expiry", "db" => db).set(summary.volatile as f64);
+    }
+}
+
+/// Appends `shoal_command_duration_seconds`, one histogram per command that ran.
+fn render_histograms(facts: &Facts, out: &mut String) {
+    out.push_str(
+        "# HELP shoal_command_duration_seconds Time to run a command, lock waits included.\n",
+    );
+    out.push_str("# TYPE shoal_command_duration_seconds histogram\n");
+    for (id, totals) in facts.commands.commands.iter().enumerate() {
+        if totals.calls == 0 {
+            continue;
+        }
+        let Some(cmd) = crate::command::table::name_of(id) else {
+            continue;
+        };
+        write_histogram(cmd, totals, out);
+    }
+}
+
+fn write_histogram(cmd: &str, totals: &CommandTotals, out: &mut String) {
+    let name = "shoal_command_duration_seconds";
+    let mut cumulative = 0;
+    let mut fine = BOUNDS_US.iter().zip(totals.buckets.iter()).peekable();
+    for le in HISTOGRAM_US {
+        while let Some((_, count)) = fine.next_if(|(bound, _)| **bound <= le) {
+            cumulative += count;
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{cmd=\"{cmd}\",le=\"{}\"}} {cumulative}",
+            le as f64 / 1e6
+        );
+    }
+    let total: u64 = totals.buckets.iter().sum();
+    let _ = writeln!(out, "{name}_bucket{{cmd=\"{cmd}\",le=\"+Inf\"}} {total}");
+    let _ = writeln!(
+        out,
+        "{name}_sum{{cmd=\"{cmd}\"}} {}",
+        totals.usec as f64 / 1e6
+    );
+    let _ = writeln!(out, "{name}_count{{cmd=\"{cmd}\"}} {total}");
+}
+
+/// The whole `/metrics` page.
+pub fn render(node: &Node, handle: &PrometheusHandle) -> String {
+    let mut view = node.store.on_demand(crate::clock::now_ms());
+    let facts = Facts::gather(&mut view);
+    drop(view);
+    collect(node, &facts);
+    handle.run_upkeep();
+    let mut page = handle.render();
+    render_histograms(&facts, &mut page);
+    page
+}
+
+/// Serves `GET /metrics` (any other path: 404) until the node shuts down.
+pub async fn serve(node: Arc<Node>, listener: TcpListener, handle: PrometheusHandle) {
+    let mut shutdown = node.shutdown_signal();
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.wait_for(|stopping| *stopping) => return,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((mut stream, _)) = accepted else {
+            continue;
+        };
+        let (node, handle) = (node.clone(), handle.clone());
+        tokio::spawn(async move {
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            // Read the request head (we ignore any body); give up on oversized ones.
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16 * 1024 {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let line = String::from_utf8_lossy(&request);
+            let path = line.split_whitespace().nth(1).unwrap_or("");
+            let (status, body) = if line.starts_with("GET ")
+                && (path == "/metrics" || path.starts_with("/metrics?"))
+            {
+                ("200 OK", render(&node, &handle))
+            } else {
+                (
+                    "404 Not Found",
+                    "not found: metrics are at /metrics\n".to_string(),
+                )
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(body.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        });
+    }
+}
+
+/// The port metrics are served on (0: none), for INFO and the startup line.
+pub fn port(node: &Node) -> usize {
+    node.metrics_port.load(Ordering::Relaxed)
+}
