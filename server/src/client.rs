@@ -44,6 +44,11 @@ pub struct ClientInfo {
     pub lib_ver: Mutex<Option<String>>,
     pub no_evict: AtomicBool,
     pub no_touch: AtomicBool,
+    /// In MONITOR mode / waiting in a blocking command / commands queued in MULTI (-1: not
+    /// in MULTI), for CLIENT LIST's `flags` and `multi`.
+    pub monitor: AtomicBool,
+    pub blocked: AtomicBool,
+    pub multi: std::sync::atomic::AtomicI64,
     /// Bytes in the query buffer / pending output, updated per batch.
     pub query_buffer: AtomicUsize,
     pub output_buffer: AtomicUsize,
@@ -126,6 +131,8 @@ pub struct Client {
     /// Keys under `WATCH`, and the node's keyspace epoch when the first was watched.
     pub watched: Vec<Watched>,
     pub watch_epoch: u64,
+    /// Set by MONITOR: after this batch the connection streams commands instead.
+    pub monitoring: bool,
     pub info: Arc<ClientInfo>,
 }
 
@@ -144,6 +151,7 @@ impl Client {
             multi: None,
             watched: Vec::new(),
             watch_epoch: 0,
+            monitoring: false,
             info,
         }
     }
@@ -201,6 +209,9 @@ impl ClientRegistry {
             lib_ver: Mutex::new(None),
             no_evict: AtomicBool::new(false),
             no_touch: AtomicBool::new(false),
+            monitor: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
+            multi: std::sync::atomic::AtomicI64::new(-1),
             query_buffer: AtomicUsize::new(0),
             output_buffer: AtomicUsize::new(0),
             killed: AtomicBool::new(false),

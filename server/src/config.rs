@@ -77,6 +77,12 @@ pub struct Config {
     pub tcp_keepalive: u64,
     /// Threads serving clients (0: half the cores, at least one).
     pub workers: usize,
+    /// Log commands slower than this many µs in the slow log (negative: never).
+    pub slowlog_log_slower_than: i64,
+    /// Entries the slow log keeps.
+    pub slowlog_max_len: usize,
+    /// Record latency spikes of at least this many ms (0: off).
+    pub latency_monitor_threshold: u64,
     /// TCP port of the Prometheus endpoint `/metrics` (0: disabled).
     pub metrics_port: u16,
     /// Log line format.
@@ -99,6 +105,9 @@ impl Default for Config {
             client_query_buffer_limit: 1024 * 1024 * 1024,
             tcp_keepalive: 300,
             workers: 0,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
+            latency_monitor_threshold: 0,
             metrics_port: DEFAULT_METRICS_PORT,
             log_format: LogFormat::Text,
             config_file: None,
@@ -315,6 +324,33 @@ const DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         mutable: false,
+    },
+    Directive {
+        name: "slowlog-log-slower-than",
+        get: |c| c.slowlog_log_slower_than.to_string(),
+        set: |c, v| {
+            c.slowlog_log_slower_than = int_in(v, -1, i64::MAX)?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "slowlog-max-len",
+        get: |c| c.slowlog_max_len.to_string(),
+        set: |c, v| {
+            c.slowlog_max_len = int_in(v, 0, i64::MAX)?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "latency-monitor-threshold",
+        get: |c| c.latency_monitor_threshold.to_string(),
+        set: |c, v| {
+            c.latency_monitor_threshold = int_in(v, 0, i64::MAX)?;
+            Ok(())
+        },
+        mutable: true,
     },
     Directive {
         name: "metrics-port",
@@ -574,7 +610,7 @@ mod tests {
         let c = Config::default();
         let found = c.matching(&[b"*max*", b"maxclients"]);
         let names: Vec<_> = found.iter().map(|(n, _)| *n).collect();
-        assert_eq!(names, vec!["maxclients", "proto-max-bulk-len"]);
+        assert_eq!(names, vec!["maxclients", "proto-max-bulk-len", "slowlog-max-len"]);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::client::{BlockRequest, Client, ClientInfo, ReplyMode};
 use crate::command;
 use crate::node::Node;
 use crate::protocol::{Batch, Reply, RequestParser};
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use smallvec::SmallVec;
 use std::future::Future;
 use std::io;
@@ -22,6 +22,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 
 /// Initial size of a connection's read buffer.
 pub const READ_BUFFER_SIZE: usize = 16 * 1024;
@@ -41,12 +42,14 @@ pub async fn serve(node: Arc<Node>, stream: TcpStream, info: Arc<ClientInfo>) {
         read_buf: BytesMut::with_capacity(READ_BUFFER_SIZE),
         out: Vec::with_capacity(READ_BUFFER_SIZE),
         batch: Batch::default(),
+        monitor_feed: None,
         stream,
         node,
     };
     if let Err(error) = connection.run().await {
         tracing::debug!(client = id, %error, "connection ended with an error");
     }
+    connection.node.monitors.remove(id);
     connection.node.clients.unregister(id);
 }
 
@@ -65,6 +68,8 @@ struct Connection {
     out: Vec<u8>,
     parser: RequestParser,
     batch: Batch,
+    /// MONITOR lines to pass on, while the client is in MONITOR mode.
+    monitor_feed: Option<mpsc::UnboundedReceiver<Bytes>>,
 }
 
 impl Connection {
@@ -109,6 +114,7 @@ impl Connection {
             if flow == Flow::Close {
                 return Ok(());
             }
+            self.update_monitoring();
             if self.read_buf.len() > self.node.limits.query_buffer_limit() {
                 tracing::warn!(
                     client = self.client.id,
@@ -123,7 +129,10 @@ impl Connection {
     /// Reads more bytes. False when the connection should end: the peer closed, the client
     /// was killed (or the node is shutting down: `stopped` resolved) or the idle timeout
     /// passed.
-    async fn read_more(&mut self, stopped: Pin<&mut impl Future<Output = ()>>) -> io::Result<bool> {
+    async fn read_more(
+        &mut self,
+        mut stopped: Pin<&mut impl Future<Output = ()>>,
+    ) -> io::Result<bool> {
         // Grow towards what the pending bulk needs, but never more than doubling what has
         // actually arrived: a client announcing a huge bulk gets no memory for free.
         let needed = self
@@ -133,20 +142,25 @@ impl Connection {
         let grow = needed.clamp(4096, self.read_buf.len().max(64 * 1024));
         self.read_buf.reserve(grow);
         let timeout = self.node.limits.timeout_secs();
-        let read = self.stream.read_buf(&mut self.read_buf);
-        let n = if timeout == 0 {
-            tokio::select! {
+        let n = loop {
+            let feed = next_line(&mut self.monitor_feed);
+            let read = self.stream.read_buf(&mut self.read_buf);
+            let idle = async {
+                match timeout {
+                    0 => std::future::pending().await,
+                    secs => tokio::time::sleep(Duration::from_secs(secs)).await,
+                }
+            };
+            let line = tokio::select! {
                 biased;
-                _ = stopped => return Ok(false),
-                n = read => n?,
-            }
-        } else {
-            tokio::select! {
-                biased;
-                _ = stopped => return Ok(false),
-                _ = tokio::time::sleep(Duration::from_secs(timeout)) => return Ok(false),
-                n = read => n?,
-            }
+                _ = stopped.as_mut() => return Ok(false),
+                _ = idle => return Ok(false),
+                line = feed => line,
+                n = read => break n?,
+            };
+            // MONITOR mode: pass the command line on, then keep waiting for input.
+            self.stream.write_all(&line).await?;
+            self.node.stats.net_output_bytes.add(line.len() as u64);
         };
         self.node.stats.reads_processed.add(1);
         self.node.stats.net_input_bytes.add(n as u64);
@@ -182,6 +196,13 @@ impl Connection {
                 now = crate::clock::now_ms();
             }
             let args: SmallVec<[&[u8]; 16]> = batch.args(read_buf, i).collect();
+            // A client in MONITOR mode only listens: QUIT and RESET are all it can still do.
+            if client.monitoring
+                && !args[0].eq_ignore_ascii_case(b"quit")
+                && !args[0].eq_ignore_ascii_case(b"reset")
+            {
+                continue;
+            }
             // `CLIENT REPLY SKIP` silences the command after it.
             if client.reply_mode == ReplyMode::SkipNext {
                 client.reply_mode = ReplyMode::Skipping;
@@ -234,6 +255,22 @@ impl Connection {
         Ok(flow)
     }
 
+    /// Starts or stops receiving MONITOR lines as the client enters or leaves MONITOR mode.
+    fn update_monitoring(&mut self) {
+        match (self.client.monitoring, self.monitor_feed.is_some()) {
+            (true, false) => {
+                self.monitor_feed = Some(self.node.monitors.add(self.client.id));
+                self.client.info.monitor.store(true, Ordering::Relaxed);
+            }
+            (false, true) => {
+                self.node.monitors.remove(self.client.id);
+                self.monitor_feed = None;
+                self.client.info.monitor.store(false, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+
     async fn flush(&mut self) -> io::Result<()> {
         write_out(&self.node, &mut self.stream, &mut self.out).await
     }
@@ -272,6 +309,7 @@ async fn wait_blocked(
         client.info.clone(),
     );
     node.blocked.add(node, &waiter);
+    client.info.blocked.store(true, Ordering::Relaxed);
     // A push may have landed between the command's attempt and this registration.
     let keys = request
         .keys
@@ -327,7 +365,19 @@ async fn wait_blocked(
         }
     };
     node.blocked.remove(node, &waiter);
+    client.info.blocked.store(false, Ordering::Relaxed);
     Ok(outcome)
+}
+
+/// The next MONITOR line, or never when the client is not monitoring.
+async fn next_line(feed: &mut Option<mpsc::UnboundedReceiver<Bytes>>) -> Bytes {
+    match feed {
+        Some(feed) => match feed.recv().await {
+            Some(line) => line,
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
 }
 
 /// Writes and empties `out`.

@@ -15,7 +15,8 @@
 //! - [`blocking`]: clients waiting on keys (BLPOP…), served in the order they blocked.
 //! - Leaves: [`config`], [`error`], [`clock`], [`glob`], [`number`], [`stats`], [`commandstats`],
 //!   [`memory`], [`info`], [`client`].
-//! - [`metrics`]: the Prometheus endpoint, read from the counters above at scrape time.
+//! - [`metrics`]: the Prometheus endpoint, read from the counters above at scrape time;
+//!   [`slowlog`], [`latency`], [`monitor`]: SLOWLOG, LATENCY and MONITOR.
 //!
 //! The `shoal` binary (`main.rs`) reads the configuration, sets up logging and the runtime,
 //! binds the listeners and runs [`server::run`] until shutdown.
@@ -30,12 +31,15 @@ pub mod connection;
 pub mod error;
 pub mod glob;
 pub mod info;
+pub mod latency;
 pub mod memory;
 pub mod metrics;
+pub mod monitor;
 pub mod node;
 pub mod number;
 pub mod protocol;
 pub mod server;
+pub mod slowlog;
 pub mod stats;
 pub mod store;
 pub mod workers;

@@ -84,6 +84,10 @@ pub struct Node {
     pub clients: ClientRegistry,
     /// Clients blocked on keys (BLPOP…).
     pub blocked: crate::blocking::Blocked,
+    pub slowlog: crate::slowlog::SlowLog,
+    pub latency: crate::latency::LatencyMonitor,
+    /// Clients in MONITOR mode.
+    pub monitors: crate::monitor::Monitors,
     pub stats: Stats,
     /// Bumped by commands that change whole databases (FLUSHDB, FLUSHALL, SWAPDB): every
     /// `WATCH` taken before then fails its `EXEC`.
@@ -106,6 +110,9 @@ impl Node {
     pub fn new(config: Config, log_level_hook: Option<LogLevelHook>) -> Node {
         let expiry = Arc::new(ExpirySettings::new(config.hz));
         let (shutdown, _) = watch::channel(false);
+        let slowlog =
+            crate::slowlog::SlowLog::new(config.slowlog_log_slower_than, config.slowlog_max_len);
+        let latency = crate::latency::LatencyMonitor::new(config.latency_monitor_threshold);
         Node {
             store: Arc::new(Store::new(config.databases)),
             limits: Limits::from_config(&config),
@@ -115,6 +122,9 @@ impl Node {
             expiry,
             clients: ClientRegistry::default(),
             blocked: crate::blocking::Blocked::default(),
+            slowlog,
+            latency,
+            monitors: crate::monitor::Monitors::default(),
             stats: Stats::default(),
             keyspace_epoch: AtomicU64::new(0),
             peak_memory: AtomicUsize::new(0),
@@ -153,6 +163,13 @@ impl Node {
             hook(next.loglevel);
         }
         self.expiry.hz.store(next.hz, Ordering::Relaxed);
+        self.slowlog
+            .threshold_us
+            .store(next.slowlog_log_slower_than, Ordering::Relaxed);
+        self.slowlog.set_max_len(next.slowlog_max_len);
+        self.latency
+            .threshold_ms
+            .store(next.latency_monitor_threshold, Ordering::Relaxed);
         self.limits.update(&next);
         *config = next;
         Ok(())

@@ -696,13 +696,18 @@ fn info_sections_follow_redis() {
     let node = Shoal::start();
     let mut raw = node.raw();
     let default: Vec<&str> = "Server Clients Memory Persistence Stats Replication CPU Modules \
-        Cluster Keyspace"
+        Errorstats Cluster Keyspace"
+        .split_whitespace()
+        .collect();
+    let all: Vec<&str> = "Server Clients Memory Persistence Stats Replication CPU Modules \
+        Commandstats Errorstats Latencystats Cluster Keyspace"
         .split_whitespace()
         .collect();
     assert_eq!(titles(&mut raw, &[]), default);
     assert_eq!(titles(&mut raw, &["default"]), default);
-    assert_eq!(titles(&mut raw, &["all"]), default);
-    assert_eq!(titles(&mut raw, &["everything"]), default);
+    assert_eq!(titles(&mut raw, &["all"]), all);
+    assert_eq!(titles(&mut raw, &["everything"]), all);
+    assert_eq!(titles(&mut raw, &["commandstats"]), ["Commandstats"]);
     assert_eq!(titles(&mut raw, &["CLIENTS"]), ["Clients"]);
     // Several sections come in Redis's order, each once; unknown ones add nothing.
     assert_eq!(

@@ -151,6 +151,8 @@ fn reset(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     client.info.no_evict.store(false, Ordering::Relaxed);
     *client.info.name.lock() = None;
     client.multi = None;
+    client.monitoring = false;
+    client.info.multi.store(-1, Ordering::Relaxed);
     client.watched.clear();
     Ok(Reply::status("RESET"))
 }
@@ -253,6 +255,15 @@ pub fn describe(info: &ClientInfo, now_ms: u64) -> String {
     let cmd = info.last_command.load(Ordering::Relaxed);
     let cmd = super::table::name_of(cmd).unwrap_or("NULL");
     let mut flags = String::new();
+    if info.monitor.load(Ordering::Relaxed) {
+        flags.push('O');
+    }
+    if info.blocked.load(Ordering::Relaxed) {
+        flags.push('b');
+    }
+    if info.multi.load(Ordering::Relaxed) >= 0 {
+        flags.push('x');
+    }
     if info.no_evict.load(Ordering::Relaxed) {
         flags.push('e');
     }
@@ -266,7 +277,7 @@ pub fn describe(info: &ClientInfo, now_ms: u64) -> String {
     let omem = info.output_buffer.load(Ordering::Relaxed);
     let text = |m: &parking_lot::Mutex<Option<String>>| m.lock().clone().unwrap_or_default();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         info.id,
         info.addr,
         info.local_addr,
@@ -276,6 +287,7 @@ pub fn describe(info: &ClientInfo, now_ms: u64) -> String {
         now_ms.saturating_sub(info.last_interaction_ms.load(Ordering::Relaxed)) / 1000,
         flags,
         info.db.load(Ordering::Relaxed),
+        info.multi.load(Ordering::Relaxed),
         qbuf,
         crate::connection::READ_BUFFER_SIZE.saturating_sub(qbuf),
         crate::connection::READ_BUFFER_SIZE,

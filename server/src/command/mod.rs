@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod bitmaps;
 pub mod connection;
+pub mod diagnostics;
 pub mod docs;
 pub mod expire;
 pub mod hashes;
@@ -432,10 +433,35 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Re
     let (reply, ready) = run(node, client, entry.command, args, now, Mode::Normal);
     let took = started.elapsed().as_micros() as u64;
     crate::commandstats::record_call(entry.id, took, reply.is_error());
+    observe(node, client, entry.command, args, took);
     if !ready.is_empty() {
         node.blocked.serve(node, ready);
     }
     reply
+}
+
+/// What every executed command feeds besides its statistics: the slow log, the latency
+/// monitor and MONITOR clients (as Redis: not admin commands, and a command that blocked is
+/// logged when it finally runs, not when it starts waiting).
+pub fn observe(node: &Node, client: &Client, command: &Command, args: &[&[u8]], micros: u64) {
+    if client.blocked.is_some() {
+        return;
+    }
+    if node.slowlog.is_slow(micros) && !command.has(flag::SKIP_SLOWLOG) {
+        let name = client.info.name.lock().clone().unwrap_or_default();
+        node.slowlog
+            .push(args, micros, client.info.addr.to_string(), name);
+    }
+    let event = if command.has(flag::FAST) {
+        "fast-command"
+    } else {
+        "command"
+    };
+    node.latency.sample(event, micros / 1000);
+    if !command.has(flag::ADMIN | flag::SKIP_MONITOR) {
+        node.monitors
+            .feed(client.id, client.db, client.info.addr, args);
+    }
 }
 
 /// Runs a blocked client's command again (`Mode::Retry`) now that a key it waits on may have

@@ -5,8 +5,8 @@
 //! subcommand an id (for per-command statistics) and its full name (`client|list`).
 
 use super::{
-    Command, admin, bitmaps, connection, expire, hashes, hyperloglog, keys, keyspace, lists, sets,
-    streams, strings, transactions, zsets,
+    Command, admin, bitmaps, connection, diagnostics, expire, hashes, hyperloglog, keys, keyspace,
+    lists, sets, streams, strings, transactions, zsets,
 };
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 use std::sync::LazyLock;
@@ -43,6 +43,7 @@ const GROUPS: &[&[Command]] = &[
     hyperloglog::COMMANDS,
     streams::COMMANDS,
     transactions::COMMANDS,
+    diagnostics::COMMANDS,
     connection::COMMANDS,
     admin::COMMANDS,
 ];

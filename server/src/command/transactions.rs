@@ -119,6 +119,7 @@ fn multi(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
         return Err(Error::msg("ERR MULTI calls can not be nested"));
     }
     ctx.client.multi = Some(Transaction::default());
+    ctx.client.info.multi.store(0, Ordering::Relaxed);
     Ok(Reply::Ok)
 }
 
@@ -126,6 +127,7 @@ fn discard(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     if ctx.client.multi.take().is_none() {
         return Err(Error::msg("ERR DISCARD without MULTI"));
     }
+    ctx.client.info.multi.store(-1, Ordering::Relaxed);
     ctx.client.watched.clear();
     Ok(Reply::Ok)
 }
@@ -166,6 +168,7 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     let Some(transaction) = ctx.client.multi.take() else {
         return Err(Error::msg("ERR EXEC without MULTI"));
     };
+    ctx.client.info.multi.store(-1, Ordering::Relaxed);
     let watched = std::mem::take(&mut ctx.client.watched);
     if transaction.failed {
         return Err(Error::msg(
@@ -215,6 +218,7 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
         if let Some(id) = id {
             let took = started.elapsed().as_micros() as u64;
             crate::commandstats::record_call(id, took, reply.is_error());
+            super::observe(node, ctx.client, command, argv, took);
         }
         // Errors inside EXEC's reply are error replies too, as Redis counts them.
         if let Reply::Error(text) = &reply {
