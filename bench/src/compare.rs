@@ -194,7 +194,7 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
     );
 
     let mut redis = Server::start_redis()?;
-    let mut shoal = Server::start_shoal(&shoal_binary)?;
+    let mut shoal = Server::start_shoal(&shoal_binary, &[])?;
     let claimed = shoal
         .info("server")
         .ok()

@@ -95,7 +95,7 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
         options.keys, options.ttl_ms, options.value_size
     );
     let redis = measure(&Server::start_redis()?, "redis", options)?;
-    let shoal = measure(&Server::start_shoal(&binary)?, "shoal", options)?;
+    let shoal = measure(&Server::start_shoal(&binary, &[])?, "shoal", options)?;
     println!();
     println!(
         "{:<6} {:>12} {:>10} {:>9} {:>14} {:>12} {:>10} {:>12} {:>12}",

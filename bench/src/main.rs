@@ -8,6 +8,7 @@
 //! Subcommands:
 //! - `compare` ([`compare`]): redis-benchmark SET/GET at several pipeline depths against
 //!   both servers, alternately, with medians over rounds.
+//! - `metrics` ([`metrics`]): throughput with the Prometheus endpoint off, and on and scraped.
 //! - `expiry` ([`expiry`]): keys written with a TTL and never read; how fast each server
 //!   reclaims their memory and at what CPU cost.
 //!
@@ -16,6 +17,7 @@
 
 mod compare;
 mod expiry;
+mod metrics;
 mod redis_benchmark;
 mod resp;
 mod servers;
@@ -30,6 +32,7 @@ absolute figures understate both servers; compare the ratios.
 Commands:
   compare    redis-benchmark SET/GET, pipeline 1 and 16, redis and shoal alternately
   expiry     1M keys with a 1 s TTL, never read: time and CPU to reclaim their memory
+  metrics    throughput with the metrics endpoint off vs on and scraped every second
   help [command]
 
 Run `shoal-bench <command> --help` for a command's options, e.g.
@@ -67,10 +70,18 @@ fn run(args: &[String]) -> anyhow::Result<()> {
                 Ok(())
             }
         },
+        "metrics" => match metrics::parse(rest)? {
+            Some((rounds, shoal)) => metrics::run(rounds, shoal),
+            None => {
+                println!("{}", metrics::USAGE);
+                Ok(())
+            }
+        },
         "help" | "-h" | "--help" => {
             match rest.first().map(String::as_str) {
                 Some("compare") => println!("{}", compare::USAGE),
                 Some("expiry") => println!("{}", expiry::USAGE),
+                Some("metrics") => println!("{}", metrics::USAGE),
                 _ => println!("{USAGE}"),
             }
             Ok(())

@@ -89,10 +89,15 @@ impl Server {
         }
     }
 
-    /// Starts `shoal` from `binary` on a port of its own choosing, bound to 127.0.0.1.
-    pub(crate) fn start_shoal(binary: &Path) -> anyhow::Result<Server> {
+    /// Starts `shoal` from `binary` on a port of its own choosing, bound to 127.0.0.1, with
+    /// `extra` arguments (its metrics endpoint is off unless `extra` turns it on).
+    pub(crate) fn start_shoal(binary: &Path, extra: &[&str]) -> anyhow::Result<Server> {
         let mut command = Command::new(binary);
         command.args(["--port", "0", "--bind", "127.0.0.1"]);
+        if !extra.contains(&"--metrics-port") {
+            command.args(["--metrics-port", "0"]);
+        }
+        command.args(extra);
         let (child, output, lines) = spawn_captured(command, Kind::Shoal)?;
         let mut server = Server {
             kind: Kind::Shoal,
