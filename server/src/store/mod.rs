@@ -6,13 +6,15 @@
 //! `SCAN`, `FLUSHDB`…) visit shards one at a time. `SWAPDB` swaps shard contents under both
 //! databases' locks. Large tables are dropped on a background thread (`FLUSHALL ASYNC`).
 //!
-//! - `value`: what a key holds; `hash`, `list`, `set`, `zset`, `stream`: the collections.
+//! - `value`: what a key holds; `hash`, `list`, `set`, `zset`, `stream`: the collections;
+//!   `hll`: Redis's HyperLogLog string format.
 //! - `shard`: one hash table, lazy expiry, the bucket cursor the active cycle uses.
 //! - `locked`: the view a command gets over the shards it locked.
 //! - `expire`: the active expiry cycle.
 
 pub mod expire;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod locked;
 pub mod set;
