@@ -194,6 +194,12 @@ pub struct Snapshot {
     pub errors: HashMap<String, u64>,
 }
 
+/// Totals since the process started, whatever `CONFIG RESETSTAT` did (for Prometheus, whose
+/// counters may only go down on a restart).
+pub fn total_snapshot() -> Snapshot {
+    raw_snapshot()
+}
+
 fn raw_snapshot() -> Snapshot {
     let ids = crate::command::table::ids();
     let mut commands = vec![

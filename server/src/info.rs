@@ -19,8 +19,10 @@ pub struct Facts {
     pub shards: ShardStats,
     /// Per database.
     pub dbs: Vec<DbSummary>,
-    /// Per-command and per-error counters.
+    /// Per-command and per-error counters since the last `CONFIG RESETSTAT` (INFO).
     pub commands: crate::commandstats::Snapshot,
+    /// The same since the start (Prometheus).
+    pub commands_total: crate::commandstats::Snapshot,
 }
 
 impl Facts {
@@ -31,6 +33,7 @@ impl Facts {
             shards: keys.shard_stats(),
             dbs: (0..databases).map(|db| keys.summary(db)).collect(),
             commands: crate::commandstats::snapshot(),
+            commands_total: crate::commandstats::total_snapshot(),
         }
     }
 }
@@ -225,7 +228,7 @@ fn persistence(_node: &Node, _facts: &Facts, out: &mut String) {
 
 fn stats(node: &Node, facts: &Facts, out: &mut String) {
     let s = &node.stats;
-    let shards = facts.shards;
+    let shards = facts.shards.since(*node.shard_stats_baseline.lock());
     line(
         out,
         "total_connections_received",

@@ -1,6 +1,8 @@
 //! Prometheus metrics at `/metrics` on `metrics-port`.
 //!
-//! Nothing here runs per request. The request path keeps its own counters (shards, per-thread
+//! Nothing here runs per request. Exported counters count since the process started:
+//! `CONFIG RESETSTAT` resets what INFO shows, not them (a Prometheus counter only goes down
+//! when the process restarts). The request path keeps its own counters (shards, per-thread
 //! [`Counter`](crate::stats::Counter)s, [`commandstats`](crate::commandstats)); a scrape reads
 //! them once, sets the matching series in the `metrics` registry (rendered by
 //! `metrics-exporter-prometheus`) and appends the per-command latency histograms, rendered
@@ -25,17 +27,17 @@ const COUNTERS: &[Reading] = &[
     (
         "shoal_commands_processed_total",
         "Commands run, all commands together.",
-        |n, _| n.stats.commands_processed.get() as f64,
+        |n, _| n.stats.commands_processed.total() as f64,
     ),
     (
         "shoal_connections_received_total",
         "Client connections accepted.",
-        |n, _| n.stats.connections_received.get() as f64,
+        |n, _| n.stats.connections_received.total() as f64,
     ),
     (
         "shoal_connections_rejected_total",
         "Client connections refused because maxclients were connected.",
-        |n, _| n.stats.rejected_connections.get() as f64,
+        |n, _| n.stats.rejected_connections.total() as f64,
     ),
     (
         "shoal_expired_keys_total",
@@ -60,17 +62,17 @@ const COUNTERS: &[Reading] = &[
     (
         "shoal_net_input_bytes_total",
         "Bytes read from clients.",
-        |n, _| n.stats.net_input_bytes.get() as f64,
+        |n, _| n.stats.net_input_bytes.total() as f64,
     ),
     (
         "shoal_net_output_bytes_total",
         "Bytes written to clients.",
-        |n, _| n.stats.net_output_bytes.get() as f64,
+        |n, _| n.stats.net_output_bytes.total() as f64,
     ),
     (
         "shoal_error_replies_total",
         "Error replies sent, all types together.",
-        |n, _| n.stats.error_replies.get() as f64,
+        |n, _| n.stats.error_replies.total() as f64,
     ),
 ];
 
@@ -160,7 +162,7 @@ fn collect(node: &Node, facts: &Facts) {
     for (name, _, read) in GAUGES {
         metrics::gauge!(*name).set(read(node, facts));
     }
-    for (id, totals) in facts.commands.commands.iter().enumerate() {
+    for (id, totals) in facts.commands_total.commands.iter().enumerate() {
         if totals.calls == 0 && totals.failed == 0 && totals.rejected == 0 {
             continue;
         }
@@ -171,7 +173,7 @@ fn collect(node: &Node, facts: &Facts) {
         metrics::counter!("shoal_command_failed_total", "cmd" => cmd).absolute(totals.failed);
         metrics::counter!("shoal_command_rejected_total", "cmd" => cmd).absolute(totals.rejected);
     }
-    for (code, count) in &facts.commands.errors {
+    for (code, count) in &facts.commands_total.errors {
         metrics::counter!("shoal_errors_total", "type" => code.clone()).absolute(*count);
     }
     for (db, summary) in facts.dbs.iter().enumerate() {
@@ -187,7 +189,7 @@ fn render_histograms(facts: &Facts, out: &mut String) {
         "# HELP shoal_command_duration_seconds Time to run a command, lock waits included.\n",
     );
     out.push_str("# TYPE shoal_command_duration_seconds histogram\n");
-    for (id, totals) in facts.commands.commands.iter().enumerate() {
+    for (id, totals) in facts.commands_total.commands.iter().enumerate() {
         if totals.calls == 0 {
             continue;
         }

@@ -92,6 +92,9 @@ pub struct Node {
     /// Bumped by commands that change whole databases (FLUSHDB, FLUSHALL, SWAPDB): every
     /// `WATCH` taken before then fails its `EXEC`.
     pub keyspace_epoch: AtomicU64,
+    /// The shards' counters (hits, misses, expired keys) when `CONFIG RESETSTAT` last ran:
+    /// INFO shows the difference, Prometheus the running totals.
+    pub shard_stats_baseline: parking_lot::Mutex<crate::store::ShardStats>,
     /// Highest `used_memory` seen.
     pub peak_memory: AtomicUsize,
     pub started: Instant,
@@ -127,6 +130,7 @@ impl Node {
             monitors: crate::monitor::Monitors::default(),
             stats: Stats::default(),
             keyspace_epoch: AtomicU64::new(0),
+            shard_stats_baseline: parking_lot::Mutex::new(crate::store::ShardStats::default()),
             peak_memory: AtomicUsize::new(0),
             started: Instant::now(),
             run_id: random_hex_id(),
@@ -181,9 +185,10 @@ impl Node {
         crate::commandstats::record_error(text);
     }
 
-    /// Zeroes the node-wide statistics `CONFIG RESETSTAT` resets (the shards' own counters
-    /// are reset through the command's view, `Locked::reset_shard_stats`).
-    pub fn reset_stats(&self) {
+    /// Makes the statistics INFO shows start again from zero (`CONFIG RESETSTAT`); `shards`
+    /// is what the shards' counters read now. Exported metrics keep counting.
+    pub fn reset_stats(&self, shards: crate::store::ShardStats) {
+        *self.shard_stats_baseline.lock() = shards;
         self.stats.reset();
         crate::commandstats::reset();
         self.peak_memory.store(0, Ordering::Relaxed);

@@ -135,7 +135,10 @@ pub async fn sample_stats(node: Arc<Node>) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     while !node.is_shutting_down() {
         tick.tick().await;
-        let rate = sampler.sample(node.stats.commands_processed.get(), crate::clock::now_ms());
+        let rate = sampler.sample(
+            node.stats.commands_processed.total(),
+            crate::clock::now_ms(),
+        );
         node.stats.ops_per_sec.store(rate, Ordering::Relaxed);
         crate::info::used_memory_with_peak(&node);
     }

@@ -9,15 +9,19 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 /// Slots per counter: enough that the runtime's worker threads rarely share one.
 const SLOTS: usize = 16;
 
-/// A counter sharded by thread.
+/// A counter sharded by thread. It never goes down: `reset` (CONFIG RESETSTAT) sets a
+/// baseline that [`Counter::get`] subtracts, while [`Counter::total`] keeps counting since the
+/// start (what Prometheus exports: its counters must only go down on a restart).
 pub struct Counter {
     slots: [CachePadded<AtomicU64>; SLOTS],
+    baseline: AtomicU64,
 }
 
 impl Default for Counter {
     fn default() -> Self {
         Counter {
             slots: std::array::from_fn(|_| CachePadded::new(AtomicU64::new(0))),
+            baseline: AtomicU64::new(0),
         }
     }
 }
@@ -36,16 +40,20 @@ impl Counter {
         self.slots[slot()].fetch_add(n, Ordering::Relaxed);
     }
 
-    /// The total.
-    pub fn get(&self) -> u64 {
+    /// The count since the process started.
+    pub fn total(&self) -> u64 {
         self.slots.iter().map(|s| s.load(Ordering::Relaxed)).sum()
     }
 
-    /// Sets the total back to zero.
+    /// The count since the last [`Counter::reset`] (what INFO shows).
+    pub fn get(&self) -> u64 {
+        self.total()
+            .saturating_sub(self.baseline.load(Ordering::Relaxed))
+    }
+
+    /// Makes [`Counter::get`] start again from zero.
     pub fn reset(&self) {
-        self.slots
-            .iter()
-            .for_each(|s| s.store(0, Ordering::Relaxed));
+        self.baseline.store(self.total(), Ordering::Relaxed);
     }
 }
 

@@ -17,14 +17,14 @@ class Node:
     def __init__(self, args=()):
         binary = os.environ.get("SHOAL_BIN", "target/debug/shoal")
         self.proc = subprocess.Popen(
-            [binary, "--port", "0", *args],
+            [binary, "--port", "0", "--metrics-port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
         self.port = None
         for line in self.proc.stdout:
-            match = re.search(r"ready to accept connections.*port=(\d+)", line)
+            match = re.search(r"ready to accept connections.*[^_]port=(\d+)", line)
             if match:
                 self.port = int(match.group(1))
                 break

@@ -339,8 +339,8 @@ fn config_set(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 }
 
 fn config_resetstat(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
-    ctx.node.reset_stats();
-    ctx.keys.reset_shard_stats();
+    let shards = ctx.keys.shard_stats();
+    ctx.node.reset_stats(shards);
     Ok(Reply::Ok)
 }
 

@@ -277,11 +277,4 @@ impl<'s> Locked<'s> {
         }
         total
     }
-
-    /// Zeroes the shards' counters (`CONFIG RESETSTAT`).
-    pub fn reset_shard_stats(&mut self) {
-        for db in 0..self.store.databases() {
-            self.for_each_shard(db, |shard| shard.stats = super::ShardStats::default());
-        }
-    }
 }

@@ -59,11 +59,22 @@ impl Entry {
 }
 
 /// Counters a shard keeps under its own lock, summed for `INFO stats`.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ShardStats {
     pub hits: u64,
     pub misses: u64,
     pub expired: u64,
+}
+
+impl ShardStats {
+    /// The counts since `baseline` was taken.
+    pub fn since(self, baseline: ShardStats) -> ShardStats {
+        ShardStats {
+            hits: self.hits.saturating_sub(baseline.hits),
+            misses: self.misses.saturating_sub(baseline.misses),
+            expired: self.expired.saturating_sub(baseline.expired),
+        }
+    }
 }
 
 /// A hash table of entries plus what expiry needs to know about it.
