@@ -328,8 +328,10 @@ fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         Some(option) if args.len() == 4 && is(option, "withvalues") => true,
         Some(_) => return Err(Error::Syntax),
     };
-    // Twice as many replies would overflow the reply length.
-    if values && count.unsigned_abs() > (i64::MAX / 2) as u64 {
+    // Twice as many replies would overflow the reply length; repeated picks are capped.
+    if (values && count.unsigned_abs() > (i64::MAX / 2) as u64)
+        || (count < 0 && count.unsigned_abs() > parse::MAX_RANDOM_REPEATS)
+    {
         return Err(Error::msg("ERR value is out of range"));
     }
     let protocol = ctx.client.protocol;

@@ -53,6 +53,12 @@ pub fn timeout_ms(arg: &[u8]) -> Result<Option<std::time::Duration>, Error> {
     Ok((ms > 0).then(|| std::time::Duration::from_millis(ms as u64)))
 }
 
+/// Most elements a random-member command (SRANDMEMBER, HRANDFIELD, ZRANDMEMBER) answers for
+/// a negative count, where members may repeat. Redis streams such a reply as it builds it;
+/// here a reply is built whole, so a count in the billions would exhaust memory: larger
+/// counts are refused with "ERR value is out of range".
+pub const MAX_RANDOM_REPEATS: u64 = 1 << 24;
+
 /// Text for messages that quote an argument (lossy for non-UTF-8 bytes).
 pub fn text(arg: &[u8]) -> String {
     String::from_utf8_lossy(arg).into_owned()

@@ -66,10 +66,6 @@ pub const COMMANDS: &[Command] = &[
 const LAZY_FREE_THRESHOLD: usize = 64;
 /// Members copied out of a set at a time by the multi-key commands.
 const CHUNK: usize = 256;
-/// Most members SRANDMEMBER answers for a negative count. Redis streams such a reply out
-/// as it goes; built whole here, a count in the billions would exhaust memory, so larger
-/// counts are refused instead.
-const MAX_REPEATED: u64 = 1 << 24;
 
 fn as_set(value: &Value) -> Result<&Set, Error> {
     match value {
@@ -264,7 +260,7 @@ fn srandmember(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
             "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
         ));
     }
-    if count < 0 && count.unsigned_abs() > MAX_REPEATED {
+    if count < 0 && count.unsigned_abs() > parse::MAX_RANDOM_REPEATS {
         return Err(Error::msg("ERR value is out of range"));
     }
     let picked = with_set(ctx, args[1], Access::Read, |set| {
