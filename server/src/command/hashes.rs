@@ -348,30 +348,6 @@ fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     Ok(picked_reply(picked, values, protocol))
 }
 
-/// A SCAN-family cursor as Redis reads it (C's `strtoul`): no leading space, an optional
-/// sign (a minus wraps around), decimal digits and nothing after them; the text ends at a
-/// NUL byte and an empty one is 0. Values past 2^64 - 1 are refused.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let text = arg.split(|&b| b == 0).next().unwrap_or_default();
-    let (negative, digits) = match text {
-        [] => return Some(0),
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, text),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let value = digits.iter().try_fold(0u64, |acc, &d| {
-        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })?;
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
-}
-
 fn scan_reply(cursor: u64, items: Vec<Reply>) -> Reply {
     Reply::Array(vec![
         Reply::bulk_string(cursor.to_string()),
@@ -380,7 +356,7 @@ fn scan_reply(cursor: u64, items: Vec<Reply>) -> Reply {
 }
 
 fn hscan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let cursor = parse_cursor(args[2]).ok_or(Error::msg("ERR invalid cursor"))?;
+    let cursor = parse::cursor(args[2]).ok_or(Error::msg("ERR invalid cursor"))?;
     let db = ctx.db();
     // A missing key is an empty, finished walk, whatever the options.
     let Some(entry) = ctx.keys.get(db, args[1]) else {
@@ -423,16 +399,16 @@ mod tests {
 
     #[test]
     fn cursors_are_read_as_strtoul_reads_them() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"123"), Some(123));
-        assert_eq!(parse_cursor(b"+7"), Some(7));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551616"), None);
-        assert_eq!(parse_cursor(b" 1"), None);
-        assert_eq!(parse_cursor(b"1x"), None);
-        assert_eq!(parse_cursor(b"-"), None);
+        assert_eq!(parse::cursor(b"0"), Some(0));
+        assert_eq!(parse::cursor(b""), Some(0));
+        assert_eq!(parse::cursor(b"123"), Some(123));
+        assert_eq!(parse::cursor(b"+7"), Some(7));
+        assert_eq!(parse::cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse::cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse::cursor(b"18446744073709551616"), None);
+        assert_eq!(parse::cursor(b" 1"), None);
+        assert_eq!(parse::cursor(b"1x"), None);
+        assert_eq!(parse::cursor(b"-"), None);
     }
 
     #[test]

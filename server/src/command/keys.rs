@@ -242,17 +242,11 @@ fn unlink(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     for key in &args[1..] {
         if let Some(entry) = ctx.keys.remove(db, key) {
             removed += 1;
-            if entry.value().free_cost() > LAZY_FREE_THRESHOLD {
-                ctx.keys.store().free_later(Box::new(entry));
-            }
+            ctx.keys.store().dispose(entry.into_value());
         }
     }
     Ok(Reply::Int(removed))
 }
-
-/// Values needing more frees than this are released on the lazy-free thread (as Redis's
-/// `LAZYFREE_THRESHOLD`).
-const LAZY_FREE_THRESHOLD: usize = 64;
 
 fn exists(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     // Every argument counts, so a key named twice counts twice.
@@ -283,8 +277,8 @@ fn rename_key(ctx: &mut Ctx<'_, '_>, from: &[u8], to: &[u8], nx: bool) -> Result
     match ctx.keys.move_key(db, from, db, to) {
         None => Err(Error::NoSuchKey),
         Some(replaced) => {
-            if let Some(old) = replaced.filter(|v| v.free_cost() > LAZY_FREE_THRESHOLD) {
-                ctx.keys.store().free_later(Box::new(old));
+            if let Some(old) = replaced {
+                ctx.keys.store().dispose(old);
             }
             Ok(true)
         }

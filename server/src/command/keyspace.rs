@@ -134,7 +134,7 @@ impl ScanCursor {
 }
 
 fn scan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let cursor = parse_cursor(args[1]).ok_or(Error::msg("ERR invalid cursor"))?;
+    let cursor = parse::cursor(args[1]).ok_or(Error::msg("ERR invalid cursor"))?;
     let mut count = 10usize;
     let mut pattern = None;
     let mut type_filter = None;
@@ -215,31 +215,6 @@ fn scan_reply(cursor: u64, keys: Vec<Reply>) -> Reply {
         Reply::bulk_string(cursor.to_string()),
         Reply::Array(keys),
     ])
-}
-
-/// A cursor as Redis reads it (`strtoul` on the C string): no leading space, optional sign
-/// (a minus wraps around, so `-1` is the largest cursor), decimal digits, nothing after
-/// them; an empty string is 0 and a value above 2^64 - 1 is refused.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    // The C string ends at the first NUL byte.
-    let text = arg.split(|&b| b == 0).next().unwrap_or_default();
-    let (negative, digits) = match text {
-        [] => return Some(0),
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, text),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let value = digits.iter().try_fold(0u64, |acc, &d| {
-        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })?;
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
 }
 
 fn randomkey(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {

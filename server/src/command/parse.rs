@@ -59,6 +59,31 @@ pub fn timeout_ms(arg: &[u8]) -> Result<Option<std::time::Duration>, Error> {
 /// counts are refused with "ERR value is out of range".
 pub const MAX_RANDOM_REPEATS: u64 = 1 << 24;
 
+/// A cursor as Redis reads it (`strtoul` on the C string): no leading space, optional sign
+/// (a minus wraps around, so `-1` is the largest cursor), decimal digits, nothing after
+/// them; an empty string is 0 and a value above 2^64 - 1 is refused.
+pub fn cursor(arg: &[u8]) -> Option<u64> {
+    // The C string ends at the first NUL byte.
+    let text = arg.split(|&b| b == 0).next().unwrap_or_default();
+    let (negative, digits) = match text {
+        [] => return Some(0),
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value = digits.iter().try_fold(0u64, |acc, &d| {
+        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })?;
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
+}
+
 /// Text for messages that quote an argument (lossy for non-UTF-8 bytes).
 pub fn text(arg: &[u8]) -> String {
     String::from_utf8_lossy(arg).into_owned()

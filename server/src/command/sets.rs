@@ -62,8 +62,6 @@ pub const COMMANDS: &[Command] = &[
         .doc(GROUP, "2.8.0", "Walks the members of a set a few at a time with a cursor, optionally only those matching a glob pattern.", "O(1) per call, O(N) for a whole iteration over N members.", "key cursor:int [MATCH pattern:pattern] [COUNT count:int]"),
 ];
 
-/// Values needing more frees than this are dropped on the lazy-free thread.
-const LAZY_FREE_THRESHOLD: usize = 64;
 /// Members copied out of a set at a time by the multi-key commands.
 const CHUNK: usize = 256;
 
@@ -108,9 +106,7 @@ fn owned_reply(member: MemberBuf) -> Reply {
 
 /// Drops a value that left the keyspace, on the lazy-free thread when it is big.
 fn discard(ctx: &mut Ctx<'_, '_>, value: Value) {
-    if value.free_cost() > LAZY_FREE_THRESHOLD {
-        ctx.keys.store().free_later(Box::new(value));
-    }
+    ctx.keys.store().dispose(value);
 }
 
 /// Deletes `key` (when it exists).
@@ -571,7 +567,7 @@ fn sdiffstore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 
 fn sscan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     // Checked in Redis's order: the cursor, the key, then the options.
-    let cursor = parse_cursor(args[2]).ok_or(Error::msg("ERR invalid cursor"))?;
+    let cursor = parse::cursor(args[2]).ok_or(Error::msg("ERR invalid cursor"))?;
     if with_set(ctx, args[1], Access::Read, |_| ())?.is_none() {
         return Ok(scan_reply(0, Vec::new()));
     }
@@ -613,42 +609,18 @@ fn scan_reply(cursor: u64, members: Vec<Reply>) -> Reply {
     ])
 }
 
-/// A cursor as Redis reads it (C's `strtoul`): no leading space, an optional sign (a minus
-/// wraps around), decimal digits and nothing after them; the text ends at a NUL byte and an
-/// empty one is 0. Values past 2^64 - 1 are refused.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let text = arg.split(|&b| b == 0).next().unwrap_or_default();
-    let (negative, digits) = match text {
-        [] => return Some(0),
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, text),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let value = digits.iter().try_fold(0u64, |acc, &d| {
-        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })?;
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn cursors_parse_like_strtoul() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"+5"), Some(5));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"12\0x"), Some(12));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse::cursor(b"0"), Some(0));
+        assert_eq!(parse::cursor(b""), Some(0));
+        assert_eq!(parse::cursor(b"+5"), Some(5));
+        assert_eq!(parse::cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse::cursor(b"12\0x"), Some(12));
+        assert_eq!(parse::cursor(b"18446744073709551615"), Some(u64::MAX));
         for bad in [
             &b" 1"[..],
             b"1 ",
@@ -657,7 +629,7 @@ mod tests {
             b"18446744073709551616",
             b"1.5",
         ] {
-            assert_eq!(parse_cursor(bad), None, "{bad:?}");
+            assert_eq!(parse::cursor(bad), None, "{bad:?}");
         }
     }
 }

@@ -25,9 +25,6 @@ use crate::store::zset::{Entry, ZSet};
 
 const GROUP: &str = "sorted-set";
 
-/// Values dropping more allocations than this are freed on the lazy-free thread.
-const LAZY_FREE_THRESHOLD: usize = 64;
-
 pub const COMMANDS: &[Command] = &[
     Command::new("zadd", -4, WRITE | DENYOOM | FAST, KeySpec::ONE, members::zadd).doc(
         GROUP,
@@ -334,10 +331,8 @@ fn store_zset(ctx: &mut Ctx<'_, '_>, key: &[u8], zset: ZSet) -> usize {
         // Storing a sorted set signals clients waiting on the key.
         ctx.keys.set(db, key, Value::ZSet(Box::new(zset)), None)
     };
-    if let Some(old) = old
-        && old.free_cost() > LAZY_FREE_THRESHOLD
-    {
-        ctx.keys.store().free_later(Box::new(old));
+    if let Some(old) = old {
+        ctx.keys.store().dispose(old);
     }
     len
 }

@@ -170,6 +170,15 @@ impl Store {
         }
     }
 
+    /// Drops a value that left the keyspace: on the lazy-free thread when freeing it takes
+    /// many deallocations (as Redis's `LAZYFREE_THRESHOLD` of 64), else right here.
+    pub fn dispose(&self, value: Value) {
+        const LAZY_FREE_THRESHOLD: usize = 64;
+        if value.free_cost() > LAZY_FREE_THRESHOLD {
+            self.free_later(Box::new(value));
+        }
+    }
+
     /// Drops `garbage` on the lazy-free thread (or here, if that thread is gone).
     pub fn free_later(&self, garbage: Box<dyn Send>) {
         if let Err(mpsc::SendError(garbage)) = self.lazy_free.send(garbage) {

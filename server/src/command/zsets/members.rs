@@ -323,32 +323,8 @@ pub(super) fn zrandmember(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResul
     Ok(entries_reply(picked.into_iter(), withscores, protocol))
 }
 
-/// A SCAN-family cursor as Redis reads it (C's `strtoul`): no leading space, an optional
-/// sign (a minus wraps around), decimal digits and nothing after them; the text ends at a
-/// NUL byte and an empty one is 0. Values past 2^64 - 1 are refused.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let text = arg.split(|&b| b == 0).next().unwrap_or_default();
-    let (negative, digits) = match text {
-        [] => return Some(0),
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, text),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let value = digits.iter().try_fold(0u64, |acc, &d| {
-        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })?;
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
-}
-
 pub(super) fn zscan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let cursor = parse_cursor(args[2]).ok_or(Error::msg("ERR invalid cursor"))?;
+    let cursor = parse::cursor(args[2]).ok_or(Error::msg("ERR invalid cursor"))?;
     let db = ctx.db();
     let Some(entry) = ctx.keys.get(db, args[1]) else {
         return Ok(scan_reply(0, Vec::new()));
