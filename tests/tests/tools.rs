@@ -102,3 +102,57 @@ fn redis_benchmark_runs_without_error_lines() {
         Some(100_000)
     );
 }
+
+/// Runs redis-benchmark's default suite (no `-t`) and returns its lines with the error ones.
+fn default_suite(node: &Shoal, extra: &[&str]) -> (String, Vec<String>) {
+    let output = Command::new("redis-benchmark")
+        .args(["-p", &node.port.to_string(), "-n", "20000", "-e", "-q"])
+        .args(extra)
+        .output()
+        .expect("redis-benchmark is installed (apt-get install redis-tools)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{text}");
+    let errors = text
+        .split(['\n', '\r'])
+        .filter(|l| l.to_lowercase().contains("err") && !l.contains("-e option has no effect"))
+        .map(str::to_string)
+        .collect();
+    (text, errors)
+}
+
+#[test]
+fn redis_benchmark_default_suite_runs_every_test_without_errors() {
+    let node = Shoal::start();
+    for extra in [&[][..], &["-P", "16"][..]] {
+        let (text, errors) = default_suite(&node, extra);
+        assert!(errors.is_empty(), "{extra:?}: {errors:?}");
+        for test in [
+            "PING_INLINE",
+            "PING_MBULK",
+            "SET",
+            "GET",
+            "INCR",
+            "LPUSH",
+            "RPUSH",
+            "LPOP",
+            "RPOP",
+            "SADD",
+            "HSET",
+            "SPOP",
+            "ZADD",
+            "ZPOPMIN",
+            "LRANGE_100 (first 100 elements)",
+            "LRANGE_600 (first 600 elements)",
+            "MSET (10 keys)",
+        ] {
+            assert!(
+                text.contains(&format!("{test}: ")),
+                "{extra:?}: missing {test} in\n{text}"
+            );
+        }
+    }
+}
