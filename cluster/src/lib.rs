@@ -1,9 +1,63 @@
 //! Shoal's node-to-node layer.
 //!
-//! This crate owns everything that concerns more than one node: how keys map to Redis
-//! Cluster's 16384 slots (`slot`), and — as the cluster issues land — identity, SWIM
-//! membership, the slot ring, the topology snapshot, peer links, replication and
-//! invalidation fan-out. It moves keys, slots, versions and opaque values; it never parses a
-//! Redis command. The server crate depends on this one, never the other way round.
+//! This crate owns everything that concerns more than one node. It moves keys, slots, versions
+//! and opaque values; it never parses a Redis command. The server crate depends on this one,
+//! never the other way round.
+//!
+//! # Layout
+//!
+//! Pure, deterministic parts (no I/O, no clock):
+//!
+//! - `slot`: key → slot, exactly as Redis Cluster (CRC16-XMODEM, `{hashtags}`, 16384 slots).
+//! - `ring`: the slot table — V tokens per node, R owners per slot — from a set of live nodes.
+//! - `topology`: an immutable snapshot (members, slot table, epoch) published with `ArcSwap`.
+//! - `identity`: node ids and foca's `Identity` (addresses, generation).
+//! - `config`: [`ClusterConfig`] and how the node timeout maps onto SWIM timings.
+//! - `wire`: the gossip datagram envelope (HMAC-SHA256 when a secret is set) and foca's codec.
+//! - `membership`: the sans-IO SWIM core around `foca::Foca`: datagrams and time in, datagrams,
+//!   timers and events out.
+//!
+//! The thin async shell:
+//!
+//! - `node`: [`Cluster`], one tokio task running the core over UDP, publishing the topology.
+//! - `stats`: counters the server exports as metrics.
+//!
+//! # Using it from the server
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), shoal_cluster::ClusterError> {
+//! use shoal_cluster::{Cluster, ClusterConfig, slot::key_slot};
+//!
+//! let mut config = ClusterConfig::new("127.0.0.1:7001".parse().expect("address"));
+//! config.seeds = vec!["127.0.0.1:17000".into()]; // --join; empty: a one-node cluster
+//! let cluster = Cluster::start(config, &tokio::runtime::Handle::current())?;
+//!
+//! let topology = cluster.topology_handle(); // clone into every connection task
+//! let current = topology.load(); // per request, lock-free
+//! let primary = current.primary(key_slot(b"user:1"));
+//! println!("primary {} at {}", primary.id, primary.client);
+//!
+//! cluster.leave().await?; // on SIGTERM / SHUTDOWN
+//! # Ok(())
+//! # }
+//! ```
 
+pub mod config;
+pub mod error;
+pub mod identity;
+pub mod membership;
+pub mod node;
+pub mod ring;
 pub mod slot;
+pub mod stats;
+pub mod topology;
+pub mod wire;
+
+pub use config::{ClusterConfig, Timings};
+pub use error::{ClusterError, ConfigError};
+pub use identity::{NodeId, NodeIdentity};
+pub use membership::{Membership, MembershipEvent};
+pub use node::Cluster;
+pub use ring::{SlotCounts, SlotRange, SlotTable};
+pub use stats::{ClusterStats, StatsSnapshot};
+pub use topology::{MemberInfo, MemberState, Topology, TopologyHandle};

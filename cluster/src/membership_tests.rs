@@ -1,0 +1,224 @@
+//! Unit tests of the sans-IO core over a lossless, instant in-memory network.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use rand::{SeedableRng, rngs::StdRng};
+
+use super::*;
+use crate::identity::NodeId;
+use crate::wire::MAGIC;
+
+const MS: Duration = Duration::from_millis(1);
+
+fn bus(i: usize) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 20000 + i as u16))
+}
+
+fn node(i: usize, secret: Option<&[u8]>) -> Membership {
+    let mut rng = StdRng::seed_from_u64(i as u64);
+    let identity = NodeIdentity::with_generation(NodeId::random(&mut rng), bus(i), bus(i), 1);
+    let timings = Timings::from_node_timeout(Duration::from_millis(1500));
+    Membership::new(
+        identity,
+        timings,
+        secret,
+        StdRng::seed_from_u64(100 + i as u64),
+        Arc::new(ClusterStats::default()),
+    )
+}
+
+/// Instant, lossless delivery between nodes; `up[i]` false drops everything to and from i.
+struct Net {
+    nodes: Vec<Membership>,
+    up: Vec<bool>,
+    now: Duration,
+}
+
+impl Net {
+    fn new(nodes: Vec<Membership>) -> Self {
+        let up = vec![true; nodes.len()];
+        Self {
+            nodes,
+            up,
+            now: Duration::ZERO,
+        }
+    }
+
+    fn pump(&mut self) {
+        loop {
+            let mut in_flight = Vec::new();
+            for (i, node) in self.nodes.iter_mut().enumerate() {
+                let sent: Vec<Outgoing> = node.drain_outbox().collect();
+                if self.up[i] {
+                    in_flight.extend(sent);
+                }
+            }
+            if in_flight.is_empty() {
+                return;
+            }
+            for out in in_flight {
+                if let Some(j) = self.nodes.iter().position(|n| n.identity().bus == out.to)
+                    && self.up[j]
+                {
+                    self.nodes[j].handle_datagram(self.now, &out.datagram);
+                }
+            }
+        }
+    }
+
+    fn advance(&mut self, by: Duration) {
+        let end = self.now + by;
+        while self.now < end {
+            self.now += MS;
+            for (i, node) in self.nodes.iter_mut().enumerate() {
+                if self.up[i] {
+                    node.handle_timers(self.now);
+                }
+            }
+            self.pump();
+        }
+    }
+
+    fn sees(&self, observer: usize, subject: usize) -> Option<MemberState> {
+        let id = self.nodes[subject].identity().id;
+        self.nodes[observer]
+            .members()
+            .find(|(m, _)| m.id == id)
+            .map(|(_, state)| state)
+    }
+}
+
+#[test]
+fn a_node_joins_through_a_seed_known_only_by_address() {
+    let mut net = Net::new(vec![node(0, None), node(1, None), node(2, None)]);
+    net.nodes[1].announce(net.now, bus(0));
+    net.nodes[2].announce(net.now, bus(0));
+    net.pump();
+    net.advance(Duration::from_secs(2));
+    for i in 0..3 {
+        assert!(net.nodes[i].is_joined());
+        for j in (0..3).filter(|&j| j != i) {
+            assert_eq!(net.sees(i, j), Some(MemberState::Alive), "{i} sees {j}");
+        }
+    }
+    let events: Vec<_> = net.nodes[1].drain_events().collect();
+    assert!(events.contains(&MembershipEvent::Joined));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, MembershipEvent::MemberUp(_)))
+    );
+    assert!(net.nodes[0].take_changed());
+}
+
+#[test]
+fn a_leave_is_known_at_once_and_a_crash_after_the_timeout() {
+    let mut net = Net::new((0..4).map(|i| node(i, None)).collect());
+    for i in 1..4 {
+        net.nodes[i].announce(net.now, bus(0));
+    }
+    net.pump();
+    net.advance(Duration::from_secs(2));
+
+    net.nodes[3].leave(net.now);
+    net.pump();
+    assert!(net.nodes[3].has_left());
+    for i in 0..3 {
+        assert_eq!(
+            net.sees(i, 3),
+            Some(MemberState::Down),
+            "{i} learnt of the leave"
+        );
+    }
+
+    net.up[2] = false;
+    let mut elapsed = Duration::ZERO;
+    while (0..2).any(|i| net.sees(i, 2) != Some(MemberState::Down)) {
+        net.advance(10 * MS);
+        elapsed += 10 * MS;
+        assert!(elapsed < Duration::from_secs(10), "crash never detected");
+    }
+    println!("crash detected by both survivors after {elapsed:?}");
+}
+
+#[test]
+fn a_node_with_another_secret_never_joins() {
+    let mut net = Net::new(vec![node(0, Some(b"right")), node(1, Some(b"wrong"))]);
+    for _ in 0..5 {
+        net.nodes[1].announce(net.now, bus(0));
+        net.pump();
+        net.advance(Duration::from_millis(500));
+    }
+    assert!(!net.nodes[1].is_joined());
+    assert_eq!(net.nodes[0].members().count(), 0);
+    assert!(net.nodes[0].stats.snapshot().dropped_unauthenticated >= 5);
+}
+
+#[test]
+fn a_restarted_node_on_the_same_address_replaces_the_old_one() {
+    let mut net = Net::new(vec![node(0, None), node(1, None)]);
+    net.nodes[1].announce(net.now, bus(0));
+    net.pump();
+    net.advance(Duration::from_secs(1));
+    let old = net.nodes[1].identity().clone();
+
+    let mut rng = StdRng::seed_from_u64(77);
+    let restarted = NodeIdentity::with_generation(NodeId::random(&mut rng), bus(1), bus(1), 2);
+    net.nodes[1] = Membership::new(
+        restarted.clone(),
+        *net.nodes[0].timings(),
+        None,
+        StdRng::seed_from_u64(78),
+        Arc::new(ClusterStats::default()),
+    );
+    net.nodes[1].announce(net.now, bus(0));
+    net.pump();
+    let events: Vec<_> = net.nodes[0].drain_events().collect();
+    assert!(events.contains(&MembershipEvent::MemberReplaced {
+        old,
+        new: restarted.clone()
+    }));
+    let members: Vec<_> = net.nodes[0]
+        .members()
+        .map(|(m, s)| (m.clone(), s))
+        .collect();
+    assert_eq!(members, [(restarted, MemberState::Alive)]);
+}
+
+#[test]
+fn packets_claiming_to_be_from_ourselves_are_rejected() {
+    let mut net = Net::new(vec![node(0, None), node(1, None)]);
+    net.nodes[1].announce(net.now, bus(0));
+    let echoed: Vec<Outgoing> = net.nodes[1].drain_outbox().collect();
+    for out in &echoed {
+        net.nodes[1].handle_datagram(net.now, &out.datagram);
+    }
+    assert_eq!(net.nodes[1].stats.snapshot().dropped_rejected, 1);
+}
+
+proptest! {
+    #[test]
+    fn garbage_never_panics_and_is_counted(
+        payload in proptest::collection::vec(any::<u8>(), 0..1500),
+        enveloped in any::<bool>(),
+    ) {
+        let mut plain = node(0, None);
+        let mut keyed = node(1, Some(b"k"));
+        let mut datagram = payload.clone();
+        if enveloped {
+            datagram.splice(0..0, [MAGIC, 0]);
+        }
+        plain.handle_datagram(Duration::ZERO, &datagram);
+        keyed.handle_datagram(Duration::ZERO, &datagram);
+        for core in [&plain, &keyed] {
+            let stats = core.stats.snapshot();
+            prop_assert_eq!(stats.packets_received, 1);
+            prop_assert!(stats.packets_dropped() <= 1);
+            prop_assert_eq!(core.members().count(), 0);
+        }
+        prop_assert_eq!(keyed.stats.snapshot().packets_dropped(), 1);
+    }
+}

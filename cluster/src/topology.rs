@@ -1,0 +1,353 @@
+//! The topology: an immutable snapshot of members and slot owners, swapped atomically.
+//!
+//! A [`Topology`] is derived from membership alone: the known members (with their addresses and
+//! SWIM states), the [`SlotTable`] of the live ones (alive and suspect members own slots; down
+//! ones do not), and an epoch that digests the live set. Every node that sees the same live
+//! members computes the same table and the same epoch, so comparing epochs tells whether two
+//! nodes route alike. The node itself is always live in its own topology, so every slot has a
+//! primary.
+//!
+//! The membership task builds a new snapshot on every change and publishes it through
+//! [`TopologyHandle`] (an `ArcSwap`): request handlers call [`TopologyHandle::load`] per request,
+//! lock-free, and keep a consistent view for as long as they hold it.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use arc_swap::{ArcSwap, Guard};
+use sha2::{Digest, Sha256};
+
+use crate::identity::{Generation, NodeId, NodeIdentity};
+use crate::ring::{SlotCounts, SlotTable};
+use crate::slot::Slot;
+
+/// A member's SWIM state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MemberState {
+    /// Answering probes.
+    Alive,
+    /// Missed a probe; declared down unless it refutes in time. Still owns its slots.
+    Suspect,
+    /// Crashed, left, or unreachable for longer than the node timeout. Owns nothing.
+    Down,
+}
+
+impl MemberState {
+    /// Alive or suspect: owns slots.
+    pub fn is_live(self) -> bool {
+        self != MemberState::Down
+    }
+}
+
+impl From<foca::State> for MemberState {
+    fn from(state: foca::State) -> Self {
+        match state {
+            foca::State::Alive => MemberState::Alive,
+            foca::State::Suspect => MemberState::Suspect,
+            foca::State::Down => MemberState::Down,
+        }
+    }
+}
+
+/// One member as the topology sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberInfo {
+    /// Node id.
+    pub id: NodeId,
+    /// Announced client address (for `CLUSTER SLOTS`, `-MOVED`, forwarding).
+    pub client: SocketAddr,
+    /// Announced cluster bus address.
+    pub bus: SocketAddr,
+    /// Incarnation of the node id.
+    pub generation: Generation,
+    /// SWIM state.
+    pub state: MemberState,
+}
+
+impl MemberInfo {
+    /// A member from its identity and state.
+    pub fn new(identity: &NodeIdentity, state: MemberState) -> Self {
+        Self {
+            id: identity.id,
+            client: identity.client,
+            bus: identity.bus,
+            generation: identity.generation,
+            state,
+        }
+    }
+}
+
+/// An immutable view of the cluster.
+#[derive(Debug)]
+pub struct Topology {
+    epoch: u64,
+    myself: usize,
+    /// Every known member, sorted by id (each id once: the newest generation wins).
+    members: Vec<MemberInfo>,
+    slots: Arc<SlotTable>,
+    /// `slots.nodes()[i]` is `members[ring_members[i]]`.
+    ring_members: Vec<usize>,
+}
+
+impl Topology {
+    /// A one-node cluster: `myself` owns every slot.
+    pub fn single(myself: &NodeIdentity, tokens_per_node: u16, replicas: usize) -> Self {
+        Self::derive(myself, [], tokens_per_node, replicas, None)
+    }
+
+    /// Derives the topology from the members we know (`myself` is added as alive). When the
+    /// live set is the same as `previous`'s, its slot table is reused.
+    pub fn derive(
+        myself: &NodeIdentity,
+        others: impl IntoIterator<Item = (NodeIdentity, MemberState)>,
+        tokens_per_node: u16,
+        replicas: usize,
+        previous: Option<&Topology>,
+    ) -> Self {
+        let mut members: Vec<MemberInfo> = others
+            .into_iter()
+            .filter(|(identity, _)| identity.id != myself.id && !identity.is_seed_placeholder())
+            .map(|(identity, state)| MemberInfo::new(&identity, state))
+            .collect();
+        members.push(MemberInfo::new(myself, MemberState::Alive));
+        // One entry per id: live before down, then the newest generation.
+        members.sort_by(|a, b| {
+            (a.id, !a.state.is_live(), std::cmp::Reverse(a.generation)).cmp(&(
+                b.id,
+                !b.state.is_live(),
+                std::cmp::Reverse(b.generation),
+            ))
+        });
+        members.dedup_by(|later, kept| later.id == kept.id);
+
+        let live: Vec<NodeId> = members
+            .iter()
+            .filter(|m| m.state.is_live())
+            .map(|m| m.id)
+            .collect();
+        let slots = match previous {
+            Some(prev)
+                if prev.slots.nodes() == live.as_slice()
+                    && prev.slots.replication() == replicas.min(live.len()) =>
+            {
+                Arc::clone(&prev.slots)
+            }
+            _ => Arc::new(SlotTable::build(live, tokens_per_node, replicas)),
+        };
+        let ring_members = slots
+            .nodes()
+            .iter()
+            .filter_map(|id| members.binary_search_by(|m| m.id.cmp(id)).ok())
+            .collect();
+        let myself_index = members
+            .binary_search_by(|m| m.id.cmp(&myself.id))
+            .unwrap_or_default();
+        let epoch = epoch_of(&members, tokens_per_node, replicas);
+        Self {
+            epoch,
+            myself: myself_index,
+            members,
+            slots,
+            ring_members,
+        }
+    }
+
+    /// Digest of the live members (ids and addresses) and ring parameters: equal on every node
+    /// that routes the same way.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// This node.
+    pub fn myself(&self) -> &MemberInfo {
+        &self.members[self.myself]
+    }
+
+    /// Every known member (alive, suspect and down), sorted by id.
+    pub fn members(&self) -> &[MemberInfo] {
+        &self.members
+    }
+
+    /// Members that own slots (alive and suspect), sorted by id.
+    pub fn live_members(&self) -> impl Iterator<Item = &MemberInfo> + '_ {
+        self.members.iter().filter(|m| m.state.is_live())
+    }
+
+    /// The member with this id.
+    pub fn member(&self, id: &NodeId) -> Option<&MemberInfo> {
+        let index = self.members.binary_search_by(|m| m.id.cmp(id)).ok()?;
+        self.members.get(index)
+    }
+
+    /// The slot table of the live members.
+    pub fn slots(&self) -> &SlotTable {
+        &self.slots
+    }
+
+    /// The owners of `slot`, primary first.
+    pub fn owners(&self, slot: Slot) -> impl Iterator<Item = &MemberInfo> + '_ {
+        self.slots
+            .owners(slot)
+            .iter()
+            .map(|&index| &self.members[self.ring_members[usize::from(index)]])
+    }
+
+    /// The primary of `slot`.
+    pub fn primary(&self, slot: Slot) -> &MemberInfo {
+        self.owners(slot).next().unwrap_or_else(|| self.myself())
+    }
+
+    /// Whether this node is the primary of `slot`.
+    pub fn is_primary(&self, slot: Slot) -> bool {
+        self.primary(slot).id == self.myself().id
+    }
+
+    /// Whether this node owns `slot`, as primary or replica.
+    pub fn is_owner(&self, slot: Slot) -> bool {
+        let me = self.myself().id;
+        self.owners(slot).any(|m| m.id == me)
+    }
+
+    /// Slots this node owns as primary and as replica.
+    pub fn my_slots(&self) -> SlotCounts {
+        self.slots.counts(&self.myself().id)
+    }
+}
+
+fn epoch_of(members: &[MemberInfo], tokens_per_node: u16, replicas: usize) -> u64 {
+    let mut hasher = Sha256::new();
+    hasher.update(tokens_per_node.to_be_bytes());
+    hasher.update((replicas as u64).to_be_bytes());
+    for member in members.iter().filter(|m| m.state.is_live()) {
+        hasher.update(member.id.as_bytes());
+        for addr in [member.client, member.bus] {
+            match addr.ip() {
+                IpAddr::V4(ip) => hasher.update(ip.octets()),
+                IpAddr::V6(ip) => hasher.update(ip.octets()),
+            }
+            hasher.update(addr.port().to_be_bytes());
+        }
+    }
+    let digest = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// Where the current [`Topology`] is published; cheap to clone and share with every thread.
+#[derive(Clone, Debug)]
+pub struct TopologyHandle {
+    current: Arc<ArcSwap<Topology>>,
+}
+
+impl TopologyHandle {
+    /// A handle publishing `initial`.
+    pub fn new(initial: Arc<Topology>) -> Self {
+        Self {
+            current: Arc::new(ArcSwap::new(initial)),
+        }
+    }
+
+    /// The current topology, lock-free: for per-request use (hold it briefly).
+    pub fn load(&self) -> Guard<Arc<Topology>> {
+        self.current.load()
+    }
+
+    /// The current topology as an owned `Arc`: for holding across awaits.
+    pub fn load_full(&self) -> Arc<Topology> {
+        self.current.load_full()
+    }
+
+    /// Publishes a new topology.
+    pub(crate) fn store(&self, topology: Arc<Topology>) {
+        self.current.store(topology);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{SeedableRng, rngs::StdRng};
+
+    fn identity(rng: &mut StdRng, port: u16) -> NodeIdentity {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        NodeIdentity::with_generation(NodeId::random(rng), addr, addr, 1)
+    }
+
+    #[test]
+    fn a_lone_node_is_primary_of_everything() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let me = identity(&mut rng, 1);
+        let topology = Topology::single(&me, 256, 2);
+        assert!((0..16384).all(|slot| topology.is_primary(slot)));
+        assert_eq!(
+            topology.my_slots(),
+            SlotCounts {
+                primary: 16384,
+                replica: 0
+            }
+        );
+        assert_eq!(topology.members().len(), 1);
+    }
+
+    #[test]
+    fn nodes_seeing_the_same_live_members_agree_on_epoch_and_table() {
+        let mut rng = StdRng::seed_from_u64(2);
+        let nodes: Vec<NodeIdentity> = (0..4).map(|i| identity(&mut rng, 10 + i)).collect();
+        let down = identity(&mut rng, 99);
+        let view = |me: usize| {
+            let others = nodes
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != me)
+                .map(|(_, n)| (n.clone(), MemberState::Alive))
+                .chain([(down.clone(), MemberState::Down)]);
+            Topology::derive(&nodes[me], others, 256, 2, None)
+        };
+        let (a, b) = (view(0), view(3));
+        assert_eq!(a.epoch(), b.epoch());
+        assert_eq!(a.slots(), b.slots());
+        assert_eq!(a.members().len(), 5);
+        assert_eq!(a.live_members().count(), 4);
+        assert!((0..16384).all(|s| a.primary(s).id == b.primary(s).id));
+        assert!(a.slots().index_of(&down.id).is_none());
+    }
+
+    #[test]
+    fn a_suspect_keeps_its_slots_and_the_table_is_reused() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let me = identity(&mut rng, 1);
+        let other = identity(&mut rng, 2);
+        let first = Topology::derive(&me, [(other.clone(), MemberState::Alive)], 256, 2, None);
+        let second = Topology::derive(
+            &me,
+            [(other.clone(), MemberState::Suspect)],
+            256,
+            2,
+            Some(&first),
+        );
+        assert!(Arc::ptr_eq(&first.slots, &second.slots));
+        assert_eq!(first.epoch(), second.epoch());
+        let third = Topology::derive(&me, [(other, MemberState::Down)], 256, 2, Some(&second));
+        assert_ne!(third.epoch(), second.epoch());
+        assert_eq!(third.my_slots().primary, 16384);
+    }
+
+    #[test]
+    fn the_handle_swaps_snapshots() {
+        let mut rng = StdRng::seed_from_u64(4);
+        let me = identity(&mut rng, 1);
+        let handle = TopologyHandle::new(Arc::new(Topology::single(&me, 16, 2)));
+        let old = handle.load_full();
+        let other = identity(&mut rng, 2);
+        handle.store(Arc::new(Topology::derive(
+            &me,
+            [(other, MemberState::Alive)],
+            16,
+            2,
+            Some(&old),
+        )));
+        assert_eq!(old.members().len(), 1);
+        assert_eq!(handle.load().members().len(), 2);
+    }
+}
