@@ -11,7 +11,7 @@ use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
 use crate::protocol::request::parse_int;
-use crate::store::{EntryMut, StrEncoding, Value};
+use crate::store::{EntryMut, StrEncoding, Value, ValueRef};
 
 const GROUP: &str = "bitmap";
 
@@ -131,7 +131,7 @@ fn setbit(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let s = as_str(&entry)?;
     let was = s.get(byte).is_some_and(|b| b & mask != 0);
     let unchanged =
-        was == on && byte < s.len() && matches!(entry.value(), Value::Str(_, StrEncoding::Raw));
+        was == on && byte < s.len() && matches!(entry.value(), ValueRef::Str(_, StrEncoding::Raw));
     if !unchanged {
         let s = writable(&mut entry, byte + 1)?;
         if on {

@@ -13,7 +13,7 @@ use crate::error::{CommandResult, Error};
 use crate::glob::Pattern;
 use crate::protocol::{Protocol, Reply};
 use crate::store::hash::Hash;
-use crate::store::{EntryMut, Value};
+use crate::store::{EntryMut, Value, ValueRef};
 
 const GROUP: &str = "hash";
 
@@ -55,7 +55,7 @@ pub const COMMANDS: &[Command] = &[
 /// The hash in a found entry, or WRONGTYPE.
 fn as_hash<'e>(entry: &'e EntryMut<'_>) -> Result<&'e Hash, Error> {
     match entry.value() {
-        Value::Hash(hash) => Ok(hash),
+        ValueRef::Hash(hash) => Ok(hash),
         _ => Err(Error::WrongType),
     }
 }

@@ -9,7 +9,7 @@ use super::strings::as_str;
 use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
-use crate::store::{EntryMut, StrEncoding, Value};
+use crate::store::{EntryMut, StrEncoding, Value, ValueRef};
 
 use crate::store::hll;
 
@@ -68,7 +68,7 @@ fn hll_mut<'e>(entry: &'e mut EntryMut<'_>) -> Result<&'e mut Vec<u8>, Error> {
 /// Whether the string in `entry` is not raw yet (a command that works on a HyperLogLog
 /// leaves it raw, as Redis does).
 fn needs_raw(entry: &EntryMut<'_>) -> bool {
-    !matches!(entry.value(), Value::Str(_, StrEncoding::Raw))
+    !matches!(entry.value(), ValueRef::Str(_, StrEncoding::Raw))
 }
 
 fn pfadd(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {

@@ -309,7 +309,7 @@ fn copy(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let Some(entry) = ctx.keys.get(db, src) else {
         return Ok(Reply::Int(0));
     };
-    let (value, expire) = (entry.value().clone(), entry.expire_at());
+    let (value, expire) = (entry.value().to_owned(), entry.expire_at());
     if !options.replace && ctx.keys.exists(target, dst) {
         return Ok(Reply::Int(0));
     }

@@ -12,7 +12,7 @@ use super::{Command, Ctx, KeySpec, Mode, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
 use crate::store::list::{End, List};
-use crate::store::{EntryMut, Value};
+use crate::store::{EntryMut, Value, ValueRef};
 
 const GROUP: &str = "list";
 
@@ -66,7 +66,7 @@ pub const COMMANDS: &[Command] = &[
 /// The list in a found entry, or WRONGTYPE.
 fn list_ref<'e>(entry: &'e EntryMut<'_>) -> Result<&'e List, Error> {
     match entry.value() {
-        Value::List(list) => Ok(list),
+        ValueRef::List(list) => Ok(list),
         _ => Err(Error::WrongType),
     }
 }

@@ -16,7 +16,7 @@ use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::glob::Pattern;
 use crate::protocol::Reply;
-use crate::store::Value;
+use crate::store::{Value, ValueRef};
 use crate::store::locked::Access;
 use crate::store::set::{Member, MemberBuf, Set};
 use bytes::Bytes;
@@ -65,9 +65,9 @@ pub const COMMANDS: &[Command] = &[
 /// Members copied out of a set at a time by the multi-key commands.
 const CHUNK: usize = 256;
 
-fn as_set(value: &Value) -> Result<&Set, Error> {
+fn as_set(value: ValueRef<'_>) -> Result<&Set, Error> {
     match value {
-        Value::Set(set) => Ok(set),
+        ValueRef::Set(set) => Ok(set),
         _ => Err(Error::WrongType),
     }
 }

@@ -22,7 +22,7 @@ use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::{Protocol, Reply};
 use crate::store::stream::{AddError, Fields, NewId, Stream, StreamId, Trim};
-use crate::store::{EntryMut, Value};
+use crate::store::{EntryMut, Value, ValueRef};
 
 const GROUP: &str = "stream";
 
@@ -138,7 +138,7 @@ fn parse_bound(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), Error> 
 /// The stream in a found entry, or WRONGTYPE.
 fn as_stream<'e>(entry: &'e EntryMut<'_>) -> Result<&'e Stream, Error> {
     match entry.value() {
-        Value::Stream(stream) => Ok(stream),
+        ValueRef::Stream(stream) => Ok(stream),
         _ => Err(Error::WrongType),
     }
 }

@@ -4,7 +4,7 @@ use super::parse::{self, is};
 use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
-use crate::store::{EntryMut, StrEncoding, Value};
+use crate::store::{EntryMut, StrEncoding, Value, ValueRef};
 
 const GROUP: &str = "string";
 
@@ -58,7 +58,7 @@ pub const COMMANDS: &[Command] = &[
 /// The string in a found entry, or WRONGTYPE.
 pub fn as_str<'e>(entry: &'e EntryMut<'_>) -> Result<&'e [u8], Error> {
     match entry.value() {
-        Value::Str(s, _) => Ok(s),
+        ValueRef::Str(s, _) => Ok(s),
         _ => Err(Error::WrongType),
     }
 }
@@ -294,7 +294,7 @@ fn mget(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         .map(|key| match ctx.keys.get(db, key) {
             // MGET answers nil for keys of other types, as Redis does.
             Some(entry) => match entry.value() {
-                Value::Str(s, _) => Reply::bulk(s),
+                ValueRef::Str(s, _) => Reply::bulk(s),
                 _ => Reply::Null,
             },
             None => Reply::Null,
@@ -506,7 +506,7 @@ fn lcs(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let mut fetch = |key: &[u8]| -> Result<Vec<u8>, Error> {
         match ctx.keys.get(db, key) {
             Some(entry) => match entry.value() {
-                Value::Str(s, _) => Ok(s.clone()),
+                ValueRef::Str(s, _) => Ok(s.to_vec()),
                 _ => Err(Error::msg(
                     "ERR The specified keys must contain string values",
                 )),

@@ -19,7 +19,7 @@ mod ranges;
 use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::Error;
 use crate::protocol::{Protocol, Reply};
-use crate::store::Value;
+use crate::store::{Value, ValueRef};
 use crate::store::locked::Access;
 use crate::store::zset::{Entry, ZSet};
 
@@ -275,9 +275,9 @@ pub const COMMANDS: &[Command] = &[
 ];
 
 /// The sorted set a value holds, or WRONGTYPE.
-fn as_zset(value: &Value) -> Result<&ZSet, Error> {
+fn as_zset(value: ValueRef<'_>) -> Result<&ZSet, Error> {
     match value {
-        Value::ZSet(z) => Ok(z),
+        ValueRef::ZSet(z) => Ok(z),
         _ => Err(Error::WrongType),
     }
 }

@@ -15,7 +15,7 @@
 //! The cursor is a bucket index, which stays valid until the table is rebuilt (see
 //! `Shard::generation`); after a rebuild the pass over that shard restarts from bucket 0.
 
-use super::shard::Entry;
+use super::entry::Entry;
 use super::{SHARDS, Store};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Weak};

@@ -7,7 +7,8 @@
 //! lookup goes through here, which is where lazy expiry, LRU touches and hit/miss counting
 //! happen.
 
-use super::shard::{Entry, EntryMut, Shard};
+use super::entry::Entry;
+use super::shard::{EntryMut, Shard};
 use super::value::Value;
 use super::{DbIndex, SHARDS, Store};
 use parking_lot::MutexGuard;

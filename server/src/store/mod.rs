@@ -12,6 +12,7 @@
 //! - `locked`: the view a command gets over the shards it locked.
 //! - `expire`: the active expiry cycle.
 
+pub mod entry;
 pub mod expire;
 pub mod hash;
 pub mod hll;
@@ -24,8 +25,9 @@ pub mod value;
 pub mod zset;
 
 pub use locked::Locked;
-pub use shard::{Entry, EntryMut, Shard, ShardStats};
-pub use value::{StrEncoding, Value};
+pub use entry::Entry;
+pub use shard::{EntryMut, Shard, ShardStats};
+pub use value::{StrEncoding, Value, ValueRef};
 
 use crossbeam_utils::CachePadded;
 use parking_lot::{Mutex, MutexGuard};

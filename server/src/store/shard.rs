@@ -5,58 +5,10 @@
 //! never handed out. The active expiry cycle (`expire.rs`) walks the table by bucket index
 //! with a cursor, which hashbrown keeps stable until the table is resized.
 
-use super::value::Value;
+use super::entry::Entry;
+use super::value::{Value, ValueRef};
 use crate::clock;
 use hashbrown::HashTable;
-
-/// A key and everything stored with it.
-#[derive(Debug)]
-pub struct Entry {
-    key: Box<[u8]>,
-    value: Value,
-    /// Absolute expiry in Unix milliseconds; 0 means no expiry.
-    expire_at: u64,
-    /// LRU clock of the last access (`OBJECT IDLETIME`).
-    access: u32,
-    /// Changes whenever the value or expiry changes (`WATCH` compares it).
-    version: u64,
-}
-
-impl Entry {
-    /// The key.
-    pub fn key(&self) -> &[u8] {
-        &self.key
-    }
-
-    /// The value.
-    pub fn value(&self) -> &Value {
-        &self.value
-    }
-
-    /// Takes the value apart from the key.
-    pub fn into_value(self) -> Value {
-        self.value
-    }
-
-    /// Absolute expiry in Unix milliseconds, if any.
-    pub fn expire_at(&self) -> Option<u64> {
-        (self.expire_at != 0).then_some(self.expire_at)
-    }
-
-    /// LRU clock of the last access.
-    pub fn access(&self) -> u32 {
-        self.access
-    }
-
-    fn is_expired(&self, now: u64) -> bool {
-        self.expire_at != 0 && self.expire_at <= now
-    }
-
-    /// Approximate memory this entry holds (for `MEMORY USAGE`-style reporting).
-    pub fn memory(&self) -> usize {
-        std::mem::size_of::<Entry>() + self.key.len() + self.value.heap_size()
-    }
-}
 
 /// Counters a shard keeps under its own lock, summed for `INFO stats`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -116,34 +68,34 @@ pub struct EntryMut<'a> {
 impl EntryMut<'_> {
     /// The key.
     pub fn key(&self) -> &[u8] {
-        &self.entry.key
+        self.entry.key()
     }
 
     /// The value.
-    pub fn value(&self) -> &Value {
-        &self.entry.value
+    pub fn value(&self) -> ValueRef<'_> {
+        self.entry.value()
     }
 
     /// The value, to change in place.
     pub fn value_mut(&mut self) -> &mut Value {
         self.bump_version();
-        &mut self.entry.value
+        self.entry.value_mut()
     }
 
     /// Replaces the value, keeping the expiry.
     pub fn set_value(&mut self, value: Value) -> Value {
         self.bump_version();
-        std::mem::replace(&mut self.entry.value, value)
+        self.entry.replace_value(value)
     }
 
     /// The entry's version: it changes with every change of value or expiry.
     pub fn version(&self) -> u64 {
-        self.entry.version
+        self.entry.version()
     }
 
     fn bump_version(&mut self) {
         *self.last_version += 1;
-        self.entry.version = *self.last_version;
+        self.entry.set_version(*self.last_version);
     }
 
     /// Absolute expiry in Unix milliseconds, if any.
@@ -153,20 +105,20 @@ impl EntryMut<'_> {
 
     /// LRU clock of the last access.
     pub fn access(&self) -> u32 {
-        self.entry.access
+        self.entry.access()
     }
 
     /// Sets the LRU clock (a key moved by `RENAME` or `MOVE` keeps its idle time).
     pub fn set_access(&mut self, access: u32) {
-        self.entry.access = access;
+        self.entry.set_access(access);
     }
 
     /// Sets or clears the expiry.
     pub fn set_expire_at(&mut self, expire_at: Option<u64>) {
         self.bump_version();
-        let was_volatile = self.entry.expire_at != 0;
+        let was_volatile = self.entry.expire_at().is_some();
         let at = expire_at.unwrap_or(0);
-        self.entry.expire_at = at;
+        self.entry.set_expire_at(expire_at);
         match (was_volatile, at != 0) {
             (false, true) => *self.volatile += 1,
             (true, false) => *self.volatile -= 1,
@@ -223,7 +175,7 @@ impl Shard {
             last_version,
             ..
         } = self;
-        let Ok(found) = table.find_entry(hash, |e| *e.key == *key) else {
+        let Ok(found) = table.find_entry(hash, |e| e.key() == key) else {
             stats.misses += u64::from(count);
             return None;
         };
@@ -237,7 +189,7 @@ impl Shard {
         stats.hits += u64::from(count);
         let entry = found.into_mut();
         if touch {
-            entry.access = clock::lru_clock(now);
+            entry.set_access(clock::lru_clock(now));
         }
         Some(EntryMut {
             entry,
@@ -269,21 +221,19 @@ impl Shard {
         if self.table.len() == self.table.capacity() {
             self.generation = self.generation.wrapping_add(1);
         }
+        self.last_version += 1;
+        let new = Entry::new(key, value, at, access, self.last_version);
         match self
             .table
-            .entry(hash, |e| *e.key == *key, |e| hasher(&e.key))
+            .entry(hash, |e| e.key() == key, |e| hasher(e.key()))
         {
             hashbrown::hash_table::Entry::Occupied(mut found) => {
                 let entry = found.get_mut();
-                if entry.expire_at != 0 {
+                if entry.expire_at().is_some() {
                     self.volatile -= 1;
                 }
                 let expired = entry.is_expired(now);
-                entry.expire_at = at;
-                entry.access = access;
-                self.last_version += 1;
-                entry.version = self.last_version;
-                let old = std::mem::replace(&mut entry.value, value);
+                let old = std::mem::replace(entry, new).into_value();
                 if expired {
                     self.stats.expired += 1;
                     None
@@ -292,14 +242,7 @@ impl Shard {
                 }
             }
             hashbrown::hash_table::Entry::Vacant(slot) => {
-                self.last_version += 1;
-                slot.insert(Entry {
-                    key: key.into(),
-                    value,
-                    expire_at: at,
-                    access,
-                    version: self.last_version,
-                });
+                slot.insert(new);
                 None
             }
         }
@@ -309,11 +252,11 @@ impl Shard {
     pub fn remove(&mut self, hash: u64, key: &[u8], now: u64) -> Option<Entry> {
         let entry = self
             .table
-            .find_entry(hash, |e| *e.key == *key)
+            .find_entry(hash, |e| e.key() == key)
             .ok()?
             .remove()
             .0;
-        if entry.expire_at != 0 {
+        if entry.expire_at().is_some() {
             self.volatile -= 1;
         }
         if entry.is_expired(now) {
@@ -343,7 +286,7 @@ impl Shard {
             return false;
         }
         self.table
-            .shrink_to((self.table.len() * 2).max(KEEP / 2), |e| hasher(&e.key));
+            .shrink_to((self.table.len() * 2).max(KEEP / 2), |e| hasher(e.key()));
         self.generation = self.generation.wrapping_add(1);
         true
     }
@@ -377,7 +320,7 @@ impl Shard {
             let Some(entry) = self.table.get_bucket_entry(index).ok() else {
                 continue;
             };
-            let at = entry.get().expire_at;
+            let at = entry.get().expiry_ms();
             if at == 0 {
                 continue;
             }

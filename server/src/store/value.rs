@@ -39,7 +39,102 @@ pub enum Value {
     Stream(Box<Stream>),
 }
 
+/// A value seen in place, without owning it: how a stored entry lends its value (a packed
+/// string is a slice of the entry's block, see `entry.rs`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ValueRef<'a> {
+    Str(&'a [u8], StrEncoding),
+    Hash(&'a Hash),
+    List(&'a List),
+    Set(&'a Set),
+    ZSet(&'a ZSet),
+    Stream(&'a Stream),
+}
+
+impl ValueRef<'_> {
+    /// A copy of the value.
+    pub fn to_owned(self) -> Value {
+        match self {
+            ValueRef::Str(s, encoding) => Value::Str(s.to_vec(), encoding),
+            ValueRef::Hash(h) => Value::Hash(Box::new(h.clone())),
+            ValueRef::List(l) => Value::List(Box::new(l.clone())),
+            ValueRef::Set(s) => Value::Set(Box::new(s.clone())),
+            ValueRef::ZSet(z) => Value::ZSet(Box::new(z.clone())),
+            ValueRef::Stream(s) => Value::Stream(Box::new(s.clone())),
+        }
+    }
+
+    /// The type name `TYPE` reports.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            ValueRef::Str(..) => "string",
+            ValueRef::Hash(_) => "hash",
+            ValueRef::List(_) => "list",
+            ValueRef::Set(_) => "set",
+            ValueRef::ZSet(_) => "zset",
+            ValueRef::Stream(_) => "stream",
+        }
+    }
+
+    /// Whether this is a collection with no element left (Redis deletes such keys).
+    pub fn is_empty_collection(self) -> bool {
+        match self {
+            ValueRef::Str(..) => false,
+            ValueRef::Hash(h) => h.is_empty(),
+            ValueRef::List(l) => l.is_empty(),
+            ValueRef::Set(s) => s.is_empty(),
+            ValueRef::ZSet(z) => z.is_empty(),
+            // An empty stream is a valid value (XADD ... MAXLEN 0, XDEL of every entry).
+            ValueRef::Stream(_) => false,
+        }
+    }
+
+    /// The encoding `OBJECT ENCODING` reports, following Redis's rules.
+    pub fn encoding(self) -> &'static str {
+        match self {
+            ValueRef::Str(s, StrEncoding::Auto)
+                if s.len() <= 20 && crate::protocol::request::parse_int(s).is_some() =>
+            {
+                "int"
+            }
+            ValueRef::Str(s, StrEncoding::Auto | StrEncoding::Plain) if s.len() <= EMBSTR_MAX => {
+                "embstr"
+            }
+            ValueRef::Str(..) => "raw",
+            ValueRef::Hash(h) => h.encoding(),
+            ValueRef::List(l) => l.encoding(),
+            ValueRef::Set(s) => s.encoding(),
+            ValueRef::ZSet(z) => z.encoding(),
+            ValueRef::Stream(_) => "stream",
+        }
+    }
+
+    /// Approximate bytes the value occupies on the heap.
+    pub fn heap_size(self) -> usize {
+        match self {
+            ValueRef::Str(s, _) => s.len(),
+            ValueRef::Hash(h) => h.heap_size(),
+            ValueRef::List(l) => l.heap_size(),
+            ValueRef::Set(s) => s.heap_size(),
+            ValueRef::ZSet(z) => z.heap_size(),
+            ValueRef::Stream(s) => s.heap_size(),
+        }
+    }
+}
+
 impl Value {
+    /// The value seen through a [`ValueRef`].
+    pub fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::Str(s, encoding) => ValueRef::Str(s, *encoding),
+            Value::Hash(h) => ValueRef::Hash(h),
+            Value::List(l) => ValueRef::List(l),
+            Value::Set(s) => ValueRef::Set(s),
+            Value::ZSet(z) => ValueRef::ZSet(z),
+            Value::Stream(s) => ValueRef::Stream(s),
+        }
+    }
+
     /// A string value holding a copy of `bytes`, as `SET` writes it.
     pub fn string(bytes: &[u8]) -> Value {
         Value::Str(bytes.to_vec(), StrEncoding::Auto)
@@ -47,27 +142,12 @@ impl Value {
 
     /// The type name `TYPE` reports.
     pub fn type_name(&self) -> &'static str {
-        match self {
-            Value::Str(..) => "string",
-            Value::Hash(_) => "hash",
-            Value::List(_) => "list",
-            Value::Set(_) => "set",
-            Value::ZSet(_) => "zset",
-            Value::Stream(_) => "stream",
-        }
+        self.as_ref().type_name()
     }
 
     /// Whether this is a collection with no element left (Redis deletes such keys).
     pub fn is_empty_collection(&self) -> bool {
-        match self {
-            Value::Str(..) => false,
-            Value::Hash(h) => h.is_empty(),
-            Value::List(l) => l.is_empty(),
-            Value::Set(s) => s.is_empty(),
-            Value::ZSet(z) => z.is_empty(),
-            // An empty stream is a valid value (XADD ... MAXLEN 0, XDEL of every entry).
-            Value::Stream(_) => false,
-        }
+        self.as_ref().is_empty_collection()
     }
 
     /// Whether a client blocked on this key (BLPOP, BZPOPMIN, XREAD BLOCK) may now be served.
@@ -77,22 +157,7 @@ impl Value {
 
     /// The encoding `OBJECT ENCODING` reports, following Redis's rules.
     pub fn encoding(&self) -> &'static str {
-        match self {
-            Value::Str(s, StrEncoding::Auto)
-                if s.len() <= 20 && crate::protocol::request::parse_int(s).is_some() =>
-            {
-                "int"
-            }
-            Value::Str(s, StrEncoding::Auto | StrEncoding::Plain) if s.len() <= EMBSTR_MAX => {
-                "embstr"
-            }
-            Value::Str(..) => "raw",
-            Value::Hash(h) => h.encoding(),
-            Value::List(l) => l.encoding(),
-            Value::Set(s) => s.encoding(),
-            Value::ZSet(z) => z.encoding(),
-            Value::Stream(_) => "stream",
-        }
+        self.as_ref().encoding()
     }
 
     /// How many allocations dropping this value frees: big collections are freed on the

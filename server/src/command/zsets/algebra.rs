@@ -10,7 +10,7 @@ use super::super::parse::{self, is};
 use super::{bounds, push_entry, store_zset};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
-use crate::store::Value;
+use crate::store::ValueRef;
 use crate::store::locked::Access;
 use crate::store::set::Set;
 use crate::store::zset::{ZSet, compare};
@@ -109,8 +109,8 @@ fn with_input<R>(
         return Ok(f(Input::Missing));
     };
     match entry.value() {
-        Value::ZSet(z) => Ok(f(Input::Sorted(z))),
-        Value::Set(s) => Ok(f(Input::Plain(s))),
+        ValueRef::ZSet(z) => Ok(f(Input::Sorted(z))),
+        ValueRef::Set(s) => Ok(f(Input::Plain(s))),
         _ => Err(Error::WrongType),
     }
 }
