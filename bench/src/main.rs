@@ -11,12 +11,17 @@
 //! - `metrics` ([`metrics`]): throughput with the Prometheus endpoint off, and on and scraped.
 //! - `expiry` ([`expiry`]): keys written with a TTL and never read; how fast each server
 //!   reclaims their memory and at what CPU cost.
+//! - `memory` ([`memory`]): bytes per key for 1M small strings and 100k small hashes.
+//! - `eviction` ([`eviction`]): hit rate of a Zipf trace under the same maxmemory, and GET
+//!   latency while a write storm forces eviction.
 //!
 //! Modules: [`servers`] starts and stops the servers, [`redis_benchmark`] runs
 //! redis-benchmark and parses its CSV, [`resp`] is a tiny client for prefilling and `INFO`.
 
 mod compare;
+mod eviction;
 mod expiry;
+mod memory;
 mod metrics;
 mod redis_benchmark;
 mod resp;
@@ -32,6 +37,8 @@ absolute figures understate both servers; compare the ratios.
 Commands:
   compare    redis-benchmark SET/GET, pipeline 1 and 16, redis and shoal alternately
   expiry     1M keys with a 1 s TTL, never read: time and CPU to reclaim their memory
+  memory     used_memory per key: 1M strings (16 B keys, 32 B values), 100k 10-field hashes
+  eviction   same maxmemory: Zipf(0.99) cache-aside hit rate, GET latency in an eviction storm
   metrics    throughput with the metrics endpoint off vs on and scraped every second
   help [command]
 
@@ -70,6 +77,20 @@ fn run(args: &[String]) -> anyhow::Result<()> {
                 Ok(())
             }
         },
+        "memory" => match memory::Options::parse(rest)? {
+            Some(options) => memory::run(&options),
+            None => {
+                println!("{}", memory::USAGE);
+                Ok(())
+            }
+        },
+        "eviction" => match eviction::Options::parse(rest)? {
+            Some(options) => eviction::run(&options),
+            None => {
+                println!("{}", eviction::USAGE);
+                Ok(())
+            }
+        },
         "metrics" => match metrics::parse(rest)? {
             Some((rounds, shoal)) => metrics::run(rounds, shoal),
             None => {
@@ -81,6 +102,8 @@ fn run(args: &[String]) -> anyhow::Result<()> {
             match rest.first().map(String::as_str) {
                 Some("compare") => println!("{}", compare::USAGE),
                 Some("expiry") => println!("{}", expiry::USAGE),
+                Some("memory") => println!("{}", memory::USAGE),
+                Some("eviction") => println!("{}", eviction::USAGE),
                 Some("metrics") => println!("{}", metrics::USAGE),
                 _ => println!("{USAGE}"),
             }

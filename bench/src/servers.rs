@@ -176,6 +176,17 @@ impl Server {
             .with_context(|| format!("INFO {section} from {}", self.kind.name()))
     }
 
+    /// A numeric field of `INFO section` (a fraction is truncated), or an error naming it.
+    pub(crate) fn info_u64(&self, section: &str, field: &str) -> anyhow::Result<u64> {
+        let info = self.info(section)?;
+        let text = resp::info_field(&info, field)
+            .with_context(|| format!("INFO {section} from {} has no {field}", self.kind.name()))?;
+        let number: f64 = text
+            .parse()
+            .with_context(|| format!("INFO {section} {field} = {text:?}"))?;
+        Ok(number as u64)
+    }
+
     /// A new connection to the server.
     pub(crate) fn connect(&self) -> anyhow::Result<Connection> {
         Connection::connect(self.port)
@@ -198,6 +209,54 @@ impl Server {
     pub(crate) fn recent_output(&self) -> String {
         let lines = self.output.lock().unwrap_or_else(|e| e.into_inner());
         lines.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// What runs on the Shoal side of a comparison.
+#[derive(Debug, Clone)]
+pub(crate) enum Contender {
+    /// `shoal` from this binary.
+    Shoal(PathBuf),
+    /// A second redis-server, to check a benchmark program itself (and see its run-to-run
+    /// noise) before Shoal supports what the program measures.
+    Redis,
+}
+
+impl Contender {
+    /// From a command's `--shoal PATH` and hidden `--against-redis` options; without a path,
+    /// `target/release/shoal`, built if stale.
+    pub(crate) fn resolve(shoal: Option<&Path>, against_redis: bool) -> anyhow::Result<Contender> {
+        if against_redis {
+            return Ok(Contender::Redis);
+        }
+        match shoal {
+            Some(path) => Ok(Contender::Shoal(path.to_path_buf())),
+            None => Ok(Contender::Shoal(shoal_binary()?)),
+        }
+    }
+
+    /// The name printed for this side.
+    pub(crate) fn label(&self) -> &'static str {
+        match self {
+            Contender::Shoal(_) => "shoal",
+            Contender::Redis => "redis-b",
+        }
+    }
+
+    /// Starts this side's server (Shoal with no extra arguments).
+    pub(crate) fn start(&self) -> anyhow::Result<Server> {
+        match self {
+            Contender::Shoal(binary) => Server::start_shoal(binary, &[]),
+            Contender::Redis => Server::start_redis(),
+        }
+    }
+
+    /// What this side runs, for the report's header.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Contender::Shoal(binary) => format!("{} ({})", binary.display(), version_of(binary)),
+            Contender::Redis => "a second redis-server (--against-redis)".to_string(),
+        }
     }
 }
 
