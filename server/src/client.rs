@@ -102,6 +102,8 @@ pub struct Transaction {
     pub queued: Vec<Vec<Vec<u8>>>,
     /// A command was refused while queuing: `EXEC` must answer `EXECABORT`.
     pub failed: bool,
+    /// The flags of the queued commands together (EXEC grows memory if one is `denyoom`).
+    pub flags: u32,
 }
 
 /// A key `WATCH`ed by a client and the version it had then (`None`: it did not exist).

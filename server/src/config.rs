@@ -6,6 +6,7 @@
 //! for the file), as are values that do not parse, with Redis's error texts.
 
 use crate::glob::Pattern;
+use crate::store::evict::Policy;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -87,6 +88,16 @@ pub struct Config {
     pub metrics_port: u16,
     /// Log line format.
     pub log_format: LogFormat,
+    /// Most bytes the node may allocate before it evicts or refuses writes (0: no limit).
+    pub maxmemory: usize,
+    /// Which keys go when memory is full.
+    pub maxmemory_policy: Policy,
+    /// Keys sampled per eviction round.
+    pub maxmemory_samples: u32,
+    /// How slowly LFU counters grow (Redis's `lfu-log-factor`).
+    pub lfu_log_factor: u32,
+    /// Minutes for an LFU counter to lose one (0: never decays).
+    pub lfu_decay_time: u32,
     /// The file these settings were read from, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -110,6 +121,11 @@ impl Default for Config {
             latency_monitor_threshold: 0,
             metrics_port: DEFAULT_METRICS_PORT,
             log_format: LogFormat::Text,
+            maxmemory: 0,
+            maxmemory_policy: Policy::NoEviction,
+            maxmemory_samples: 5,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
             config_file: None,
         }
     }
@@ -348,6 +364,57 @@ const DIRECTIVES: &[Directive] = &[
         get: |c| c.latency_monitor_threshold.to_string(),
         set: |c, v| {
             c.latency_monitor_threshold = int_in(v, 0, i64::MAX)?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "maxmemory",
+        get: |c| c.maxmemory.to_string(),
+        set: |c, v| {
+            c.maxmemory = memory_at_least(v, 0)?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "maxmemory-policy",
+        get: |c| c.maxmemory_policy.name().to_string(),
+        set: |c, v| {
+            c.maxmemory_policy = Policy::parse(v).ok_or_else(|| {
+                let names: Vec<&str> = Policy::ALL.iter().map(|p| p.name()).collect();
+                format!(
+                    "argument(s) must be one of the following: {}",
+                    names.join(", ")
+                )
+            })?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "maxmemory-samples",
+        get: |c| c.maxmemory_samples.to_string(),
+        set: |c, v| {
+            c.maxmemory_samples = int_in(v, 1, 64)?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "lfu-log-factor",
+        get: |c| c.lfu_log_factor.to_string(),
+        set: |c, v| {
+            c.lfu_log_factor = int_in(v, 0, i64::from(i32::MAX))?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "lfu-decay-time",
+        get: |c| c.lfu_decay_time.to_string(),
+        set: |c, v| {
+            c.lfu_decay_time = int_in(v, 0, i64::from(i32::MAX))?;
             Ok(())
         },
         mutable: true,
@@ -610,7 +677,17 @@ mod tests {
         let c = Config::default();
         let found = c.matching(&[b"*max*", b"maxclients"]);
         let names: Vec<_> = found.iter().map(|(n, _)| *n).collect();
-        assert_eq!(names, vec!["maxclients", "proto-max-bulk-len", "slowlog-max-len"]);
+        assert_eq!(
+            names,
+            vec![
+                "maxclients",
+                "proto-max-bulk-len",
+                "slowlog-max-len",
+                "maxmemory",
+                "maxmemory-policy",
+                "maxmemory-samples"
+            ]
+        );
     }
 
     #[test]

@@ -201,9 +201,10 @@ fn memory_section(node: &Node, _facts: &Facts, out: &mut String) {
     line(out, "used_memory_peak_perc", format!("{peak_perc:.2}%"));
     line(out, "total_system_memory", total);
     line(out, "total_system_memory_human", memory::human(total));
-    line(out, "maxmemory", 0);
-    line(out, "maxmemory_human", "0B");
-    line(out, "maxmemory_policy", "noeviction");
+    let settings = &node.store.evictor.settings;
+    line(out, "maxmemory", settings.maxmemory());
+    line(out, "maxmemory_human", memory::human(settings.maxmemory()));
+    line(out, "maxmemory_policy", settings.policy().name());
     let ratio = if used == 0 {
         0.0
     } else {
@@ -244,7 +245,7 @@ fn stats(node: &Node, facts: &Facts, out: &mut String) {
     line(out, "total_net_output_bytes", s.net_output_bytes.get());
     line(out, "rejected_connections", s.rejected_connections.get());
     line(out, "expired_keys", shards.expired);
-    line(out, "evicted_keys", 0);
+    line(out, "evicted_keys", node.evicted_keys());
     line(out, "keyspace_hits", shards.hits);
     line(out, "keyspace_misses", shards.misses);
     line(out, "pubsub_channels", 0);

@@ -3,13 +3,71 @@
 //! `used_memory` is what jemalloc says is allocated, not an estimate. The binary installs
 //! jemalloc as the global allocator; in a build without it (unit tests) the figures are 0.
 
-/// Bytes allocated by the process, as jemalloc accounts them.
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// The last figure read from the allocator, and the millisecond it was read in.
+static LAST_USED: AtomicUsize = AtomicUsize::new(0);
+static LAST_READ_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes allocated by the process, as jemalloc accounts them, read now.
 pub fn used_memory() -> usize {
     // jemalloc's statistics are cached; advancing the epoch refreshes them.
     if tikv_jemalloc_ctl::epoch::advance().is_err() {
         return 0;
     }
-    tikv_jemalloc_ctl::stats::allocated::read().unwrap_or(0)
+    let used = tikv_jemalloc_ctl::stats::allocated::read().unwrap_or(0);
+    LAST_USED.store(used, Ordering::Relaxed);
+    used
+}
+
+/// Bytes allocated, read from the allocator at most once per millisecond (the request path
+/// checks `maxmemory` before every command; one thread refreshes, the others use its figure).
+pub fn used_memory_recent(now_ms: u64) -> usize {
+    let last = LAST_READ_MS.load(Ordering::Relaxed);
+    if last != now_ms
+        && LAST_READ_MS
+            .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        return used_memory();
+    }
+    LAST_USED.load(Ordering::Relaxed)
+}
+
+/// The bytes jemalloc really hands out for a request of `size` bytes: its size class (8,
+/// then multiples of 16 up to 128, then four classes per doubling).
+pub fn allocation_size(size: usize) -> usize {
+    match size {
+        0 => 0,
+        1..=8 => 8,
+        9..=128 => size.next_multiple_of(16),
+        _ => {
+            // Classes between 2^k and 2^(k+1) are 2^k / 4 apart.
+            let group = 1usize << (usize::BITS - 1 - (size - 1).leading_zeros());
+            size.next_multiple_of(group / 4)
+        }
+    }
+}
+
+/// Statistics jemalloc keeps besides `allocated`: bytes in active pages and resident bytes.
+pub fn allocator_active_resident() -> (usize, usize) {
+    if tikv_jemalloc_ctl::epoch::advance().is_err() {
+        return (0, 0);
+    }
+    (
+        tikv_jemalloc_ctl::stats::active::read().unwrap_or(0),
+        tikv_jemalloc_ctl::stats::resident::read().unwrap_or(0),
+    )
+}
+
+/// jemalloc's own statistics report (`MEMORY MALLOC-STATS`).
+pub fn allocator_report() -> String {
+    let mut out = Vec::new();
+    let options = tikv_jemalloc_ctl::stats_print::Options::default();
+    if let Err(error) = tikv_jemalloc_ctl::stats_print::stats_print(&mut out, options) {
+        return format!("jemalloc statistics unavailable: {error}");
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Resident set size of the process, in bytes (from `/proc/self/statm`).
@@ -57,6 +115,18 @@ pub fn human(bytes: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allocation_sizes_follow_jemalloc_classes() {
+        let sizes: Vec<usize> = [1, 8, 9, 61, 62, 64, 65, 129, 160, 161, 257, 1000, 4097]
+            .into_iter()
+            .map(allocation_size)
+            .collect();
+        assert_eq!(
+            sizes,
+            [8, 8, 16, 64, 64, 64, 80, 160, 160, 192, 320, 1024, 5120]
+        );
+    }
 
     #[test]
     fn human_sizes_follow_redis() {

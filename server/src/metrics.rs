@@ -47,7 +47,7 @@ const COUNTERS: &[Reading] = &[
     (
         "shoal_evicted_keys_total",
         "Keys evicted to stay under maxmemory.",
-        |_, _| 0.0,
+        |n, _| n.store.evictor.evicted_total() as f64,
     ),
     (
         "shoal_keyspace_hits_total",
@@ -96,7 +96,7 @@ const GAUGES: &[Reading] = &[
     (
         "shoal_memory_max_bytes",
         "The maxmemory limit in bytes (0: none).",
-        |_, _| 0.0,
+        |n, _| n.store.evictor.settings.maxmemory() as f64,
     ),
     (
         "shoal_memory_rss_bytes",

@@ -97,6 +97,10 @@ pub struct Node {
     pub shard_stats_baseline: parking_lot::Mutex<crate::store::ShardStats>,
     /// Highest `used_memory` seen.
     pub peak_memory: AtomicUsize,
+    /// Bytes allocated when the node had just started (`MEMORY STATS` startup.allocated).
+    pub startup_memory: usize,
+    /// Evicted keys counted before the last `CONFIG RESETSTAT`.
+    pub evicted_baseline: AtomicU64,
     pub started: Instant,
     /// 40 hex characters, new on every start (`INFO server` run_id).
     pub run_id: String,
@@ -116,8 +120,11 @@ impl Node {
         let slowlog =
             crate::slowlog::SlowLog::new(config.slowlog_log_slower_than, config.slowlog_max_len);
         let latency = crate::latency::LatencyMonitor::new(config.latency_monitor_threshold);
+        let store = Arc::new(Store::new(config.databases));
+        apply_eviction_settings(&store, &config);
+        crate::store::evict::start_background(&store);
         Node {
-            store: Arc::new(Store::new(config.databases)),
+            store,
             limits: Limits::from_config(&config),
             port: AtomicUsize::new(usize::from(config.port)),
             metrics_port: AtomicUsize::new(0),
@@ -132,6 +139,8 @@ impl Node {
             keyspace_epoch: AtomicU64::new(0),
             shard_stats_baseline: parking_lot::Mutex::new(crate::store::ShardStats::default()),
             peak_memory: AtomicUsize::new(0),
+            evicted_baseline: AtomicU64::new(0),
+            startup_memory: crate::memory::used_memory(),
             started: Instant::now(),
             run_id: random_hex_id(),
             shutdown,
@@ -175,6 +184,10 @@ impl Node {
             .threshold_ms
             .store(next.latency_monitor_threshold, Ordering::Relaxed);
         self.limits.update(&next);
+        apply_eviction_settings(&self.store, &next);
+        if next.maxmemory != config.maxmemory || next.maxmemory_policy != config.maxmemory_policy {
+            self.store.memory_limit_changed();
+        }
         *config = next;
         Ok(())
     }
@@ -192,6 +205,16 @@ impl Node {
         self.stats.reset();
         crate::commandstats::reset();
         self.peak_memory.store(0, Ordering::Relaxed);
+        self.evicted_baseline
+            .store(self.store.evictor.evicted_total(), Ordering::Relaxed);
+    }
+
+    /// Keys evicted since start or the last `CONFIG RESETSTAT` (`INFO stats`).
+    pub fn evicted_keys(&self) -> u64 {
+        self.store
+            .evictor
+            .evicted_total()
+            .saturating_sub(self.evicted_baseline.load(Ordering::Relaxed))
     }
 
     /// Asks the node to stop: listeners close, connections finish their batch and close.
@@ -212,6 +235,17 @@ impl Node {
     pub fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
     }
+}
+
+/// Hands the `maxmemory` settings to the keyspace, which reads them without locks.
+fn apply_eviction_settings(store: &Store, config: &Config) {
+    store.evictor.settings.apply(
+        config.maxmemory,
+        config.maxmemory_policy,
+        config.maxmemory_samples,
+        config.lfu_log_factor,
+        config.lfu_decay_time,
+    );
 }
 
 /// 40 random hex characters, like Redis's run ids and node ids.

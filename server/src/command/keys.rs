@@ -6,6 +6,7 @@ use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
 use crate::store::DbIndex;
+use crate::store::evict::{self, Tracking};
 use crate::store::locked::Access;
 
 const GROUP: &str = "generic";
@@ -354,22 +355,35 @@ fn object_encoding(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 }
 
 fn object_freq(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    if read_untouched(ctx, args[2], |_| ()).is_none() {
+    let now = ctx.keys.now;
+    let Some(access) = read_untouched(ctx, args[2], |entry| entry.access()) else {
         return Ok(Reply::Null);
+    };
+    match ctx.node.store.evictor.settings.tracking() {
+        Tracking::Lfu { decay_minutes, .. } => Ok(Reply::Int(i64::from(evict::lfu_decayed(
+            access,
+            now,
+            decay_minutes,
+        )))),
+        Tracking::Lru => Err(Error::msg(
+            "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        )),
     }
-    // Access frequencies are tracked only under an LFU maxmemory-policy, which this node
-    // does not have yet (its policy is noeviction).
-    Err(Error::msg(
-        "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
-    ))
 }
 
 fn object_idletime(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let now = ctx.keys.now;
-    Ok(match read_untouched(ctx, args[2], |entry| entry.access()) {
-        Some(access) => Reply::Int(crate::clock::idle_seconds(access, now) as i64),
-        None => Reply::Null,
-    })
+    let Some(access) = read_untouched(ctx, args[2], |entry| entry.access()) else {
+        return Ok(Reply::Null);
+    };
+    match ctx.node.store.evictor.settings.tracking() {
+        Tracking::Lru => Ok(Reply::Int(
+            (crate::clock::idle_ms(access, now) / 1000) as i64,
+        )),
+        Tracking::Lfu { .. } => Err(Error::msg(
+            "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        )),
+    }
 }
 
 fn object_refcount(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {

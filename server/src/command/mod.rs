@@ -20,6 +20,7 @@ pub mod hyperloglog;
 pub mod keys;
 pub mod keyspace;
 pub mod lists;
+pub mod memory;
 pub mod parse;
 pub mod sets;
 pub mod streams;
@@ -420,6 +421,10 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Re
         .info
         .last_command
         .store(entry.id, std::sync::atomic::Ordering::Relaxed);
+    if out_of_memory(node, client, entry.command, args, now) {
+        crate::commandstats::record_rejected(entry.id);
+        return refuse_for_memory(client, entry.command);
+    }
     if client.multi.is_some() && !transactions::runs_inside_multi(entry.command.name) {
         let reply = transactions::queue(client, entry.command, args);
         if reply.is_error() {
@@ -438,6 +443,54 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Re
         node.blocked.serve(node, ready);
     }
     reply
+}
+
+/// Redis's check before every command while `maxmemory` is set: makes room (evicting as the
+/// policy says), then tells whether the command must be refused because memory is still over
+/// the limit with nothing left to evict. Refused are commands that may grow memory
+/// (`denyoom`), any command being queued inside MULTI, and an EXEC whose queue holds one.
+fn out_of_memory(
+    node: &Node,
+    client: &Client,
+    command: &Command,
+    args: &[&[u8]],
+    now: u64,
+) -> bool {
+    if node.store.evictor.settings.maxmemory() == 0 {
+        return false;
+    }
+    // A command carrying a lot of data (its arguments are allocated, and count) is judged on
+    // the allocator's figure of this instant.
+    const BIG_REQUEST: usize = 64 * 1024;
+    let big = args.iter().map(|a| a.len()).sum::<usize>() >= BIG_REQUEST;
+    if node.store.make_room(now, big) != crate::store::evict::Room::Full {
+        return false;
+    }
+    let queued = client.multi.is_some() && !transactions::runs_inside_multi(command.name);
+    let exec_grows = command.name == "exec"
+        && client
+            .multi
+            .as_ref()
+            .is_some_and(|t| t.flags & flag::DENYOOM != 0);
+    command.has(flag::DENYOOM) || queued || exec_grows
+}
+
+/// The `-OOM` refusal. Inside MULTI it fails the transaction; refusing EXEC discards it, with
+/// Redis's `EXECABORT` text.
+fn refuse_for_memory(client: &mut Client, command: &Command) -> Reply {
+    const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+    if command.name == "exec" && client.multi.take().is_some() {
+        client.watched.clear();
+        client
+            .info
+            .multi
+            .store(-1, std::sync::atomic::Ordering::Relaxed);
+        return Reply::Error(format!("EXECABORT Transaction discarded because of: {OOM}").into());
+    }
+    if let Some(transaction) = client.multi.as_mut() {
+        transaction.failed = true;
+    }
+    Reply::err(OOM)
 }
 
 /// What every executed command feeds besides its statistics: the slow log, the latency

@@ -16,9 +16,9 @@ use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::glob::Pattern;
 use crate::protocol::Reply;
-use crate::store::{Value, ValueRef};
 use crate::store::locked::Access;
 use crate::store::set::{Member, MemberBuf, Set};
+use crate::store::{Value, ValueRef};
 use bytes::Bytes;
 
 const GROUP: &str = "set";

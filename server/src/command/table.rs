@@ -6,7 +6,7 @@
 
 use super::{
     Command, admin, bitmaps, connection, diagnostics, expire, hashes, hyperloglog, keys, keyspace,
-    lists, sets, streams, strings, transactions, zsets,
+    lists, memory, sets, streams, strings, transactions, zsets,
 };
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 use std::sync::LazyLock;
@@ -44,6 +44,7 @@ const GROUPS: &[&[Command]] = &[
     streams::COMMANDS,
     transactions::COMMANDS,
     diagnostics::COMMANDS,
+    memory::COMMANDS,
     connection::COMMANDS,
     admin::COMMANDS,
 ];

@@ -111,6 +111,7 @@ pub fn queue(ctx_client: &mut crate::client::Client, command: &Command, args: &[
     transaction
         .queued
         .push(args.iter().map(|a| a.to_vec()).collect());
+    transaction.flags |= command.flags;
     Reply::status("QUEUED")
 }
 

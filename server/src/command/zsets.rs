@@ -19,9 +19,9 @@ mod ranges;
 use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::Error;
 use crate::protocol::{Protocol, Reply};
-use crate::store::{Value, ValueRef};
 use crate::store::locked::Access;
 use crate::store::zset::{Entry, ZSet};
+use crate::store::{Value, ValueRef};
 
 const GROUP: &str = "sorted-set";
 

@@ -4,14 +4,14 @@
 //! A shard's table holds one 16-byte [`Entry`] per key, in one of two layouts:
 //!
 //! - **packed**: a string value written whole (`SET`, `INCR`…) lives with its key and metadata
-//!   in a single allocation — for a 16-byte key and a 32-byte value, 61 bytes in jemalloc's
+//!   in a single allocation — for a 16-byte key and a 32-byte value, 62 bytes in jemalloc's
 //!   64-byte class, the whole key for about 100 bytes with its table slot;
 //! - **boxed**: anything else (a collection, or a string changed in place by `APPEND`,
 //!   `SETRANGE`, `SETBIT`… which keeps spare capacity for the next change) sits in a `Box`
 //!   with its metadata, its key and the [`Value`].
 //!
-//! Packed layout, little-endian: `flags` (1 byte: has-expiry, string encoding), `access` (3
-//! bytes: the LRU clock or the LFU counter), `version` (8 bytes), `expire_at` (8 bytes, only
+//! Packed layout, little-endian: `flags` (1 byte: has-expiry, string encoding), `access` (4
+//! bytes: the access clock or the LFU counter, see `evict`), `version` (8 bytes), `expire_at` (8 bytes, only
 //! with the has-expiry flag), the key length (LEB128), the key, then the value to the end.
 //! Everything outside this module sees fields and a [`ValueRef`]; changing a packed value in
 //! place turns the entry boxed.
@@ -21,8 +21,8 @@ use super::value::{StrEncoding, Value, ValueRef};
 const HAS_EXPIRY: u8 = 1;
 const ENCODING_SHIFT: u8 = 1;
 const ACCESS_AT: usize = 1;
-const VERSION_AT: usize = 4;
-const EXPIRY_AT: usize = 12;
+const VERSION_AT: usize = 5;
+const EXPIRY_AT: usize = 13;
 
 /// Metadata of a boxed entry.
 #[derive(Debug)]
@@ -111,7 +111,7 @@ fn pack(
     let has_expiry = expire_at != 0;
     let mut block = Vec::with_capacity(EXPIRY_AT + 8 + 5 + key.len() + value.len());
     block.push((u8::from(has_expiry) * HAS_EXPIRY) | (encoding_bits(encoding) << ENCODING_SHIFT));
-    block.extend_from_slice(&access.to_le_bytes()[..3]);
+    block.extend_from_slice(&access.to_le_bytes());
     block.extend_from_slice(&version.to_le_bytes());
     if has_expiry {
         block.extend_from_slice(&expire_at.to_le_bytes());
@@ -127,7 +127,7 @@ fn packed_access(block: &[u8]) -> u32 {
         block[ACCESS_AT],
         block[ACCESS_AT + 1],
         block[ACCESS_AT + 2],
-        0,
+        block[ACCESS_AT + 3],
     ])
 }
 
@@ -269,7 +269,7 @@ impl Entry {
         }
     }
 
-    /// The LRU clock or LFU counter (24 bits).
+    /// The access clock or LFU counter (see `evict`).
     pub fn access(&self) -> u32 {
         match &self.0 {
             Layout::Packed(block) => packed_access(block),
@@ -277,13 +277,13 @@ impl Entry {
         }
     }
 
-    /// Sets the LRU clock or LFU counter (24 bits kept).
+    /// Sets the access clock or LFU counter.
     pub(super) fn set_access(&mut self, access: u32) {
         match &mut self.0 {
             Layout::Packed(block) => {
-                block[ACCESS_AT..ACCESS_AT + 3].copy_from_slice(&access.to_le_bytes()[..3])
+                block[ACCESS_AT..ACCESS_AT + 4].copy_from_slice(&access.to_le_bytes())
             }
-            Layout::Boxed(boxed) => boxed.access = access & 0x00ff_ffff,
+            Layout::Boxed(boxed) => boxed.access = access,
         }
     }
 
@@ -311,12 +311,16 @@ impl Entry {
         at != 0 && at <= now
     }
 
-    /// Bytes this entry holds outside its table slot (`MEMORY USAGE`).
+    /// Bytes this entry holds outside its table slot (`MEMORY USAGE`, eviction's count of
+    /// what it freed), in the allocator's size classes.
     pub fn heap_size(&self) -> usize {
+        use crate::memory::allocation_size;
         match &self.0 {
-            Layout::Packed(block) => block.len(),
+            Layout::Packed(block) => allocation_size(block.len()),
             Layout::Boxed(boxed) => {
-                std::mem::size_of::<Boxed>() + boxed.key.len() + boxed.value.heap_size()
+                allocation_size(std::mem::size_of::<Boxed>())
+                    + allocation_size(boxed.key.len())
+                    + boxed.value.heap_size()
             }
         }
     }
@@ -337,20 +341,20 @@ mod tests {
             b"key:000000000001",
             Value::string(&[b'v'; 32]),
             0,
-            0x12_3456,
+            0x8012_3456,
             7,
         );
-        assert_eq!(e.heap_size(), 1 + 3 + 8 + 1 + 16 + 32);
+        assert_eq!(e.heap_size(), 64, "62 bytes, in the 64-byte class");
         assert_eq!(e.key(), b"key:000000000001");
         assert_eq!(e.value(), ValueRef::Str(&[b'v'; 32], StrEncoding::Auto));
         assert_eq!(
             (e.expire_at(), e.access(), e.version()),
-            (None, 0x12_3456, 7)
+            (None, 0x8012_3456, 7)
         );
         e.set_expire_at(Some(1_234));
         assert_eq!(
             (e.expire_at(), e.access(), e.version()),
-            (Some(1_234), 0x12_3456, 7)
+            (Some(1_234), 0x8012_3456, 7)
         );
         assert_eq!(e.key(), b"key:000000000001");
         e.set_expire_at(Some(99));

@@ -4,10 +4,11 @@
 //! (database, shard) order, so two commands can never wait on each other in a cycle; a
 //! transaction gets one view over all its keys. A keyless command gets an on-demand view that
 //! holds at most one shard at a time (so it too never waits while holding a lock). Every
-//! lookup goes through here, which is where lazy expiry, LRU touches and hit/miss counting
+//! lookup goes through here, which is where lazy expiry, access tracking and hit/miss counting
 //! happen.
 
 use super::entry::Entry;
+use super::evict::Tracking;
 use super::shard::{EntryMut, Shard};
 use super::value::Value;
 use super::{DbIndex, SHARDS, Store};
@@ -31,9 +32,9 @@ enum Mode<'s> {
 /// How a lookup counts: reads update hit/miss statistics, writes do not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
-    /// A read (`GET`): counts a keyspace hit or miss and touches the LRU clock.
+    /// A read (`GET`): counts a keyspace hit or miss and records the access.
     Read,
-    /// A write or a read-modify-write (`SET`, `INCR`): touches the LRU clock only.
+    /// A write or a read-modify-write (`SET`, `INCR`): records the access only.
     Write,
     /// A look that changes nothing (`TTL`, `TYPE`, `OBJECT`): neither counts nor touches.
     Peek,
@@ -45,8 +46,10 @@ pub struct Locked<'s> {
     mode: Mode<'s>,
     /// Unix milliseconds the command runs at: one instant for the whole command or transaction.
     pub now: u64,
-    /// Whether reads update LRU clocks (`CLIENT NO-TOUCH` turns this off).
+    /// Whether reads update access times (`CLIENT NO-TOUCH` turns this off).
     pub touch: bool,
+    /// How accesses are recorded (LRU clock or LFU counter), read once per command.
+    tracking: Tracking,
     /// Keys that may now serve a waiting client (see [`Locked::signal_ready`]).
     ready: Vec<(DbIndex, Vec<u8>)>,
 }
@@ -72,6 +75,7 @@ impl<'s> Locked<'s> {
             mode: Mode::Holding(held),
             now,
             touch: true,
+            tracking: store.evictor.settings.tracking(),
             ready: Vec::new(),
         }
     }
@@ -82,6 +86,7 @@ impl<'s> Locked<'s> {
             mode: Mode::OnDemand(None),
             now,
             touch: true,
+            tracking: store.evictor.settings.tracking(),
             ready: Vec::new(),
         }
     }
@@ -131,7 +136,7 @@ impl<'s> Locked<'s> {
     pub fn lookup(&mut self, db: DbIndex, key: &[u8], access: Access) -> Option<EntryMut<'_>> {
         let hash = self.store.hash(key);
         let now = self.now;
-        let touch = self.touch && access != Access::Peek;
+        let touch = (self.touch && access != Access::Peek).then_some(self.tracking);
         let count = access == Access::Read;
         self.shard(db, Store::shard_of(hash))
             .find(hash, key, now, touch, count)
@@ -163,7 +168,7 @@ impl<'s> Locked<'s> {
     ) -> Option<Value> {
         let store = self.store;
         let hash = store.hash(key);
-        let now = self.now;
+        let (now, tracking) = (self.now, self.tracking);
         if value.can_unblock() {
             self.signal_ready(db, key);
         }
@@ -173,6 +178,7 @@ impl<'s> Locked<'s> {
             value,
             expire_at,
             now,
+            tracking,
             store.hasher(),
         )
     }

@@ -11,8 +11,10 @@
 //! - `shard`: one hash table, lazy expiry, the bucket cursor the active cycle uses.
 //! - `locked`: the view a command gets over the shards it locked.
 //! - `expire`: the active expiry cycle.
+//! - `evict`: `maxmemory`, access tracking (LRU/LFU) and eviction.
 
 pub mod entry;
+pub mod evict;
 pub mod expire;
 pub mod hash;
 pub mod hll;
@@ -24,8 +26,8 @@ pub mod stream;
 pub mod value;
 pub mod zset;
 
-pub use locked::Locked;
 pub use entry::Entry;
+pub use locked::Locked;
 pub use shard::{EntryMut, Shard, ShardStats};
 pub use value::{StrEncoding, Value, ValueRef};
 
@@ -73,6 +75,8 @@ pub struct Store {
     hasher: foldhash::fast::RandomState,
     /// Drops large tables off the request path.
     lazy_free: mpsc::Sender<Box<dyn Send>>,
+    /// `maxmemory` and the choice of keys to evict.
+    pub evictor: evict::Evictor,
 }
 
 impl Store {
@@ -91,6 +95,7 @@ impl Store {
             waiters: std::sync::atomic::AtomicUsize::new(0),
             hasher: foldhash::fast::RandomState::default(),
             lazy_free: tx,
+            evictor: evict::Evictor::default(),
         }
     }
 

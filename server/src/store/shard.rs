@@ -6,8 +6,8 @@
 //! with a cursor, which hashbrown keeps stable until the table is resized.
 
 use super::entry::Entry;
+use super::evict::Tracking;
 use super::value::{Value, ValueRef};
-use crate::clock;
 use hashbrown::HashTable;
 
 /// Counters a shard keeps under its own lock, summed for `INFO stats`.
@@ -88,6 +88,11 @@ impl EntryMut<'_> {
         self.entry.replace_value(value)
     }
 
+    /// Bytes the entry holds outside its table slot (`MEMORY USAGE`).
+    pub fn heap_size(&self) -> usize {
+        self.entry.heap_size()
+    }
+
     /// The entry's version: it changes with every change of value or expiry.
     pub fn version(&self) -> u64 {
         self.entry.version()
@@ -157,13 +162,13 @@ impl Shard {
     }
 
     /// Finds the live entry for `key`, removing it first if it has expired. `touch` records
-    /// the access in its LRU clock; `count` adds a keyspace hit or miss.
+    /// the access (see `evict::Tracking`); `count` adds a keyspace hit or miss.
     pub fn find(
         &mut self,
         hash: u64,
         key: &[u8],
         now: u64,
-        touch: bool,
+        touch: Option<Tracking>,
         count: bool,
     ) -> Option<EntryMut<'_>> {
         let Shard {
@@ -188,8 +193,8 @@ impl Shard {
         }
         stats.hits += u64::from(count);
         let entry = found.into_mut();
-        if touch {
-            entry.set_access(clock::lru_clock(now));
+        if let Some(tracking) = touch {
+            entry.set_access(tracking.touched(entry.access(), now));
         }
         Some(EntryMut {
             entry,
@@ -201,7 +206,10 @@ impl Shard {
     }
 
     /// Stores `value` under `key` with the given expiry, replacing any previous entry (live or
-    /// expired), and returns the previous live value.
+    /// expired), and returns the previous live value. A new key's access starts as `tracking`
+    /// says; a replaced live key's counts as touched (under LFU it keeps its frequency, as
+    /// Redis keeps the old object's counter when it overwrites a value).
+    #[allow(clippy::too_many_arguments)]
     pub fn insert(
         &mut self,
         hash: u64,
@@ -209,6 +217,7 @@ impl Shard {
         value: Value,
         expire_at: Option<u64>,
         now: u64,
+        tracking: Tracking,
         hasher: impl Fn(&[u8]) -> u64,
     ) -> Option<Value> {
         let at = expire_at.unwrap_or(0);
@@ -216,7 +225,13 @@ impl Shard {
             self.volatile += 1;
             note_expiry(&mut self.earliest_expiry, &mut self.pass_earliest, at);
         }
-        let access = clock::lru_clock(now);
+        let access = if let Tracking::Lfu { .. } = tracking
+            && let Some(old) = self.peek(hash, key, now)
+        {
+            tracking.touched(old.access(), now)
+        } else {
+            tracking.initial(now)
+        };
         // `entry` makes room first; with none left, hashbrown rebuilds the table.
         if self.table.len() == self.table.capacity() {
             self.generation = self.generation.wrapping_add(1);
@@ -339,6 +354,46 @@ impl Shard {
         earliest
     }
 
+    /// The live entry for `key`, looked at without expiring, touching or counting it.
+    pub fn peek(&self, hash: u64, key: &[u8], now: u64) -> Option<&Entry> {
+        self.table
+            .find(hash, |e| e.key() == key)
+            .filter(|e| !e.is_expired(now))
+    }
+
+    /// Calls `f` on up to `want` live entries (only those with an expiry if `volatile_only`),
+    /// walking the buckets from a random `start`. Bucket order is hash order, so neighbours
+    /// are as good as random picks. The walk is bounded, so a sparse table may give fewer.
+    pub fn sample(
+        &self,
+        start: u64,
+        want: usize,
+        volatile_only: bool,
+        now: u64,
+        mut f: impl FnMut(&Entry),
+    ) {
+        let buckets = self.table.num_buckets();
+        if self.table.is_empty() || (volatile_only && self.volatile == 0) {
+            return;
+        }
+        let limit = if volatile_only { 1024 } else { want * 8 + 64 }.min(buckets);
+        let first = (start % buckets as u64) as usize;
+        let mut found = 0;
+        for step in 0..limit {
+            let Some(entry) = self.table.get_bucket((first + step) % buckets) else {
+                continue;
+            };
+            if entry.is_expired(now) || (volatile_only && entry.expiry_ms() == 0) {
+                continue;
+            }
+            f(entry);
+            found += 1;
+            if found == want {
+                return;
+            }
+        }
+    }
+
     /// Bytes the table itself occupies (buckets and control bytes).
     pub fn table_bytes(&self) -> usize {
         self.table.allocation_size()
@@ -358,11 +413,35 @@ mod tests {
     fn expired_entries_are_never_found_and_are_counted() {
         let h = hasher();
         let mut shard = Shard::default();
-        shard.insert(h(b"a"), b"a", Value::string(b"1"), Some(1_000), 0, h);
-        shard.insert(h(b"b"), b"b", Value::string(b"2"), None, 0, h);
+        shard.insert(
+            h(b"a"),
+            b"a",
+            Value::string(b"1"),
+            Some(1_000),
+            0,
+            Tracking::Lru,
+            h,
+        );
+        shard.insert(
+            h(b"b"),
+            b"b",
+            Value::string(b"2"),
+            None,
+            0,
+            Tracking::Lru,
+            h,
+        );
         assert_eq!(shard.volatile(), 1);
-        assert!(shard.find(h(b"a"), b"a", 999, true, false).is_some());
-        assert!(shard.find(h(b"a"), b"a", 1_000, true, false).is_none());
+        assert!(
+            shard
+                .find(h(b"a"), b"a", 999, Some(Tracking::Lru), false)
+                .is_some()
+        );
+        assert!(
+            shard
+                .find(h(b"a"), b"a", 1_000, Some(Tracking::Lru), false)
+                .is_none()
+        );
         assert_eq!(shard.len(), 1);
         assert_eq!(shard.volatile(), 0);
         assert_eq!(shard.stats.expired, 1);
@@ -372,11 +451,27 @@ mod tests {
     fn overwriting_keeps_the_volatile_count_right() {
         let h = hasher();
         let mut shard = Shard::default();
-        shard.insert(h(b"a"), b"a", Value::string(b"1"), Some(10), 0, h);
-        let old = shard.insert(h(b"a"), b"a", Value::string(b"2"), None, 5, h);
+        shard.insert(
+            h(b"a"),
+            b"a",
+            Value::string(b"1"),
+            Some(10),
+            0,
+            Tracking::Lru,
+            h,
+        );
+        let old = shard.insert(
+            h(b"a"),
+            b"a",
+            Value::string(b"2"),
+            None,
+            5,
+            Tracking::Lru,
+            h,
+        );
         assert_eq!(old, Some(Value::string(b"1")));
         assert_eq!(shard.volatile(), 0);
-        let mut found = shard.find(h(b"a"), b"a", 5, false, false).expect("live");
+        let mut found = shard.find(h(b"a"), b"a", 5, None, false).expect("live");
         found.set_expire_at(Some(20));
         assert_eq!(shard.volatile(), 1);
         assert_eq!(shard.earliest_expiry, 10);
@@ -389,7 +484,7 @@ mod tests {
         for i in 0..100u32 {
             let key = i.to_be_bytes();
             let at = if i % 2 == 0 { Some(50) } else { Some(500) };
-            shard.insert(h(&key), &key, Value::string(b"v"), at, 0, h);
+            shard.insert(h(&key), &key, Value::string(b"v"), at, 0, Tracking::Lru, h);
         }
         let mut reclaimed = Vec::new();
         let earliest = shard.expire_buckets(0, usize::MAX, 100, &mut reclaimed);
@@ -409,7 +504,15 @@ mod tests {
             let key = i.to_be_bytes();
             let full = shard.table.len() == shard.table.capacity();
             let (before, buckets) = (shard.generation(), shard.buckets());
-            shard.insert(h(&key), &key, Value::string(b"v"), None, 0, h);
+            shard.insert(
+                h(&key),
+                &key,
+                Value::string(b"v"),
+                None,
+                0,
+                Tracking::Lru,
+                h,
+            );
             if shard.buckets() != buckets {
                 assert_ne!(
                     shard.generation(),
@@ -432,7 +535,15 @@ mod tests {
             shard.remove(h(&old), &old, 0);
             let key = (1_000_000 + j).to_be_bytes();
             let full = shard.table.len() == shard.table.capacity();
-            shard.insert(h(&key), &key, Value::string(b"v"), None, 0, h);
+            shard.insert(
+                h(&key),
+                &key,
+                Value::string(b"v"),
+                None,
+                0,
+                Tracking::Lru,
+                h,
+            );
             assert_eq!(full, shard.generation() != generation);
             generation = shard.generation();
         }
@@ -444,7 +555,15 @@ mod tests {
         let mut shard = Shard::default();
         for i in 0..10_000u32 {
             let key = i.to_be_bytes();
-            shard.insert(h(&key), &key, Value::string(b"v"), None, 0, h);
+            shard.insert(
+                h(&key),
+                &key,
+                Value::string(b"v"),
+                None,
+                0,
+                Tracking::Lru,
+                h,
+            );
         }
         assert!(!shard.shrink_if_sparse(h), "a full table stays");
         for i in 0..9_900u32 {
@@ -457,6 +576,6 @@ mod tests {
         assert_ne!(shard.generation(), generation);
         assert_eq!(shard.len(), 100);
         let key = 9_950u32.to_be_bytes();
-        assert!(shard.find(h(&key), &key, 0, false, false).is_some());
+        assert!(shard.find(h(&key), &key, 0, None, false).is_some());
     }
 }

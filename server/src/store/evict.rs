@@ -1,0 +1,614 @@
+//! Eviction: keeping the keyspace inside `maxmemory`.
+//!
+//! What this owns:
+//!
+//! - the eviction settings (`maxmemory`, `maxmemory-policy`, `maxmemory-samples`,
+//!   `lfu-log-factor`, `lfu-decay-time`) as atomics the request path reads without locks;
+//! - what an entry's `access` field means: under an LRU (or random, or TTL, or no eviction)
+//!   policy, the access clock of the last touch (10 ms ticks, see `clock`); under an LFU
+//!   policy, Redis's logarithmic counter in the low 8 bits and the minute of its last decrement
+//!   in the 24 above — Redis's scheme with a longer minute field;
+//! - choosing and removing victims, as Redis approximates LRU/LFU/TTL: each round samples
+//!   `maxmemory-samples` keys from a random shard of every database, keeps the best
+//!   candidates in a pool of 16, and evicts the best of the pool. Before a pooled candidate
+//!   is evicted its entry is checked again: one touched since it was sampled is skipped (Redis
+//!   evicts it anyway), and this with a clock 100 times finer than Redis's is what makes the
+//!   choice closer to true LRU.
+//!
+//! Eviction runs in the client's thread before a command (bounded to about a millisecond, and
+//! never while the command holds shard locks), and continues on the `shoal-evict` thread
+//! while memory stays above the limit. Freed memory is counted from the entries' sizes as they
+//! go; the allocator's figure is read again before the next decision.
+
+use super::{DbIndex, SHARDS, Store};
+use crate::clock;
+use parking_lot::{Condvar, Mutex};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+/// A `maxmemory-policy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+    AllKeysLru,
+    AllKeysLfu,
+    AllKeysRandom,
+    NoEviction,
+}
+
+impl Policy {
+    /// Every policy, in the order Redis lists them in its error text.
+    pub const ALL: [Policy; 8] = [
+        Policy::VolatileLru,
+        Policy::VolatileLfu,
+        Policy::VolatileRandom,
+        Policy::VolatileTtl,
+        Policy::AllKeysLru,
+        Policy::AllKeysLfu,
+        Policy::AllKeysRandom,
+        Policy::NoEviction,
+    ];
+
+    /// The name `CONFIG` and `INFO` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::VolatileLru => "volatile-lru",
+            Policy::VolatileLfu => "volatile-lfu",
+            Policy::VolatileRandom => "volatile-random",
+            Policy::VolatileTtl => "volatile-ttl",
+            Policy::AllKeysLru => "allkeys-lru",
+            Policy::AllKeysLfu => "allkeys-lfu",
+            Policy::AllKeysRandom => "allkeys-random",
+            Policy::NoEviction => "noeviction",
+        }
+    }
+
+    /// The policy named `text` (any case).
+    pub fn parse(text: &str) -> Option<Policy> {
+        Policy::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(text))
+    }
+
+    /// Whether accesses are counted (LFU) rather than timed.
+    pub fn is_lfu(self) -> bool {
+        matches!(self, Policy::VolatileLfu | Policy::AllKeysLfu)
+    }
+
+    /// Whether only keys with an expiry may be evicted.
+    pub fn volatile_only(self) -> bool {
+        matches!(
+            self,
+            Policy::VolatileLru
+                | Policy::VolatileLfu
+                | Policy::VolatileRandom
+                | Policy::VolatileTtl
+        )
+    }
+
+    fn from_index(index: u8) -> Policy {
+        Policy::ALL
+            .get(usize::from(index))
+            .copied()
+            .unwrap_or(Policy::NoEviction)
+    }
+
+    fn index(self) -> u8 {
+        Policy::ALL.iter().position(|p| *p == self).unwrap_or(7) as u8
+    }
+}
+
+/// How an access is recorded in an entry's `access` field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tracking {
+    /// The access clock of the last touch.
+    Lru,
+    /// Redis's logarithmic frequency counter, decayed by one every `decay_minutes`.
+    Lfu { log_factor: u32, decay_minutes: u32 },
+}
+
+/// The counter a new key starts with under LFU, as Redis's `LFU_INIT_VAL`: new keys get a
+/// chance to be read again before they are the first to go.
+pub const LFU_INIT_VAL: u8 = 5;
+
+fn lfu_minutes(now_ms: u64) -> u32 {
+    ((now_ms / 60_000) as u32) & 0x00ff_ffff
+}
+
+/// The LFU counter stored in `access`.
+pub fn lfu_counter(access: u32) -> u8 {
+    (access & 0xff) as u8
+}
+
+/// The LFU counter of `access` decayed to `now_ms`: one less per `decay_minutes` elapsed.
+pub fn lfu_decayed(access: u32, now_ms: u64, decay_minutes: u32) -> u8 {
+    let counter = lfu_counter(access);
+    if decay_minutes == 0 {
+        return counter;
+    }
+    let elapsed = lfu_minutes(now_ms).wrapping_sub(access >> 8) & 0x00ff_ffff;
+    let periods = elapsed / decay_minutes;
+    counter.saturating_sub(periods.min(255) as u8)
+}
+
+/// Redis's `LFULogIncr`: the counter grows with probability 1 / ((counter - 5) × factor + 1).
+fn lfu_log_incr(counter: u8, log_factor: u32) -> u8 {
+    if counter == u8::MAX {
+        return counter;
+    }
+    let base = f64::from(counter.saturating_sub(LFU_INIT_VAL));
+    let p = 1.0 / (base * f64::from(log_factor) + 1.0);
+    if rand::random::<f64>() < p {
+        counter + 1
+    } else {
+        counter
+    }
+}
+
+fn lfu_pack(counter: u8, now_ms: u64) -> u32 {
+    (lfu_minutes(now_ms) << 8) | u32::from(counter)
+}
+
+impl Tracking {
+    /// `access` for a key created at `now_ms`.
+    pub fn initial(self, now_ms: u64) -> u32 {
+        match self {
+            Tracking::Lru => clock::access_clock(now_ms),
+            Tracking::Lfu { .. } => lfu_pack(LFU_INIT_VAL, now_ms),
+        }
+    }
+
+    /// `access` after a touch at `now_ms` of a key whose field was `access`.
+    pub fn touched(self, access: u32, now_ms: u64) -> u32 {
+        match self {
+            Tracking::Lru => clock::access_clock(now_ms),
+            Tracking::Lfu {
+                log_factor,
+                decay_minutes,
+            } => {
+                let counter = lfu_decayed(access, now_ms, decay_minutes);
+                lfu_pack(lfu_log_incr(counter, log_factor), now_ms)
+            }
+        }
+    }
+}
+
+/// The eviction settings, readable from any thread without a lock.
+#[derive(Debug)]
+pub struct Settings {
+    /// Bytes; 0: no limit.
+    maxmemory: AtomicUsize,
+    policy: AtomicU8,
+    samples: AtomicU32,
+    lfu_log_factor: AtomicU32,
+    lfu_decay_time: AtomicU32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            maxmemory: AtomicUsize::new(0),
+            policy: AtomicU8::new(Policy::NoEviction.index()),
+            samples: AtomicU32::new(5),
+            lfu_log_factor: AtomicU32::new(10),
+            lfu_decay_time: AtomicU32::new(1),
+        }
+    }
+}
+
+impl Settings {
+    /// Applies the configured values.
+    pub fn apply(
+        &self,
+        maxmemory: usize,
+        policy: Policy,
+        samples: u32,
+        log_factor: u32,
+        decay: u32,
+    ) {
+        self.maxmemory.store(maxmemory, Ordering::Relaxed);
+        self.policy.store(policy.index(), Ordering::Relaxed);
+        self.samples.store(samples.max(1), Ordering::Relaxed);
+        self.lfu_log_factor.store(log_factor, Ordering::Relaxed);
+        self.lfu_decay_time.store(decay, Ordering::Relaxed);
+    }
+
+    /// `maxmemory` in bytes (0: none).
+    pub fn maxmemory(&self) -> usize {
+        self.maxmemory.load(Ordering::Relaxed)
+    }
+
+    /// The `maxmemory-policy`.
+    pub fn policy(&self) -> Policy {
+        Policy::from_index(self.policy.load(Ordering::Relaxed))
+    }
+
+    /// How accesses are recorded under the current policy.
+    pub fn tracking(&self) -> Tracking {
+        if self.policy().is_lfu() {
+            Tracking::Lfu {
+                log_factor: self.lfu_log_factor.load(Ordering::Relaxed),
+                decay_minutes: self.lfu_decay_time.load(Ordering::Relaxed),
+            }
+        } else {
+            Tracking::Lru
+        }
+    }
+}
+
+/// A key sampled for eviction, with its score (higher: evict sooner) and the `access` it had.
+#[derive(Debug)]
+struct Candidate {
+    score: u64,
+    db: DbIndex,
+    shard: usize,
+    access: u32,
+    key: Box<[u8]>,
+}
+
+/// Candidates the pool keeps between rounds, as Redis's `EVPOOL_SIZE`.
+const POOL_SIZE: usize = 16;
+
+/// Eviction state shared by the client threads and the background thread.
+#[derive(Default)]
+pub struct Evictor {
+    pub settings: Settings,
+    /// Best candidates so far, lowest score first. Whoever holds this lock is the one evicting.
+    pool: Mutex<Vec<Candidate>>,
+    /// Keys evicted since start (never reset; `INFO` subtracts a baseline).
+    evicted: AtomicU64,
+    /// Wakes the background thread.
+    wake: Condvar,
+    wake_lock: Mutex<bool>,
+}
+
+/// Whether a command may grow memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Room {
+    /// Memory is within the limit (or there is none).
+    Enough,
+    /// Memory is over the limit and eviction is under way: commands go on meanwhile.
+    Evicting,
+    /// Memory is over the limit and nothing can be evicted: commands that grow memory are
+    /// refused with `-OOM`.
+    Full,
+}
+
+/// What one eviction run achieved.
+#[derive(Debug, Default, Clone, Copy)]
+struct Outcome {
+    freed: usize,
+    /// Nothing (more) could be evicted.
+    exhausted: bool,
+}
+
+/// Bytes an entry costs besides its heap allocation: its table slot and control byte.
+const SLOT_BYTES: usize = std::mem::size_of::<super::Entry>() + 1;
+
+/// How long one client's command may spend evicting before it goes on.
+const FOREGROUND_BUDGET: Duration = Duration::from_millis(1);
+
+impl Evictor {
+    /// Keys evicted since the node started.
+    pub fn evicted_total(&self) -> u64 {
+        self.evicted.load(Ordering::Relaxed)
+    }
+
+    fn wake_background(&self) {
+        *self.wake_lock.lock() = true;
+        self.wake.notify_one();
+    }
+}
+
+impl Store {
+    /// Makes room before a command: when memory is over `maxmemory`, evicts for up to a
+    /// millisecond (leaving the rest to the background thread). `fresh` reads the allocator
+    /// now instead of using the figure from this millisecond (for commands carrying a lot of
+    /// data).
+    pub fn make_room(&self, now_ms: u64, fresh: bool) -> Room {
+        let evictor = &self.evictor;
+        let max = evictor.settings.maxmemory();
+        if max == 0 {
+            return Room::Enough;
+        }
+        let used = if fresh {
+            crate::memory::used_memory()
+        } else {
+            crate::memory::used_memory_recent(now_ms)
+        };
+        if used <= max {
+            return Room::Enough;
+        }
+        if evictor.settings.policy() == Policy::NoEviction {
+            return Room::Full;
+        }
+        let Some(mut pool) = evictor.pool.try_lock() else {
+            // Another thread is evicting right now.
+            return Room::Evicting;
+        };
+        let deadline = Instant::now() + FOREGROUND_BUDGET;
+        let outcome = self.evict(&mut pool, used - max, deadline, now_ms);
+        drop(pool);
+        if outcome.freed >= used - max {
+            Room::Enough
+        } else if outcome.exhausted {
+            Room::Full
+        } else {
+            evictor.wake_background();
+            Room::Evicting
+        }
+    }
+
+    /// Tells the background thread to check memory now (after `CONFIG SET maxmemory`).
+    pub fn memory_limit_changed(&self) {
+        self.evictor.wake_background();
+    }
+
+    /// Evicts keys until `to_free` bytes are freed, nothing is left to evict, or `deadline`.
+    fn evict(
+        &self,
+        pool: &mut Vec<Candidate>,
+        to_free: usize,
+        deadline: Instant,
+        now_ms: u64,
+    ) -> Outcome {
+        let policy = self.evictor.settings.policy();
+        let samples = self.evictor.settings.samples.load(Ordering::Relaxed) as usize;
+        let decay = self.evictor.settings.lfu_decay_time.load(Ordering::Relaxed);
+        let mut outcome = Outcome::default();
+        let mut dbs = self.databases_with_candidates(policy);
+        let mut rounds = 0u32;
+        while outcome.freed < to_free {
+            if dbs.is_empty() {
+                outcome.exhausted = true;
+                break;
+            }
+            let freed = match policy {
+                Policy::NoEviction => None,
+                Policy::AllKeysRandom | Policy::VolatileRandom => {
+                    self.evict_random(&dbs, policy.volatile_only(), now_ms)
+                }
+                _ => self.evict_from_pool(pool, &dbs, policy, samples, decay, now_ms),
+            };
+            match freed {
+                Some(bytes) => {
+                    outcome.freed += bytes;
+                    self.evictor.evicted.fetch_add(1, Ordering::Relaxed);
+                }
+                None => {
+                    // Found nothing this round; the databases may have emptied meanwhile.
+                    dbs = self.databases_with_candidates(policy);
+                }
+            }
+            rounds += 1;
+            if rounds.is_multiple_of(16) && Instant::now() >= deadline {
+                break;
+            }
+        }
+        outcome
+    }
+
+    /// Databases holding keys the policy may evict.
+    fn databases_with_candidates(&self, policy: Policy) -> Vec<DbIndex> {
+        (0..self.databases())
+            .filter(|&db| {
+                (0..SHARDS).any(|shard| {
+                    let shard = self.lock_shard(db, shard);
+                    if policy.volatile_only() {
+                        shard.volatile() > 0
+                    } else {
+                        !shard.is_empty()
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Removes one random key (with an expiry, for `volatile-random`); returns the bytes freed.
+    fn evict_random(&self, dbs: &[DbIndex], volatile_only: bool, now_ms: u64) -> Option<usize> {
+        for attempt in 0..SHARDS {
+            let db = dbs[(rand::random::<u32>() as usize + attempt) % dbs.len()];
+            let mut shard = self.lock_shard(db, rand::random::<u32>() as usize % SHARDS);
+            let mut victim = None;
+            shard.sample(rand::random(), 1, volatile_only, now_ms, |entry| {
+                victim = Some(entry.key().to_vec());
+            });
+            if let Some(key) = victim {
+                let entry = shard.remove(self.hash(&key), &key, now_ms)?;
+                drop(shard);
+                let bytes = entry.heap_size() + SLOT_BYTES;
+                self.dispose(entry.into_value());
+                return Some(bytes);
+            }
+        }
+        None
+    }
+
+    /// One round of sampled eviction: refills the pool from every database, then evicts the
+    /// best candidate still untouched since it was sampled. Returns the bytes freed.
+    fn evict_from_pool(
+        &self,
+        pool: &mut Vec<Candidate>,
+        dbs: &[DbIndex],
+        policy: Policy,
+        samples: usize,
+        decay: u32,
+        now_ms: u64,
+    ) -> Option<usize> {
+        for &db in dbs {
+            let shard_index = rand::random::<u32>() as usize % SHARDS;
+            let shard = self.lock_shard(db, shard_index);
+            shard.sample(
+                rand::random(),
+                samples,
+                policy.volatile_only(),
+                now_ms,
+                |entry| {
+                    let access = entry.access();
+                    let score = match policy {
+                        Policy::VolatileTtl => u64::MAX - entry.expiry_ms(),
+                        p if p.is_lfu() => 255 - u64::from(lfu_decayed(access, now_ms, decay)),
+                        _ => u64::from(clock::idle_ticks(access, now_ms)),
+                    };
+                    offer(pool, score, db, shard_index, access, entry.key());
+                },
+            );
+        }
+        while let Some(best) = pool.pop() {
+            let mut shard = self.lock_shard(best.db, best.shard);
+            let hash = self.hash(&best.key);
+            let untouched = shard
+                .peek(hash, &best.key, now_ms)
+                .is_some_and(|entry| entry.access() == best.access);
+            if !untouched {
+                continue;
+            }
+            let entry = shard.remove(hash, &best.key, now_ms)?;
+            drop(shard);
+            let bytes = entry.heap_size() + SLOT_BYTES;
+            self.dispose(entry.into_value());
+            return Some(bytes);
+        }
+        None
+    }
+}
+
+/// Adds a sampled key to the pool (kept sorted, lowest score first) unless it is already
+/// there or worse than every candidate of a full pool.
+fn offer(
+    pool: &mut Vec<Candidate>,
+    score: u64,
+    db: DbIndex,
+    shard: usize,
+    access: u32,
+    key: &[u8],
+) {
+    if pool.iter().any(|c| c.db == db && *c.key == *key) {
+        return;
+    }
+    if pool.len() == POOL_SIZE {
+        if score <= pool[0].score {
+            return;
+        }
+        pool.remove(0);
+    }
+    let at = pool.partition_point(|c| c.score < score);
+    pool.insert(
+        at,
+        Candidate {
+            score,
+            db,
+            shard,
+            access,
+            key: key.into(),
+        },
+    );
+}
+
+/// Starts the `shoal-evict` thread: while memory is over `maxmemory` under an evicting policy,
+/// it evicts in slices of a millisecond (so client threads get the pool between slices);
+/// otherwise it checks every 100 ms or when woken. It ends when the store is dropped.
+pub fn start_background(store: &Arc<Store>) {
+    let weak: Weak<Store> = Arc::downgrade(store);
+    let spawned = std::thread::Builder::new()
+        .name("shoal-evict".into())
+        .spawn(move || background(weak));
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "could not start the eviction thread; clients will evict alone");
+    }
+}
+
+fn background(weak: Weak<Store>) {
+    loop {
+        let Some(store) = weak.upgrade() else { return };
+        let busy = store.background_slice();
+        if !busy {
+            let evictor = &store.evictor;
+            let mut woken = evictor.wake_lock.lock();
+            if !*woken {
+                evictor
+                    .wake
+                    .wait_for(&mut woken, Duration::from_millis(100));
+            }
+            *woken = false;
+        }
+        drop(store);
+    }
+}
+
+impl Store {
+    /// One slice of background eviction; returns whether memory is still over the limit and
+    /// more can be evicted.
+    fn background_slice(&self) -> bool {
+        let settings = &self.evictor.settings;
+        let max = settings.maxmemory();
+        if max == 0 || settings.policy() == Policy::NoEviction {
+            return false;
+        }
+        let used = crate::memory::used_memory();
+        if used <= max {
+            return false;
+        }
+        let mut pool = self.evictor.pool.lock();
+        let deadline = Instant::now() + FOREGROUND_BUDGET;
+        let outcome = self.evict(&mut pool, used - max, deadline, clock::now_ms());
+        drop(pool);
+        // Let client threads in between slices.
+        std::thread::yield_now();
+        !outcome.exhausted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_round_trip_by_name() {
+        for policy in Policy::ALL {
+            assert_eq!(Policy::parse(policy.name()), Some(policy));
+            assert_eq!(Policy::from_index(policy.index()), policy);
+        }
+        assert_eq!(Policy::parse("ALLKEYS-LRU"), Some(Policy::AllKeysLru));
+        assert_eq!(Policy::parse("lru"), None);
+    }
+
+    #[test]
+    fn lfu_counters_grow_logarithmically_and_decay() {
+        let tracking = Tracking::Lfu {
+            log_factor: 10,
+            decay_minutes: 1,
+        };
+        let now = 10 * 60_000;
+        let mut access = tracking.initial(now);
+        assert_eq!(lfu_counter(access), LFU_INIT_VAL);
+        for _ in 0..1_000 {
+            access = tracking.touched(access, now);
+        }
+        let after_1k = lfu_counter(access);
+        // Redis's table for factor 10: about 18 after 1k hits, 255 only after ~1M.
+        assert!((12..=30).contains(&after_1k), "counter {after_1k}");
+        assert_eq!(lfu_decayed(access, now + 3 * 60_000, 1), after_1k - 3);
+        assert_eq!(lfu_decayed(access, now + 3 * 60_000, 0), after_1k);
+        assert_eq!(lfu_decayed(access, now + 1_000 * 60_000, 1), 0);
+    }
+
+    #[test]
+    fn the_pool_keeps_the_best_candidates_sorted() {
+        let mut pool = Vec::new();
+        for score in 0..40u64 {
+            offer(&mut pool, score * 7 % 40, 0, 0, 0, &score.to_be_bytes());
+        }
+        assert_eq!(pool.len(), POOL_SIZE);
+        let scores: Vec<u64> = pool.iter().map(|c| c.score).collect();
+        assert_eq!(scores, (24..40).collect::<Vec<_>>());
+        // Key 17 is pooled with score 39; offered again, it is not added twice.
+        offer(&mut pool, 100, 0, 0, 0, &17u64.to_be_bytes());
+        assert_eq!(pool.len(), POOL_SIZE);
+        assert_eq!(pool[POOL_SIZE - 1].score, 39);
+    }
+}
