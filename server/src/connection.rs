@@ -32,6 +32,8 @@ const FLUSH_THRESHOLD: usize = 64 * 1024;
 const CLOCK_REFRESH: usize = 16;
 /// Output buffers larger than this are released after a flush instead of kept for reuse.
 const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
+/// A read buffer larger than this is released once empty.
+const KEEP_READ_CAPACITY: usize = 256 * 1024;
 
 /// Serves one client until it leaves, then unregisters it.
 pub async fn serve(node: Arc<Node>, stream: TcpStream, info: Arc<ClientInfo>) {
@@ -133,6 +135,11 @@ impl Connection {
         &mut self,
         mut stopped: Pin<&mut impl Future<Output = ()>>,
     ) -> io::Result<bool> {
+        // A buffer that grew for a big request is given back once it is consumed, so an idle
+        // client holds no more than the default (as Redis shrinks idle query buffers).
+        if self.read_buf.is_empty() && self.read_buf.capacity() > KEEP_READ_CAPACITY {
+            self.read_buf = BytesMut::with_capacity(READ_BUFFER_SIZE);
+        }
         // Grow towards what the pending bulk needs, but never more than doubling what has
         // actually arrived: a client announcing a huge bulk gets no memory for free.
         let needed = self

@@ -16,6 +16,9 @@ type Section = fn(&Node, &Facts, &mut String);
 /// What the keyspace says about itself, gathered once per `INFO` through the command's view
 /// of the shards (so `INFO` inside a transaction reads the shards the transaction holds).
 pub struct Facts {
+    /// `used_memory` and its peak, read before anything else is gathered (so the figure
+    /// is not inflated by this command's own snapshots).
+    pub memory: (usize, usize),
     pub shards: ShardStats,
     /// Per database.
     pub dbs: Vec<DbSummary>,
@@ -27,9 +30,10 @@ pub struct Facts {
 
 impl Facts {
     /// Reads the counters and sizes of every shard through `keys`.
-    pub fn gather(keys: &mut Locked<'_>) -> Facts {
+    pub fn gather(node: &Node, keys: &mut Locked<'_>) -> Facts {
         let databases = keys.store().databases();
         Facts {
+            memory: used_memory_with_peak(node),
             shards: keys.shard_stats(),
             dbs: (0..databases).map(|db| keys.summary(db)).collect(),
             commands: crate::commandstats::snapshot(),
@@ -66,7 +70,7 @@ fn selects(requested: &str, name: &str) -> bool {
 /// Renders the requested sections (`all`, `everything`, `default` or section names, lower
 /// case); no section means `default`. Unknown names add nothing, as in Redis.
 pub fn render(node: &Node, keys: &mut Locked<'_>, requested: &[String]) -> String {
-    let facts = Facts::gather(keys);
+    let facts = Facts::gather(node, keys);
     let all = requested
         .iter()
         .any(|r| matches!(r.as_str(), "all" | "everything"));
@@ -183,8 +187,8 @@ pub fn used_memory_with_peak(node: &Node) -> (usize, usize) {
     (used, peak)
 }
 
-fn memory_section(node: &Node, _facts: &Facts, out: &mut String) {
-    let (used, peak) = used_memory_with_peak(node);
+fn memory_section(node: &Node, facts: &Facts, out: &mut String) {
+    let (used, peak) = facts.memory;
     let rss = memory::rss();
     let total = memory::total_system_memory();
     line(out, "used_memory", used);

@@ -10,12 +10,23 @@ static LAST_USED: AtomicUsize = AtomicUsize::new(0);
 static LAST_READ_MS: AtomicU64 = AtomicU64::new(0);
 
 /// Bytes allocated by the process, as jemalloc accounts them, read now.
+///
+/// jemalloc counts as allocated the free blocks each thread keeps cached for reuse (its
+/// tcache, up to a few hundred KB per thread, varying from one instant to the next); those
+/// are subtracted, so the figure is what the program holds, as Redis's `used_memory` is.
 pub fn used_memory() -> usize {
+    use tikv_jemalloc_ctl::{Access, AsName};
     // jemalloc's statistics are cached; advancing the epoch refreshes them.
     if tikv_jemalloc_ctl::epoch::advance().is_err() {
         return 0;
     }
-    let used = tikv_jemalloc_ctl::stats::allocated::read().unwrap_or(0);
+    let allocated = tikv_jemalloc_ctl::stats::allocated::read().unwrap_or(0);
+    // Arena 4096 (MALLCTL_ARENAS_ALL) is the sum over all arenas.
+    let cached: usize = b"stats.arenas.4096.tcache_bytes\0"
+        .name()
+        .read()
+        .unwrap_or(0);
+    let used = allocated.saturating_sub(cached);
     LAST_USED.store(used, Ordering::Relaxed);
     used
 }

@@ -91,7 +91,7 @@ const GAUGES: &[Reading] = &[
     (
         "shoal_memory_used_bytes",
         "Bytes allocated, as the allocator counts them.",
-        |n, _| crate::info::used_memory_with_peak(n).0 as f64,
+        |_, f| f.memory.0 as f64,
     ),
     (
         "shoal_memory_max_bytes",
@@ -227,7 +227,7 @@ fn write_histogram(cmd: &str, totals: &CommandTotals, out: &mut String) {
 /// The whole `/metrics` page.
 pub fn render(node: &Node, handle: &PrometheusHandle) -> String {
     let mut view = node.store.on_demand(crate::clock::now_ms());
-    let facts = Facts::gather(&mut view);
+    let facts = Facts::gather(node, &mut view);
     drop(view);
     collect(node, &facts);
     handle.run_upkeep();

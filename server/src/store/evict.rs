@@ -330,6 +330,11 @@ impl Store {
             // Another thread is evicting right now.
             return Room::Evicting;
         };
+        // Whoever held the pool may just have freed enough: decide on a figure read now.
+        let used = crate::memory::used_memory();
+        if used <= max {
+            return Room::Enough;
+        }
         let deadline = Instant::now() + FOREGROUND_BUDGET;
         let outcome = self.evict(&mut pool, used - max, deadline, now_ms);
         drop(pool);
@@ -549,11 +554,12 @@ impl Store {
         if max == 0 || settings.policy() == Policy::NoEviction {
             return false;
         }
+        let mut pool = self.evictor.pool.lock();
+        // Read under the pool's lock, so what another thread just evicted is accounted for.
         let used = crate::memory::used_memory();
         if used <= max {
             return false;
         }
-        let mut pool = self.evictor.pool.lock();
         let deadline = Instant::now() + FOREGROUND_BUDGET;
         let outcome = self.evict(&mut pool, used - max, deadline, clock::now_ms());
         drop(pool);
