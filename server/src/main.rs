@@ -1,6 +1,7 @@
 //! The `shoal` binary: configuration → logging → runtime → listeners → serve until shutdown.
 
 use anyhow::Context;
+use shoal_server::cluster::NodeCluster;
 use shoal_server::config::{Config, LogFormat, LogLevel};
 use shoal_server::node::Node;
 use shoal_server::workers::Workers;
@@ -107,21 +108,39 @@ async fn serve(
     let listeners = server::bind(&node, &config.bind, config.port)
         .await
         .with_context(|| format!("binding {} port {}", config.bind.join(","), config.port))?;
+    if config.cluster.enabled {
+        let client = listeners
+            .first()
+            .and_then(|l| l.local_addr().ok())
+            .context("no listening address")?;
+        let cluster = NodeCluster::start(&config, client).context("starting the cluster bus")?;
+        let _ = node.cluster.set(cluster);
+    }
     store::expire::spawn(&node.store, node.expiry.clone()).context("starting the expiry cycle")?;
     tokio::spawn(server::sample_stats(node.clone()));
     tokio::spawn(shutdown_on_signal(node.clone()));
     start_metrics(&node, &config).await;
     let port = node.port.load(std::sync::atomic::Ordering::Relaxed);
     let metrics_port = shoal_server::metrics::port(&node);
+    let (cluster_port, node_id) = node.cluster.get().map_or((0, String::new()), |c| {
+        (
+            c.handle.local_bus_addr().port(),
+            c.topology.load().myself().id.to_string(),
+        )
+    });
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         bind = %config.bind.join(","),
         port,
         metrics_port,
+        cluster_port,
+        node_id,
         config_file = %config.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "none".into()),
         "Shoal ready to accept connections"
     );
+    let leaving = tokio::spawn(leave_on_shutdown(node.clone()));
     server::run(node, listeners, workers).await;
+    let _ = leaving.await;
     tracing::info!("Shoal is now ready to exit, bye bye...");
     Ok(())
 }
@@ -151,6 +170,15 @@ async fn start_metrics(node: &Arc<Node>, config: &Config) {
     node.metrics_port
         .store(port, std::sync::atomic::Ordering::Relaxed);
     tokio::spawn(shoal_server::metrics::serve(node.clone(), listener, handle));
+}
+
+/// Once shutdown begins, leaves the cluster so peers learn at once, while connections finish
+/// their last batch (their keys are not handed over: there is no replication yet).
+async fn leave_on_shutdown(node: Arc<Node>) {
+    let _ = node.shutdown_signal().wait_for(|stopping| *stopping).await;
+    if let Some(cluster) = node.cluster.get() {
+        cluster.leave().await;
+    }
 }
 
 async fn shutdown_on_signal(node: Arc<Node>) {

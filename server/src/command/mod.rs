@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod bitmaps;
+pub mod cluster;
 pub mod connection;
 pub mod diagnostics;
 pub mod docs;
@@ -420,6 +421,13 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Re
         .info
         .last_command
         .store(entry.id, std::sync::atomic::Ordering::Relaxed);
+    if let Some(redirect) = cluster::redirect(node, entry.command, args) {
+        crate::commandstats::record_rejected(entry.id);
+        if let Some(transaction) = client.multi.as_mut() {
+            transaction.failed = true;
+        }
+        return redirect.into();
+    }
     if client.multi.is_some() && !transactions::runs_inside_multi(entry.command.name) {
         let reply = transactions::queue(client, entry.command, args);
         if reply.is_error() {

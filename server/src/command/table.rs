@@ -46,6 +46,7 @@ const GROUPS: &[&[Command]] = &[
     diagnostics::COMMANDS,
     connection::COMMANDS,
     admin::COMMANDS,
+    super::cluster::COMMANDS,
 ];
 
 static TABLE: LazyLock<Table> = LazyLock::new(|| {
