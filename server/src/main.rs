@@ -143,7 +143,7 @@ async fn serve(
         port,
         metrics_port,
         cluster_port,
-        node_id,
+        node_id = %node_id,
         config_file = %config.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "none".into()),
         "Shoal ready to accept connections"
     );
