@@ -43,6 +43,10 @@ pub struct ClusterSettings {
     pub tokens_per_node: u16,
     /// `cluster-replication-factor`: owners per slot, primary included (R).
     pub replication_factor: usize,
+    /// `cluster-slots-replicas`: whether `CLUSTER SLOTS` and `CLUSTER SHARDS` list each
+    /// range's replicas after its primary. `no` lists primaries only, for clients that take a
+    /// node's role from its first appearance in `CLUSTER SLOTS` (redis-py).
+    pub slots_replicas: bool,
 }
 
 impl Default for ClusterSettings {
@@ -58,6 +62,7 @@ impl Default for ClusterSettings {
             secret: None,
             tokens_per_node: DEFAULT_TOKENS_PER_NODE,
             replication_factor: DEFAULT_REPLICAS,
+            slots_replicas: true,
         }
     }
 }
@@ -75,6 +80,7 @@ impl fmt::Debug for ClusterSettings {
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .field("tokens_per_node", &self.tokens_per_node)
             .field("replication_factor", &self.replication_factor)
+            .field("slots_replicas", &self.slots_replicas)
             .finish()
     }
 }
@@ -210,6 +216,22 @@ pub(crate) const DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         mutable: false,
+    },
+    Directive {
+        name: "cluster-slots-replicas",
+        get: |c| {
+            if c.cluster.slots_replicas {
+                "yes"
+            } else {
+                "no"
+            }
+            .into()
+        },
+        set: |c, v| {
+            c.cluster.slots_replicas = yes_no(v)?;
+            Ok(())
+        },
+        mutable: true,
     },
 ];
 

@@ -309,12 +309,12 @@ const CLUSTER_COUNTERS: &[ClusterReading] = &[
         |s| s.packets_received,
     ),
     (
-        "shoal_cluster_gossip_bytes_sent_total",
+        "shoal_cluster_gossip_sent_bytes_total",
         "Bytes of gossip datagrams sent.",
         |s| s.bytes_sent,
     ),
     (
-        "shoal_cluster_gossip_bytes_received_total",
+        "shoal_cluster_gossip_received_bytes_total",
         "Bytes of gossip datagrams received.",
         |s| s.bytes_received,
     ),

@@ -9,6 +9,10 @@
 //!   exactly what cluster clients route with.
 //! - `CLUSTER SHARDS` has one shard per distinct owner list (its slot ranges; its primary as
 //!   `master`, the others as `replica`), so a node appears in several shards.
+//! - With `cluster-slots-replicas no` both list primaries only (one shard per node): redis-py
+//!   takes a node's role from its first appearance in `CLUSTER SLOTS`, so with replicas listed
+//!   it sees most nodes as replicas and sends "all primaries" commands (FLUSHALL, KEYS, SCAN,
+//!   DBSIZE) to too few nodes.
 //! - `CLUSTER NODES` shows every node as `master` of the slots it is primary for; a suspect
 //!   node is `fail?`, a node declared down is `fail` and owns nothing. A node's config epoch is
 //!   its generation (start time in unix ms), unique per incarnation. Ping and pong times are
@@ -329,42 +333,75 @@ fn slot_node(member: &MemberInfo) -> Reply {
     ])
 }
 
+/// How many owners of each range `CLUSTER SLOTS` and `SHARDS` list (`cluster-slots-replicas`).
+fn listed_owners(node: &Node) -> usize {
+    if node.config().cluster.slots_replicas {
+        usize::MAX
+    } else {
+        1
+    }
+}
+
 fn slots(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     let topology = topology(ctx.node)?;
-    let ranges = topology.slots().ranges();
-    let mut out = Vec::with_capacity(ranges.len());
-    for range in ranges {
-        let mut entry = vec![
-            Reply::Int(i64::from(range.start)),
-            Reply::Int(i64::from(range.end)),
-        ];
-        entry.extend(topology.owners(range.start).map(slot_node));
-        out.push(Reply::Array(entry));
+    let listed = listed_owners(ctx.node);
+    let table = topology.slots();
+    // Runs whose listed owners are the same merge (when only primaries are listed).
+    let mut runs: Vec<(shoal_cluster::SlotRange, &[u16])> = Vec::new();
+    for range in table.ranges() {
+        let owners = table.owners(range.start);
+        let owners = &owners[..owners.len().min(listed)];
+        match runs.last_mut() {
+            Some((run, same)) if *same == owners => run.end = range.end,
+            _ => runs.push((*range, owners)),
+        }
     }
+    let out = runs
+        .iter()
+        .map(|(range, _)| {
+            let mut entry = vec![
+                Reply::Int(i64::from(range.start)),
+                Reply::Int(i64::from(range.end)),
+            ];
+            entry.extend(topology.owners(range.start).take(listed).map(slot_node));
+            Reply::Array(entry)
+        })
+        .collect();
     Ok(Reply::Array(out))
 }
 
 fn shards(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     let topology = topology(ctx.node)?;
+    let listed = listed_owners(ctx.node);
     let table = topology.slots();
-    // One shard per distinct owner list, in the order of its first slot.
+    // One shard per distinct (listed) owner list, in the order of its first slot.
     let mut index: HashMap<&[u16], usize> = HashMap::new();
     let mut groups: Vec<(shoal_cluster::SlotRange, Vec<Reply>)> = Vec::new();
     for range in table.ranges() {
         let owners = table.owners(range.start);
+        let owners = &owners[..owners.len().min(listed)];
         let at = *index.entry(owners).or_insert_with(|| {
             groups.push((*range, Vec::new()));
             groups.len() - 1
         });
         let slots = &mut groups[at].1;
-        slots.push(Reply::Int(i64::from(range.start)));
-        slots.push(Reply::Int(i64::from(range.end)));
+        match slots.last_mut() {
+            // Adjacent to the shard's last range: extend it.
+            Some(Reply::Int(end)) if *end + 1 == i64::from(range.start) => {
+                *end = i64::from(range.end)
+            }
+            _ => {
+                slots.push(Reply::Int(i64::from(range.start)));
+                slots.push(Reply::Int(i64::from(range.end)));
+            }
+        }
     }
     let out = groups
         .into_iter()
         .map(|(first, slots)| {
             let nodes = topology
                 .owners(first.start)
+                .take(listed)
                 .enumerate()
                 .map(|(rank, member)| shard_node(member, rank == 0))
                 .collect();
