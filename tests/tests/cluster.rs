@@ -356,10 +356,12 @@ fn five_nodes_agree_then_a_killed_node_is_declared_down_and_its_restart_is_accep
     }
 
     // Restart on the same ports: a new incarnation, accepted by everyone.
+    // It joins through a DNS name this time.
     let port = victim_port.to_string();
     let bus = victim_bus.to_string();
+    let seed = format!("localhost:{}", cluster.node(0).cluster_port);
     let restarted = cluster
-        .try_join(&["--port", &port, "--cluster-port", &bus])
+        .try_join(&["--port", &port, "--cluster-port", &bus, "--join", &seed])
         .expect("restart on the same address");
     let restarted_id = restarted.node_id.clone();
     assert_ne!(restarted_id, victim_id);
@@ -632,4 +634,56 @@ fn keys_owned_elsewhere_are_moved_and_cluster_clients_follow() {
         .query(&mut conn)
         .expect("CLUSTER LINKS");
     assert_eq!(links.len(), 2);
+}
+
+#[test]
+fn announced_addresses_are_what_peers_and_clients_see() {
+    let announced_port = free_port();
+    let node = Shoal::start_with(&[
+        "--cluster-announce-ip",
+        "127.0.0.2",
+        "--cluster-announce-port",
+        &announced_port.to_string(),
+        "--cluster-announce-bus-port",
+        "30001",
+    ]);
+    let nodes = parse_nodes(&cluster_text(&node, "NODES"));
+    assert_eq!(nodes[0].addr, format!("127.0.0.2:{announced_port}@30001"));
+    let slots = cluster_slots(&node);
+    assert_eq!(slots[0].2[0].0, "127.0.0.2");
+    assert_eq!(slots[0].2[0].1, i64::from(announced_port));
+}
+
+/// Whether TCP and UDP `port` are free on loopback.
+fn port_is_free(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+        && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+}
+
+#[test]
+fn dev_cluster_starts_n_joined_nodes_and_stops_them_together() {
+    // Three consecutive client ports whose buses (+10000) are free too.
+    let base = (0..200)
+        .map(|i| 21000 + (std::process::id() as u16 % 100) * 40 + i * 3)
+        .find(|&p| (0..3).all(|i| port_is_free(p + i) && port_is_free(p + i + 10000)))
+        .expect("free ports");
+    let mut parent = Shoal::start_with(&["--dev-cluster", "3", "--port", &base.to_string()]);
+    let deadline = Instant::now() + PATIENCE;
+    let mut agreed = false;
+    while Instant::now() < deadline && !agreed {
+        agreed = (0..3).all(|i| {
+            try_cluster_command(base + i, "INFO")
+                .is_ok_and(|info| info.contains("cluster_known_nodes:3\r\n"))
+        });
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    parent.signal("TERM");
+    let exited = parent.wait_exit(PATIENCE).is_some();
+    let deadline = Instant::now() + PATIENCE;
+    while (0..3).any(|i| !port_is_free(base + i)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(agreed, "the 3 nodes found each other");
+    assert!(exited, "the parent exits on SIGTERM");
+    assert!((0..3).all(|i| port_is_free(base + i)), "every node stopped");
 }
