@@ -687,3 +687,30 @@ fn dev_cluster_starts_n_joined_nodes_and_stops_them_together() {
     assert!(exited, "the parent exits on SIGTERM");
     assert!((0..3).all(|i| port_is_free(base + i)), "every node stopped");
 }
+
+#[test]
+fn redis_benchmark_in_cluster_mode_runs_without_errors() {
+    let cluster = TestCluster::start(3, &[]);
+    let node = cluster.node(0);
+    let out = std::process::Command::new("redis-benchmark")
+        .args(["--cluster", "-p", &node.port.to_string()])
+        .args(["-t", "set,get", "-n", "3000", "-q"])
+        .output()
+        .expect("redis-benchmark is installed (apt-get install redis-tools)");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Cluster has 3 master nodes"), "{text}");
+    assert!(!text.to_ascii_lowercase().contains("error"), "{text}");
+    // It wrote one key per master, each through the node that owns it.
+    for node in cluster.live() {
+        let mut conn = node.conn();
+        let keys: i64 = redis::cmd("DBSIZE").query(&mut conn).expect("dbsize");
+        assert!(keys >= 1, "node {} has no key", node.port);
+        let errors: String = redis::cmd("INFO")
+            .arg("errorstats")
+            .query(&mut conn)
+            .expect("info");
+        assert!(!errors.contains("MOVED"), "{errors}");
+    }
+}
