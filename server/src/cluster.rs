@@ -17,7 +17,7 @@ use std::time::Duration;
 /// How long shutdown waits for the leave datagrams to go out.
 const LEAVE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The cluster directives (see [`DIRECTIVES`] for their names and limits).
+/// The cluster directives (see `DIRECTIVES` below for their names and limits).
 #[derive(Clone, PartialEq, Eq)]
 pub struct ClusterSettings {
     /// `cluster-enabled`: with `no` the node is a plain standalone server (no bus, no
