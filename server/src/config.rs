@@ -100,6 +100,8 @@ pub struct Config {
     pub lfu_decay_time: u32,
     /// The file these settings were read from, if any.
     pub config_file: Option<PathBuf>,
+    /// Membership and ring settings (`join`, `cluster-*`; see `cluster.rs`).
+    pub cluster: crate::cluster::ClusterSettings,
 }
 
 impl Default for Config {
@@ -127,6 +129,7 @@ impl Default for Config {
             lfu_log_factor: 10,
             lfu_decay_time: 1,
             config_file: None,
+            cluster: crate::cluster::ClusterSettings::default(),
         }
     }
 }
@@ -177,14 +180,14 @@ type Getter = fn(&Config) -> String;
 type Setter = fn(&mut Config, &str) -> Result<(), String>;
 
 /// One directive: its name, how to read and write it, and whether `CONFIG SET` may change it.
-struct Directive {
-    name: &'static str,
-    get: Getter,
-    set: Setter,
-    mutable: bool,
+pub(crate) struct Directive {
+    pub(crate) name: &'static str,
+    pub(crate) get: Getter,
+    pub(crate) set: Setter,
+    pub(crate) mutable: bool,
 }
 
-fn int_in<T>(text: &str, min: i64, max: i64) -> Result<T, String>
+pub(crate) fn int_in<T>(text: &str, min: i64, max: i64) -> Result<T, String>
 where
     T: TryFrom<i64>,
 {
@@ -469,10 +472,13 @@ const DIRECTIVES: &[Directive] = &[
     },
 ];
 
+/// Every directive: this table, then the cluster's.
+fn all_directives() -> impl Iterator<Item = &'static Directive> {
+    DIRECTIVES.iter().chain(crate::cluster::DIRECTIVES)
+}
+
 fn directive(name: &str) -> Option<&'static Directive> {
-    DIRECTIVES
-        .iter()
-        .find(|d| d.name.eq_ignore_ascii_case(name))
+    all_directives().find(|d| d.name.eq_ignore_ascii_case(name))
 }
 
 impl Config {
@@ -503,8 +509,7 @@ impl Config {
     /// each once, in table order.
     pub fn matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
         let patterns: Vec<Pattern> = patterns.iter().map(|p| Pattern::new(p, true)).collect();
-        DIRECTIVES
-            .iter()
+        all_directives()
             .filter(|d| patterns.iter().any(|p| p.matches(d.name.as_bytes())))
             .map(|d| (d.name, (d.get)(self)))
             .collect()

@@ -103,7 +103,11 @@ fn server(node: &Node, _facts: &Facts, out: &mut String) {
     line(out, "redis_git_sha1", "00000000");
     line(out, "redis_git_dirty", 0);
     line(out, "redis_build_id", "0");
-    line(out, "redis_mode", "standalone");
+    let mode = match node.cluster.get() {
+        Some(_) => "cluster",
+        None => "standalone",
+    };
+    line(out, "redis_mode", mode);
     line(out, "os", uname);
     line(out, "arch_bits", usize::BITS);
     line(out, "monotonic_clock", "POSIX clock_gettime");
@@ -302,8 +306,12 @@ fn modules(_node: &Node, _facts: &Facts, _out: &mut String) {
     // No modules can be loaded: the section is only its title, as in a Redis without modules.
 }
 
-fn cluster(_node: &Node, _facts: &Facts, out: &mut String) {
-    line(out, "cluster_enabled", 0);
+fn cluster(node: &Node, _facts: &Facts, out: &mut String) {
+    line(
+        out,
+        "cluster_enabled",
+        u8::from(node.cluster.get().is_some()),
+    );
 }
 
 fn keyspace(_node: &Node, facts: &Facts, out: &mut String) {

@@ -12,6 +12,8 @@
 //! - [`server`]: accepting clients, `maxclients`, shutdown.
 //! - [`workers`]: one single-threaded runtime per core; each connection lives on one.
 //! - [`node`]: what all connections share (store, config, clients, stats).
+//! - [`cluster`]: the `cluster-*` settings and this node's membership handle (the
+//!   `shoal-cluster` crate does the rest); `CLUSTER` commands are in `command::cluster`.
 //! - [`blocking`]: clients waiting on keys (BLPOP…), served in the order they blocked.
 //! - Leaves: [`config`], [`error`], [`clock`], [`glob`], [`number`], [`stats`], [`commandstats`],
 //!   [`memory`], [`info`], [`client`].
@@ -24,6 +26,7 @@
 pub mod blocking;
 pub mod client;
 pub mod clock;
+pub mod cluster;
 pub mod command;
 pub mod commandstats;
 pub mod config;

@@ -7,7 +7,8 @@
 //! them once, sets the matching series in the `metrics` registry (rendered by
 //! `metrics-exporter-prometheus`) and appends the per-command latency histograms, rendered
 //! from the commandstats buckets. Adding a node-wide series is one line in [`COUNTERS`] or
-//! [`GAUGES`].
+//! [`GAUGES`]. Cluster series (`shoal_cluster_*`: members by state, topology epoch, slots
+//! owned, gossip packets) are read from the cluster layer's counters.
 
 use crate::commandstats::{BOUNDS_US, CommandTotals};
 use crate::info::Facts;
@@ -151,6 +152,7 @@ pub fn install() -> Option<PrometheusHandle> {
         "shoal_keys_with_expiry",
         "Keys with a TTL in each database."
     );
+    describe_cluster();
     Some(handle)
 }
 
@@ -181,6 +183,7 @@ fn collect(node: &Node, facts: &Facts) {
         metrics::gauge!("shoal_keys", "db" => db.clone()).set(summary.keys as f64);
         metrics::gauge!("shoal_keys_with_expiry", "db" => db).set(summary.volatile as f64);
     }
+    collect_cluster(node);
 }
 
 /// Appends `shoal_command_duration_seconds`, one histogram per command that ran.
@@ -284,4 +287,113 @@ pub async fn serve(node: Arc<Node>, listener: TcpListener, handle: PrometheusHan
 /// The port metrics are served on (0: none), for INFO and the startup line.
 pub fn port(node: &Node) -> usize {
     node.metrics_port.load(Ordering::Relaxed)
+}
+
+/// Cluster series: name, help, and how to read it from the cluster layer's counters.
+type ClusterReading = (
+    &'static str,
+    &'static str,
+    fn(&shoal_cluster::StatsSnapshot) -> u64,
+);
+
+/// Cluster counters (`_total`), from `shoal_cluster::ClusterStats`.
+const CLUSTER_COUNTERS: &[ClusterReading] = &[
+    (
+        "shoal_cluster_gossip_packets_sent_total",
+        "Gossip datagrams sent on the cluster bus.",
+        |s| s.packets_sent,
+    ),
+    (
+        "shoal_cluster_gossip_packets_received_total",
+        "Gossip datagrams received on the cluster bus, accepted or not.",
+        |s| s.packets_received,
+    ),
+    (
+        "shoal_cluster_gossip_sent_bytes_total",
+        "Bytes of gossip datagrams sent.",
+        |s| s.bytes_sent,
+    ),
+    (
+        "shoal_cluster_gossip_received_bytes_total",
+        "Bytes of gossip datagrams received.",
+        |s| s.bytes_received,
+    ),
+    (
+        "shoal_cluster_gossip_send_errors_total",
+        "Gossip datagrams that could not be sent.",
+        |s| s.send_errors,
+    ),
+    (
+        "shoal_cluster_membership_changes_total",
+        "Members seen coming up, going down or restarting.",
+        |s| s.membership_changes,
+    ),
+    (
+        "shoal_cluster_suspicions_total",
+        "Times a member became suspect (most are refuted).",
+        |s| s.suspicions,
+    ),
+    (
+        "shoal_cluster_topology_changes_total",
+        "Topology snapshots published.",
+        |s| s.topology_changes,
+    ),
+];
+
+fn describe_cluster() {
+    for (name, help, _) in CLUSTER_COUNTERS {
+        metrics::describe_counter!(*name, *help);
+    }
+    metrics::describe_counter!(
+        "shoal_cluster_gossip_packets_dropped_total",
+        "Gossip datagrams dropped, by reason (oversized, malformed, unauthenticated, rejected)."
+    );
+    metrics::describe_gauge!(
+        "shoal_cluster_members",
+        "Known cluster members by SWIM state (alive includes this node)."
+    );
+    metrics::describe_gauge!(
+        "shoal_cluster_topology_epoch",
+        "Low 52 bits of the topology digest: equal on nodes that route alike."
+    );
+    metrics::describe_gauge!(
+        "shoal_cluster_slots",
+        "Slots this node owns, by role (primary, replica)."
+    );
+}
+
+/// Sets the cluster series (nothing with `cluster-enabled no`).
+fn collect_cluster(node: &Node) {
+    let Some(cluster) = node.cluster.get() else {
+        return;
+    };
+    let stats = cluster.handle.stats();
+    for (name, _, read) in CLUSTER_COUNTERS {
+        metrics::counter!(*name).absolute(read(&stats));
+    }
+    let dropped = "shoal_cluster_gossip_packets_dropped_total";
+    for (reason, count) in [
+        ("oversized", stats.dropped_oversized),
+        ("malformed", stats.dropped_malformed),
+        ("unauthenticated", stats.dropped_unauthenticated),
+        ("rejected", stats.dropped_rejected),
+    ] {
+        metrics::counter!(dropped, "reason" => reason).absolute(count);
+    }
+    for (state, count) in [
+        ("alive", stats.members_alive),
+        ("suspect", stats.members_suspect),
+        ("down", stats.members_down),
+    ] {
+        metrics::gauge!("shoal_cluster_members", "state" => state).set(count as f64);
+    }
+    // A gauge is an f64: keep the bits it holds exactly.
+    let epoch = stats.topology_epoch & ((1 << 52) - 1);
+    metrics::gauge!("shoal_cluster_topology_epoch").set(epoch as f64);
+    for (role, count) in [
+        ("primary", stats.slots_primary),
+        ("replica", stats.slots_replica),
+    ] {
+        metrics::gauge!("shoal_cluster_slots", "role" => role).set(count as f64);
+    }
 }

@@ -108,6 +108,8 @@ pub struct Node {
     pub port: AtomicUsize,
     /// The port `/metrics` is served on (0: not served).
     pub metrics_port: AtomicUsize,
+    /// Membership and topology, set once at startup (empty with `cluster-enabled no`).
+    pub cluster: std::sync::OnceLock<crate::cluster::NodeCluster>,
     shutdown: watch::Sender<bool>,
     log_level_hook: Option<LogLevelHook>,
 }
@@ -128,6 +130,7 @@ impl Node {
             limits: Limits::from_config(&config),
             port: AtomicUsize::new(usize::from(config.port)),
             metrics_port: AtomicUsize::new(0),
+            cluster: std::sync::OnceLock::new(),
             config: RwLock::new(config),
             expiry,
             clients: ClientRegistry::default(),

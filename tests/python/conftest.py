@@ -27,6 +27,8 @@ class Node:
             match = re.search(r"ready to accept connections.*[^_]port=(\d+)", line)
             if match:
                 self.port = int(match.group(1))
+                bus = re.search(r"cluster_port=(\d+)", line)
+                self.cluster_port = int(bus.group(1)) if bus else 0
                 break
         if self.port is None:
             raise RuntimeError("shoal did not start")

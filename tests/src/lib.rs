@@ -3,7 +3,8 @@
 //! [`Shoal::start`] builds the binary if needed (with the same profile as the tests), starts
 //! it with `--port 0`, reads the port it bound from its startup line, and kills it on drop.
 //! [`RedisServer`] does the same for a reference `redis-server`, for tests that compare
-//! replies. Helpers speak raw RESP over TCP for protocol-level tests.
+//! replies. Helpers speak raw RESP over TCP for protocol-level tests. [`TestCluster`] starts
+//! several nodes joined into one cluster.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -60,6 +61,10 @@ pub fn shoal_binary() -> PathBuf {
 pub struct Shoal {
     child: Child,
     pub port: u16,
+    /// The UDP port of its cluster bus (0 with `--cluster-enabled no`).
+    pub cluster_port: u16,
+    /// Its cluster node id (40 hex characters; empty with `--cluster-enabled no`).
+    pub node_id: String,
     /// Lines the process printed (stdout and stderr), for assertions and debugging.
     pub output: std::sync::Arc<Mutex<Vec<String>>>,
 }
@@ -111,14 +116,23 @@ impl Shoal {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) if line.contains("ready to accept connections") => {
-                    let port = line
-                        .split_whitespace()
-                        .find_map(|w| w.strip_prefix("port="))
+                    let field = |name: &str| {
+                        line.split_whitespace()
+                            .find_map(|w| w.strip_prefix(name))
+                            .map(str::to_string)
+                    };
+                    let port = field("port=")
                         .and_then(|p| p.parse().ok())
                         .ok_or_else(|| format!("no port in {line:?}"))?;
+                    let cluster_port = field("cluster_port=")
+                        .and_then(|p| p.parse().ok())
+                        .unwrap_or(0);
+                    let node_id = field("node_id=").unwrap_or_default();
                     return Ok(Shoal {
                         child,
                         port,
+                        cluster_port,
+                        node_id,
                         output,
                     });
                 }
@@ -203,6 +217,145 @@ impl Drop for Shoal {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Several `shoal` nodes joined into one cluster: the first starts alone, the others join
+/// it through its bus port. A node can be killed, stopped and restarted by index.
+pub struct TestCluster {
+    /// The nodes by index; `None` once stopped.
+    pub nodes: Vec<Option<Shoal>>,
+    /// Arguments every node gets (a secret, a node timeout...).
+    pub args: Vec<String>,
+}
+
+impl TestCluster {
+    /// Starts `n` nodes with `args` each and waits until every node sees all of them live.
+    pub fn start(n: usize, args: &[&str]) -> TestCluster {
+        let mut cluster = TestCluster {
+            nodes: Vec::new(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+        };
+        for _ in 0..n {
+            cluster.add(&[]);
+        }
+        cluster.wait_until_agreed(n, Duration::from_secs(30));
+        cluster
+    }
+
+    /// `host:port` of the first live node's bus, to join through.
+    pub fn seed(&self) -> Option<String> {
+        self.live()
+            .next()
+            .map(|node| format!("127.0.0.1:{}", node.cluster_port))
+    }
+
+    /// Starts one more node (joining the others, if any) with the cluster's arguments plus
+    /// `extra`; returns its index.
+    pub fn add(&mut self, extra: &[&str]) -> usize {
+        let node = self
+            .try_join(extra)
+            .unwrap_or_else(|e| panic!("shoal did not start: {e}"));
+        self.nodes.push(Some(node));
+        self.nodes.len() - 1
+    }
+
+    /// The arguments of a new node: the cluster's, `--join` to a live node, then `extra`.
+    pub fn node_args<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        args.extend_from_slice(extra);
+        args
+    }
+
+    /// Starts a node joining the cluster with `extra` arguments, without adding it.
+    pub fn try_join(&self, extra: &[&str]) -> Result<Shoal, String> {
+        let seed = self.seed().unwrap_or_default();
+        let mut args = self.node_args(extra);
+        if !seed.is_empty() && !args.contains(&"--join") {
+            args.extend(["--join", seed.as_str()]);
+        }
+        Shoal::try_start(&args)
+    }
+
+    /// Every running node.
+    pub fn live(&self) -> impl Iterator<Item = &Shoal> + '_ {
+        self.nodes.iter().flatten()
+    }
+
+    /// The node at `index` (panics if it was stopped).
+    pub fn node(&self, index: usize) -> &Shoal {
+        self.nodes[index].as_ref().expect("node is running")
+    }
+
+    /// Takes the node at `index` out of the cluster (the caller kills or stops it).
+    pub fn take(&mut self, index: usize) -> Shoal {
+        self.nodes[index].take().expect("node is running")
+    }
+
+    /// The ids of the members `port` sees live (alive or suspect), sorted, from CLUSTER NODES.
+    pub fn live_ids_seen_by(port: u16) -> Vec<String> {
+        let Ok(text) = try_cluster_command(port, "NODES") else {
+            return Vec::new();
+        };
+        let mut ids: Vec<String> = text
+            .lines()
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split(' ').collect();
+                let flags = fields.get(2)?;
+                (!flags.split(',').any(|f| f == "fail")).then(|| fields[0].to_string())
+            })
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Waits until every running node sees exactly the running nodes as live and reports the
+    /// same topology epoch; panics after `timeout`. Returns how long it took.
+    pub fn wait_until_agreed(&self, expected: usize, timeout: Duration) -> Duration {
+        let started = Instant::now();
+        let mut wanted: Vec<String> = self.live().map(|n| n.node_id.clone()).collect();
+        wanted.sort();
+        assert_eq!(wanted.len(), expected, "running nodes");
+        loop {
+            let views: Vec<Vec<String>> = self
+                .live()
+                .map(|n| TestCluster::live_ids_seen_by(n.port))
+                .collect();
+            let epochs: Vec<String> = self
+                .live()
+                .map(|n| {
+                    try_cluster_command(n.port, "INFO")
+                        .ok()
+                        .and_then(|info| {
+                            info.lines()
+                                .find_map(|l| l.strip_prefix("shoal_topology_epoch:"))
+                                .map(str::to_string)
+                        })
+                        .unwrap_or_default()
+                })
+                .collect();
+            if views.iter().all(|v| *v == wanted) && epochs.windows(2).all(|w| w[0] == w[1]) {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < timeout,
+                "nodes did not agree within {timeout:?}: want {wanted:?}, views {views:?}, epochs {epochs:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// `CLUSTER <sub>` on 127.0.0.1:port as text (verbatim and bulk replies).
+pub fn try_cluster_command(port: u16, sub: &str) -> Result<String, String> {
+    let client =
+        redis::Client::open(format!("redis://127.0.0.1:{port}/")).map_err(|e| e.to_string())?;
+    let mut conn = client
+        .get_connection_with_timeout(Duration::from_secs(5))
+        .map_err(|e| e.to_string())?;
+    redis::cmd("CLUSTER")
+        .arg(sub)
+        .query::<String>(&mut conn)
+        .map_err(|e| e.to_string())
 }
 
 /// Runs `redis-cli -p port args...`.

@@ -719,7 +719,7 @@ fn info_sections_follow_redis() {
     let two = call(&mut raw, &["INFO", "cluster", "modules"]);
     assert_eq!(
         two.text(),
-        "# Modules\r\n\r\n# Cluster\r\ncluster_enabled:0\r\n"
+        "# Modules\r\n\r\n# Cluster\r\ncluster_enabled:1\r\n"
     );
     raw.call(&["HELLO", "3"]);
     assert_eq!(

@@ -223,7 +223,13 @@ fn hello(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         field("version", Reply::bulk_static(REDIS_VERSION)),
         field("proto", Reply::Int(protocol.version())),
         field("id", Reply::Int(ctx.client.id as i64)),
-        field("mode", Reply::bulk_static("standalone")),
+        field(
+            "mode",
+            Reply::bulk_static(match ctx.node.cluster.get() {
+                Some(_) => "cluster",
+                None => "standalone",
+            }),
+        ),
         field("role", Reply::bulk_static("master")),
         field("modules", Reply::Array(vec![])),
     ]))

@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod bitmaps;
+pub mod cluster;
 pub mod connection;
 pub mod diagnostics;
 pub mod docs;
@@ -421,6 +422,14 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Re
         .info
         .last_command
         .store(entry.id, std::sync::atomic::Ordering::Relaxed);
+    // Redis's order: a key another node owns is redirected before memory is considered.
+    if let Some(redirect) = cluster::redirect(node, entry.command, args) {
+        crate::commandstats::record_rejected(entry.id);
+        if let Some(transaction) = client.multi.as_mut() {
+            transaction.failed = true;
+        }
+        return redirect.into();
+    }
     if out_of_memory(node, client, entry.command, args, now) {
         crate::commandstats::record_rejected(entry.id);
         return refuse_for_memory(client, entry.command);

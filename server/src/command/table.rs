@@ -47,6 +47,7 @@ const GROUPS: &[&[Command]] = &[
     memory::COMMANDS,
     connection::COMMANDS,
     admin::COMMANDS,
+    super::cluster::COMMANDS,
 ];
 
 static TABLE: LazyLock<Table> = LazyLock::new(|| {

@@ -1,0 +1,328 @@
+//! The node's place in the cluster: the `cluster-*` directives, starting membership at
+//! startup, and leaving it at shutdown.
+//!
+//! Membership, the slot ring and the topology live in the `shoal-cluster` crate. This module
+//! only turns the server's settings into a [`ClusterConfig`], starts the [`Cluster`] once the
+//! client port is bound (its port decides the default bus port, client port + 10000 as in
+//! Redis), and keeps the handle with the [`TopologyHandle`] that commands read per request.
+//! The `CLUSTER` commands and the `-MOVED` check are in `command/cluster.rs`.
+
+use crate::config::{Config, Directive, int_in};
+use shoal_cluster::config::{DEFAULT_NODE_TIMEOUT_MS, DEFAULT_REPLICAS, DEFAULT_TOKENS_PER_NODE};
+use shoal_cluster::{Cluster, ClusterConfig, ClusterError, TopologyHandle};
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// How long shutdown waits for the leave datagrams to go out.
+const LEAVE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The cluster directives (see `DIRECTIVES` below for their names and limits).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClusterSettings {
+    /// `cluster-enabled`: with `no` the node is a plain standalone server (no bus, no
+    /// `CLUSTER` commands), as Redis without cluster mode.
+    pub enabled: bool,
+    /// `join`: members to join through, `host:port` each (a member's bus port, or its
+    /// client port when its bus is at client port + 10000). Empty: a one-node cluster.
+    pub join: Vec<String>,
+    /// `cluster-port`: UDP port of the gossip bus; 0 means client port + 10000 (a free port
+    /// when the client port itself was 0).
+    pub port: u16,
+    /// `cluster-announce-ip`: the IP told to peers and clients instead of the bound one.
+    pub announce_ip: Option<IpAddr>,
+    /// `cluster-announce-port`: the client port told to peers and clients (0: the bound one).
+    pub announce_port: u16,
+    /// `cluster-announce-bus-port`: the bus port told to peers (0: the bound one).
+    pub announce_bus_port: u16,
+    /// `cluster-node-timeout`: failure-detection time in milliseconds.
+    pub node_timeout: u64,
+    /// `cluster-secret`: gossip packets carry an HMAC-SHA256 tag under this key.
+    pub secret: Option<String>,
+    /// `cluster-tokens-per-node`: positions each node takes on the ring (V).
+    pub tokens_per_node: u16,
+    /// `cluster-replication-factor`: owners per slot, primary included (R).
+    pub replication_factor: usize,
+    /// `cluster-slots-replicas`: whether `CLUSTER SLOTS` and `CLUSTER SHARDS` list each
+    /// range's replicas after its primary. `no` lists primaries only, for clients that take a
+    /// node's role from its first appearance in `CLUSTER SLOTS` (redis-py).
+    pub slots_replicas: bool,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        ClusterSettings {
+            enabled: true,
+            join: Vec::new(),
+            port: 0,
+            announce_ip: None,
+            announce_port: 0,
+            announce_bus_port: 0,
+            node_timeout: DEFAULT_NODE_TIMEOUT_MS,
+            secret: None,
+            tokens_per_node: DEFAULT_TOKENS_PER_NODE,
+            replication_factor: DEFAULT_REPLICAS,
+            slots_replicas: true,
+        }
+    }
+}
+
+impl fmt::Debug for ClusterSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterSettings")
+            .field("enabled", &self.enabled)
+            .field("join", &self.join)
+            .field("port", &self.port)
+            .field("announce_ip", &self.announce_ip)
+            .field("announce_port", &self.announce_port)
+            .field("announce_bus_port", &self.announce_bus_port)
+            .field("node_timeout", &self.node_timeout)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("tokens_per_node", &self.tokens_per_node)
+            .field("replication_factor", &self.replication_factor)
+            .field("slots_replicas", &self.slots_replicas)
+            .finish()
+    }
+}
+
+/// Whether `seed` has the shape `host:port` (or `[v6]:port`) with a non-zero port.
+fn is_host_port(seed: &str) -> bool {
+    let Some((host, port)) = seed.rsplit_once(':') else {
+        return false;
+    };
+    !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0)
+}
+
+fn yes_no(value: &str) -> Result<bool, String> {
+    match value {
+        v if v.eq_ignore_ascii_case("yes") => Ok(true),
+        v if v.eq_ignore_ascii_case("no") => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".into()),
+    }
+}
+
+/// The cluster's directives; `config.rs` looks names up here after its own table.
+pub(crate) const DIRECTIVES: &[Directive] = &[
+    Directive {
+        name: "cluster-enabled",
+        get: |c| if c.cluster.enabled { "yes" } else { "no" }.into(),
+        set: |c, v| {
+            c.cluster.enabled = yes_no(v)?;
+            Ok(())
+        },
+        mutable: false,
+    },
+    // `--join a:1,b:2`, `--join a:1 b:2` and `join a:1 b:2` in the file all work.
+    Directive {
+        name: "join",
+        get: |c| c.cluster.join.join(" "),
+        set: |c, v| {
+            let seeds: Vec<String> = v
+                .split(|ch: char| ch == ',' || ch.is_whitespace())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            if let Some(bad) = seeds.iter().find(|s| !is_host_port(s)) {
+                return Err(format!("'{bad}' is not host:port"));
+            }
+            c.cluster.join = seeds;
+            Ok(())
+        },
+        mutable: false,
+    },
+    Directive {
+        name: "cluster-port",
+        get: |c| c.cluster.port.to_string(),
+        set: |c, v| {
+            c.cluster.port = int_in(v, 0, 65535)?;
+            Ok(())
+        },
+        mutable: false,
+    },
+    Directive {
+        name: "cluster-announce-ip",
+        get: |c| {
+            c.cluster
+                .announce_ip
+                .map(|ip| ip.to_string())
+                .unwrap_or_default()
+        },
+        set: |c, v| {
+            c.cluster.announce_ip = match v.trim() {
+                "" => None,
+                ip => Some(
+                    ip.parse()
+                        .map_err(|_| format!("'{ip}' is not an IP address"))?,
+                ),
+            };
+            Ok(())
+        },
+        mutable: false,
+    },
+    Directive {
+        name: "cluster-announce-port",
+        get: |c| c.cluster.announce_port.to_string(),
+        set: |c, v| {
+            c.cluster.announce_port = int_in(v, 0, 65535)?;
+            Ok(())
+        },
+        mutable: false,
+    },
+    Directive {
+        name: "cluster-announce-bus-port",
+        get: |c| c.cluster.announce_bus_port.to_string(),
+        set: |c, v| {
+            c.cluster.announce_bus_port = int_in(v, 0, 65535)?;
+            Ok(())
+        },
+        mutable: false,
+    },
+    Directive {
+        name: "cluster-node-timeout",
+        get: |c| c.cluster.node_timeout.to_string(),
+        set: |c, v| {
+            c.cluster.node_timeout = int_in(v, 100, 600_000)?;
+            Ok(())
+        },
+        mutable: false,
+    },
+    // The secret is never shown: CONFIG GET answers whether one is set.
+    Directive {
+        name: "cluster-secret",
+        get: |c| match c.cluster.secret {
+            Some(_) => "(set)".into(),
+            None => String::new(),
+        },
+        set: |c, v| {
+            c.cluster.secret = (!v.is_empty()).then(|| v.to_string());
+            Ok(())
+        },
+        mutable: false,
+    },
+    Directive {
+        name: "cluster-tokens-per-node",
+        get: |c| c.cluster.tokens_per_node.to_string(),
+        set: |c, v| {
+            c.cluster.tokens_per_node = int_in(v, 1, 4096)?;
+            Ok(())
+        },
+        mutable: false,
+    },
+    Directive {
+        name: "cluster-replication-factor",
+        get: |c| c.cluster.replication_factor.to_string(),
+        set: |c, v| {
+            c.cluster.replication_factor = int_in(v, 1, 16)?;
+            Ok(())
+        },
+        mutable: false,
+    },
+    Directive {
+        name: "cluster-slots-replicas",
+        get: |c| {
+            if c.cluster.slots_replicas {
+                "yes"
+            } else {
+                "no"
+            }
+            .into()
+        },
+        set: |c, v| {
+            c.cluster.slots_replicas = yes_no(v)?;
+            Ok(())
+        },
+        mutable: true,
+    },
+];
+
+/// This node's membership handle and the topology it publishes.
+pub struct NodeCluster {
+    /// The running membership task.
+    pub handle: Cluster,
+    /// The current topology, read lock-free per request.
+    pub topology: TopologyHandle,
+}
+
+impl NodeCluster {
+    /// Starts membership for a node whose clients reach it at `client` (the bound address).
+    /// Must run inside the tokio runtime that will drive the gossip task.
+    pub fn start(config: &Config, client: SocketAddr) -> Result<NodeCluster, ClusterError> {
+        let settings = &config.cluster;
+        let mut cluster = ClusterConfig::new(client);
+        cluster.bus_port = match (settings.port, config.port) {
+            (0, 0) => Some(0),
+            (0, _) => None,
+            (port, _) => Some(port),
+        };
+        cluster.announce_ip = settings.announce_ip;
+        cluster.announce_client_port =
+            (settings.announce_port != 0).then_some(settings.announce_port);
+        cluster.announce_bus_port =
+            (settings.announce_bus_port != 0).then_some(settings.announce_bus_port);
+        cluster.seeds = settings.join.clone();
+        cluster.node_timeout_ms = settings.node_timeout;
+        cluster.secret = settings.secret.clone();
+        cluster.tokens_per_node = settings.tokens_per_node;
+        cluster.replicas = settings.replication_factor;
+        let handle = Cluster::start(cluster, &tokio::runtime::Handle::current())?;
+        let topology = handle.topology_handle();
+        Ok(NodeCluster { handle, topology })
+    }
+
+    /// Leaves the cluster gracefully (peers learn at once rather than after the node timeout),
+    /// giving up after a short while.
+    pub async fn leave(&self) {
+        match tokio::time::timeout(LEAVE_TIMEOUT, self.handle.leave()).await {
+            Ok(Ok(())) => tracing::info!("left the cluster"),
+            Ok(Err(error)) => tracing::warn!(%error, "could not leave the cluster"),
+            Err(_) => tracing::warn!("leaving the cluster timed out"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn cluster_flags_fill_the_settings() {
+        let c = Config::from_args(&args(
+            "--join 10.0.0.1:7000,node-b:17000 --cluster-port 17001 --cluster-node-timeout 3000 \
+             --cluster-secret s3cret --cluster-announce-ip 203.0.113.7 --cluster-announce-port 30001 \
+             --cluster-tokens-per-node 128 --cluster-replication-factor 3",
+        ))
+        .expect("valid");
+        assert_eq!(c.cluster.join, vec!["10.0.0.1:7000", "node-b:17000"]);
+        assert_eq!(c.cluster.port, 17001);
+        assert_eq!(c.cluster.node_timeout, 3000);
+        assert_eq!(c.cluster.secret.as_deref(), Some("s3cret"));
+        assert_eq!(c.cluster.announce_ip, "203.0.113.7".parse().ok());
+        assert_eq!(c.cluster.announce_port, 30001);
+        assert_eq!(c.cluster.tokens_per_node, 128);
+        assert_eq!(c.cluster.replication_factor, 3);
+        assert!(!format!("{c:?}").contains("s3cret"));
+        let shown = c.matching(&[b"cluster-secret"]);
+        assert_eq!(shown, vec![("cluster-secret", "(set)".to_string())]);
+    }
+
+    #[test]
+    fn bad_cluster_values_are_refused() {
+        assert!(Config::from_args(&args("--join nohost")).is_err());
+        assert!(Config::from_args(&args("--join host:0")).is_err());
+        assert!(Config::from_args(&args("--cluster-node-timeout 5")).is_err());
+        assert!(Config::from_args(&args("--cluster-announce-ip not-an-ip")).is_err());
+        assert!(Config::from_args(&args("--cluster-replication-factor 0")).is_err());
+        assert!(Config::from_args(&args("--cluster-enabled maybe")).is_err());
+        let mut c = Config::default();
+        assert!(
+            c.apply_file_text("x.conf", "join a:1 b:2\ncluster-enabled no\n")
+                .is_ok()
+        );
+        assert_eq!(c.cluster.join, vec!["a:1", "b:2"]);
+        assert!(!c.cluster.enabled);
+    }
+}

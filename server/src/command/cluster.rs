@@ -1,0 +1,629 @@
+//! Cluster commands: CLUSTER (INFO MYID NODES SLOTS SHARDS KEYSLOT COUNTKEYSINSLOT
+//! GETKEYSINSLOT REPLICAS LINKS MEET HELP), READONLY, READWRITE, ASKING, and the `-MOVED` check.
+//!
+//! Replies have Redis 7's formats, built from the current [`Topology`] snapshot. Shoal's ring
+//! gives every slot its own owner list (primary first, then R - 1 replicas) instead of Redis's
+//! fixed master/replica pairs, so:
+//!
+//! - `CLUSTER SLOTS` lists each run of slots with the same owners, primary then replicas:
+//!   exactly what cluster clients route with.
+//! - `CLUSTER SHARDS` has one shard per distinct owner list (its slot ranges; its primary as
+//!   `master`, the others as `replica`), so a node appears in several shards.
+//! - With `cluster-slots-replicas no` both list primaries only (one shard per node): redis-py
+//!   takes a node's role from its first appearance in `CLUSTER SLOTS`, so with replicas listed
+//!   it sees most nodes as replicas and sends "all primaries" commands (FLUSHALL, KEYS, SCAN,
+//!   DBSIZE) to too few nodes.
+//! - `CLUSTER NODES` shows every node as `master` of the slots it is primary for; a suspect
+//!   node is `fail?`, a node declared down is `fail` and owns nothing. A node's config epoch is
+//!   its generation (start time in unix ms), unique per incarnation. Ping and pong times are
+//!   0: SWIM probes are not tracked per node.
+//! - `CLUSTER REPLICAS id` lists the nodes that hold replicas of any slot `id` is primary for.
+//! - `CLUSTER LINKS`: the bus is UDP, so there are no connections; each live peer is listed as
+//!   one outgoing link whose `create-time` is the peer's generation.
+//!
+//! `COUNTKEYSINSLOT` and `GETKEYSINSLOT` scan the selected database (the keyspace is not
+//! indexed by slot), one shard at a time: O(keys in the database).
+
+use super::parse::{self, text};
+use super::{Command, Ctx, KeySpec, flag::*, help_reply};
+use crate::error::{CommandResult, Error};
+use crate::node::Node;
+use crate::protocol::Reply;
+use shoal_cluster::slot::{SLOTS, Slot, key_slot};
+use shoal_cluster::{MemberInfo, MemberState, NodeId, Topology};
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+const GROUP: &str = "cluster";
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("cluster", -2, 0, KeySpec::NONE, Command::container)
+        .doc(
+            GROUP,
+            "3.0.0",
+            "A container for Redis Cluster commands.",
+            "Depends on subcommand.",
+            "",
+        )
+        .subcommands(CLUSTER),
+    Command::new(
+        "readonly",
+        1,
+        FAST | LOADING | STALE,
+        KeySpec::NONE,
+        ok_in_cluster,
+    )
+    .doc(
+        GROUP,
+        "3.0.0",
+        "Enables read-only queries for a connection to a Redis Cluster replica node.",
+        "O(1)",
+        "",
+    ),
+    Command::new(
+        "readwrite",
+        1,
+        FAST | LOADING | STALE,
+        KeySpec::NONE,
+        ok_in_cluster,
+    )
+    .doc(
+        GROUP,
+        "3.0.0",
+        "Enables read-write queries for a connection to a Redis Cluster replica node.",
+        "O(1)",
+        "",
+    ),
+    Command::new("asking", 1, FAST, KeySpec::NONE, ok_in_cluster).doc(
+        GROUP,
+        "3.0.0",
+        "Signals that a cluster client is following an -ASK redirect.",
+        "O(1)",
+        "",
+    ),
+];
+
+const CLUSTER: &[Command] = &[
+    Command::new("info", 2, STALE, KeySpec::NONE, info).doc(
+        GROUP,
+        "3.0.0",
+        "Returns information about the state of a node.",
+        "O(1)",
+        "",
+    ),
+    Command::new("myid", 2, STALE, KeySpec::NONE, myid).doc(
+        GROUP,
+        "3.0.0",
+        "Returns the ID of a node.",
+        "O(1)",
+        "",
+    ),
+    Command::new("nodes", 2, STALE, KeySpec::NONE, nodes).doc(
+        GROUP,
+        "3.0.0",
+        "Returns the cluster configuration for a node.",
+        "O(N) where N is the total number of Cluster nodes",
+        "",
+    ),
+    Command::new("slots", 2, LOADING | STALE, KeySpec::NONE, slots).doc(
+        GROUP,
+        "3.0.0",
+        "Returns the mapping of cluster slots to nodes.",
+        "O(N) where N is the total number of Cluster nodes",
+        "",
+    ),
+    Command::new("shards", 2, LOADING | STALE, KeySpec::NONE, shards).doc(
+        GROUP,
+        "7.0.0",
+        "Returns the mapping of cluster slots to shards.",
+        "O(N) where N is the total number of cluster nodes",
+        "",
+    ),
+    Command::new("keyslot", 3, STALE, KeySpec::NONE, keyslot).doc(
+        GROUP,
+        "3.0.0",
+        "Returns the hash slot for a key.",
+        "O(N) where N is the number of bytes in the key",
+        "key:string",
+    ),
+    Command::new("countkeysinslot", 3, STALE, KeySpec::NONE, countkeysinslot).doc(
+        GROUP,
+        "3.0.0",
+        "Returns the number of keys in a hash slot.",
+        "O(N) where N is the number of keys in the database (a scan)",
+        "slot:int",
+    ),
+    Command::new("getkeysinslot", 4, STALE, KeySpec::NONE, getkeysinslot).doc(
+        GROUP,
+        "3.0.0",
+        "Returns the key names in a hash slot.",
+        "O(N) where N is the number of keys in the database (a scan)",
+        "slot:int count:int",
+    ),
+    Command::new("replicas", 3, ADMIN | STALE, KeySpec::NONE, replicas).doc(
+        GROUP,
+        "5.0.0",
+        "Lists the replica nodes of a master node.",
+        "O(N) where N is the number of replicas.",
+        "node-id",
+    ),
+    Command::new("slaves", 3, ADMIN | STALE, KeySpec::NONE, replicas).doc(
+        GROUP,
+        "3.0.0",
+        "Lists the replica nodes of a master node.",
+        "O(N) where N is the number of replicas.",
+        "node-id",
+    ),
+    Command::new("links", 2, STALE, KeySpec::NONE, links).doc(
+        GROUP,
+        "7.0.0",
+        "Returns a list of all TCP links to and from peer nodes.",
+        "O(N) where N is the total number of Cluster nodes",
+        "",
+    ),
+    Command::new("meet", -4, ADMIN | STALE, KeySpec::NONE, meet).doc(
+        GROUP,
+        "3.0.0",
+        "Forces a node to handshake with another node.",
+        "O(1)",
+        "ip port:int [cluster-bus-port:int]",
+    ),
+    Command::new("help", 2, LOADING | STALE, KeySpec::NONE, help).doc(
+        GROUP,
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        "O(1)",
+        "",
+    ),
+];
+
+const DISABLED: Error = Error::msg("ERR This instance has cluster support disabled");
+
+/// The current topology, or Redis's error when cluster mode is off.
+fn topology(node: &Node) -> Result<Arc<Topology>, Error> {
+    node.cluster
+        .get()
+        .map(|cluster| cluster.topology.load_full())
+        .ok_or(DISABLED)
+}
+
+fn ok_in_cluster(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    topology(ctx.node)?;
+    Ok(Reply::Ok)
+}
+
+fn help(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    topology(ctx.node)?;
+    Ok(help_reply(
+        "CLUSTER",
+        &[
+            "COUNTKEYSINSLOT <slot>",
+            "    Return the number of keys in <slot>.",
+            "GETKEYSINSLOT <slot> <count>",
+            "    Return key names stored by current node in a slot.",
+            "INFO",
+            "    Return information about the cluster.",
+            "KEYSLOT <key>",
+            "    Return the hash slot for <key>.",
+            "MYID",
+            "    Return the node id.",
+            "NODES",
+            "    Return cluster configuration seen by node. Output format:",
+            "    <id> <ip:port@bus-port[,hostname]> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+            "REPLICAS <node-id>",
+            "    Return <node-id> replicas.",
+            "SLOTS",
+            "    Return information about slots range mappings. Each range is made of:",
+            "    start, end, master and replicas IP addresses, ports and ids",
+            "SHARDS",
+            "    Return information about slot range mappings and the nodes associated with them.",
+            "MEET <ip> <port> [<bus-port>]",
+            "    Connect nodes into a working cluster.",
+            "LINKS",
+            "    Return information about all network links between this node and its peers.",
+            "    Output format is an array where each array element is a map containing attributes of a link",
+        ],
+    ))
+}
+
+fn myid(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    let topology = topology(ctx.node)?;
+    Ok(Reply::bulk_string(topology.myself().id.to_string()))
+}
+
+fn info(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    let topology = topology(ctx.node)?;
+    let stats = ctx
+        .node
+        .cluster
+        .get()
+        .map(|c| c.handle.stats())
+        .unwrap_or_default();
+    let slots = topology.slots();
+    let mut pfail = 0;
+    let mut size = 0;
+    let mut current_epoch = 0;
+    for member in topology.live_members() {
+        let counts = slots.counts(&member.id);
+        if counts.primary > 0 {
+            size += 1;
+        }
+        if member.state == MemberState::Suspect {
+            pfail += counts.primary;
+        }
+        current_epoch = current_epoch.max(member.generation);
+    }
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "cluster_state:ok\r\n\
+         cluster_slots_assigned:{SLOTS}\r\n\
+         cluster_slots_ok:{}\r\n\
+         cluster_slots_pfail:{pfail}\r\n\
+         cluster_slots_fail:0\r\n\
+         cluster_known_nodes:{}\r\n\
+         cluster_size:{size}\r\n\
+         cluster_current_epoch:{current_epoch}\r\n\
+         cluster_my_epoch:{}\r\n\
+         cluster_stats_messages_sent:{}\r\n\
+         cluster_stats_messages_received:{}\r\n\
+         total_cluster_links_buffer_limit_exceeded:0\r\n\
+         shoal_topology_epoch:{:016x}\r\n",
+        u32::from(SLOTS) - pfail,
+        topology.members().len(),
+        topology.myself().generation,
+        stats.packets_sent,
+        stats.packets_received,
+        topology.epoch(),
+    );
+    Ok(Reply::Verbatim(out.into()))
+}
+
+/// One `CLUSTER NODES` line (without its newline).
+fn describe(topology: &Topology, member: &MemberInfo) -> String {
+    let myself = member.id == topology.myself().id;
+    let mut line = format!(
+        "{} {}:{}@{} {}master",
+        member.id,
+        member.client.ip(),
+        member.client.port(),
+        member.bus.port(),
+        if myself { "myself," } else { "" },
+    );
+    line.push_str(match member.state {
+        MemberState::Alive => "",
+        MemberState::Suspect => ",fail?",
+        MemberState::Down => ",fail",
+    });
+    let link = if myself || member.state.is_live() {
+        "connected"
+    } else {
+        "disconnected"
+    };
+    let _ = write!(line, " - 0 0 {} {link}", member.generation);
+    for range in topology.slots().primary_ranges(&member.id) {
+        if range.start == range.end {
+            let _ = write!(line, " {}", range.start);
+        } else {
+            let _ = write!(line, " {}-{}", range.start, range.end);
+        }
+    }
+    line
+}
+
+fn nodes(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    let topology = topology(ctx.node)?;
+    let mut out = String::new();
+    for member in topology.members() {
+        out.push_str(&describe(&topology, member));
+        out.push('\n');
+    }
+    Ok(Reply::Verbatim(out.into()))
+}
+
+/// A node as `CLUSTER SLOTS` lists it: IP, port, id, and no extra networking metadata.
+fn slot_node(member: &MemberInfo) -> Reply {
+    Reply::Array(vec![
+        Reply::bulk_string(member.client.ip().to_string()),
+        Reply::Int(i64::from(member.client.port())),
+        Reply::bulk_string(member.id.to_string()),
+        Reply::Map(Vec::new()),
+    ])
+}
+
+/// How many owners of each range `CLUSTER SLOTS` and `SHARDS` list (`cluster-slots-replicas`).
+fn listed_owners(node: &Node) -> usize {
+    if node.config().cluster.slots_replicas {
+        usize::MAX
+    } else {
+        1
+    }
+}
+
+fn slots(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    let topology = topology(ctx.node)?;
+    let listed = listed_owners(ctx.node);
+    let table = topology.slots();
+    // Runs whose listed owners are the same merge (when only primaries are listed).
+    let mut runs: Vec<(shoal_cluster::SlotRange, &[u16])> = Vec::new();
+    for range in table.ranges() {
+        let owners = table.owners(range.start);
+        let owners = &owners[..owners.len().min(listed)];
+        match runs.last_mut() {
+            Some((run, same)) if *same == owners => run.end = range.end,
+            _ => runs.push((*range, owners)),
+        }
+    }
+    let out = runs
+        .iter()
+        .map(|(range, _)| {
+            let mut entry = vec![
+                Reply::Int(i64::from(range.start)),
+                Reply::Int(i64::from(range.end)),
+            ];
+            entry.extend(topology.owners(range.start).take(listed).map(slot_node));
+            Reply::Array(entry)
+        })
+        .collect();
+    Ok(Reply::Array(out))
+}
+
+fn shards(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    let topology = topology(ctx.node)?;
+    let listed = listed_owners(ctx.node);
+    let table = topology.slots();
+    // One shard per distinct (listed) owner list, in the order of its first slot.
+    let mut index: HashMap<&[u16], usize> = HashMap::new();
+    let mut groups: Vec<(shoal_cluster::SlotRange, Vec<Reply>)> = Vec::new();
+    for range in table.ranges() {
+        let owners = table.owners(range.start);
+        let owners = &owners[..owners.len().min(listed)];
+        let at = *index.entry(owners).or_insert_with(|| {
+            groups.push((*range, Vec::new()));
+            groups.len() - 1
+        });
+        let slots = &mut groups[at].1;
+        match slots.last_mut() {
+            // Adjacent to the shard's last range: extend it.
+            Some(Reply::Int(end)) if *end + 1 == i64::from(range.start) => {
+                *end = i64::from(range.end)
+            }
+            _ => {
+                slots.push(Reply::Int(i64::from(range.start)));
+                slots.push(Reply::Int(i64::from(range.end)));
+            }
+        }
+    }
+    let out = groups
+        .into_iter()
+        .map(|(first, slots)| {
+            let nodes = topology
+                .owners(first.start)
+                .take(listed)
+                .enumerate()
+                .map(|(rank, member)| shard_node(member, rank == 0))
+                .collect();
+            Reply::Map(vec![
+                (Reply::bulk_static("slots"), Reply::Array(slots)),
+                (Reply::bulk_static("nodes"), Reply::Array(nodes)),
+            ])
+        })
+        .collect();
+    Ok(Reply::Array(out))
+}
+
+/// A node as `CLUSTER SHARDS` describes it.
+fn shard_node(member: &MemberInfo, primary: bool) -> Reply {
+    let field = |name: &'static str, value: Reply| (Reply::bulk_static(name), value);
+    let ip = member.client.ip().to_string();
+    Reply::Map(vec![
+        field("id", Reply::bulk_string(member.id.to_string())),
+        field("port", Reply::Int(i64::from(member.client.port()))),
+        field("ip", Reply::bulk_string(ip.clone())),
+        field("endpoint", Reply::bulk_string(ip)),
+        field(
+            "role",
+            Reply::bulk_static(if primary { "master" } else { "replica" }),
+        ),
+        field("replication-offset", Reply::Int(0)),
+        field(
+            "health",
+            Reply::bulk_static(match member.state {
+                MemberState::Down => "fail",
+                _ => "online",
+            }),
+        ),
+    ])
+}
+
+fn keyslot(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    topology(ctx.node)?;
+    Ok(Reply::Int(i64::from(key_slot(args[2]))))
+}
+
+/// A slot number argument: not an integer is Redis's integer error, out of range `invalid`.
+fn slot_arg(arg: &[u8], invalid: &'static str) -> Result<Slot, Error> {
+    let slot = parse::int(arg)?;
+    Slot::try_from(slot)
+        .ok()
+        .filter(|s| *s < SLOTS)
+        .ok_or(Error::msg(invalid))
+}
+
+fn countkeysinslot(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    topology(ctx.node)?;
+    let slot = slot_arg(args[2], "ERR Invalid slot")?;
+    let (db, now) = (ctx.db(), ctx.keys.now);
+    let mut count = 0;
+    ctx.keys.for_each_shard(db, |shard| {
+        for index in 0..shard.buckets() {
+            if let Some(entry) = shard.live_at(index, now)
+                && key_slot(entry.key()) == slot
+            {
+                count += 1;
+            }
+        }
+    });
+    Ok(Reply::Int(count))
+}
+
+fn getkeysinslot(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    topology(ctx.node)?;
+    const INVALID: &str = "ERR Invalid slot or number of keys";
+    let slot = parse::int(args[2])?;
+    let max = parse::int(args[3])?;
+    let slot = Slot::try_from(slot)
+        .ok()
+        .filter(|s| *s < SLOTS)
+        .ok_or(Error::msg(INVALID))?;
+    let max = usize::try_from(max).map_err(|_| Error::msg(INVALID))?;
+    let (db, now) = (ctx.db(), ctx.keys.now);
+    let mut found = Vec::new();
+    ctx.keys.for_each_shard(db, |shard| {
+        for index in 0..shard.buckets() {
+            if found.len() >= max {
+                return;
+            }
+            if let Some(entry) = shard.live_at(index, now)
+                && key_slot(entry.key()) == slot
+            {
+                found.push(Reply::bulk(entry.key()));
+            }
+        }
+    });
+    Ok(Reply::Array(found))
+}
+
+fn replicas(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    let topology = topology(ctx.node)?;
+    let name = text(args[2]);
+    let unknown = || {
+        Error::err(format!(
+            "Unknown node {}",
+            crate::error::truncate(&name, 128)
+        ))
+    };
+    let id: NodeId = name.parse().map_err(|_| unknown())?;
+    if topology.member(&id).is_none() {
+        return Err(unknown());
+    }
+    let table = topology.slots();
+    let mut holders: Vec<NodeId> = Vec::new();
+    for range in table.ranges() {
+        let mut owners = table.owner_ids(range.start);
+        if owners.next() != Some(&id) {
+            continue;
+        }
+        for replica in owners {
+            if !holders.contains(replica) {
+                holders.push(*replica);
+            }
+        }
+    }
+    holders.sort_unstable();
+    let out = holders
+        .iter()
+        .filter_map(|holder| topology.member(holder))
+        .map(|member| Reply::bulk_string(describe(&topology, member)))
+        .collect();
+    Ok(Reply::Array(out))
+}
+
+fn links(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    let topology = topology(ctx.node)?;
+    let me = topology.myself().id;
+    let field = |name: &'static str, value: Reply| (Reply::bulk_static(name), value);
+    let out = topology
+        .live_members()
+        .filter(|member| member.id != me)
+        .map(|member| {
+            Reply::Map(vec![
+                field("direction", Reply::bulk_static("to")),
+                field("node", Reply::bulk_string(member.id.to_string())),
+                field(
+                    "create-time",
+                    Reply::Int(i64::try_from(member.generation).unwrap_or(i64::MAX)),
+                ),
+                field("events", Reply::bulk_static("")),
+                field("send-buffer-allocated", Reply::Int(0)),
+                field("send-buffer-used", Reply::Int(0)),
+            ])
+        })
+        .collect();
+    Ok(Reply::Array(out))
+}
+
+fn meet(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    let cluster = ctx.node.cluster.get().ok_or(DISABLED)?;
+    if args.len() > 5 {
+        return Err(Error::SubcommandSyntax {
+            command: "cluster",
+            sub: text(args[1]),
+        });
+    }
+    let port = parse::int(args[3])
+        .map_err(|_| Error::err(format!("Invalid base port specified: {}", text(args[3]))))?;
+    let bus = match args.get(4) {
+        Some(arg) => parse::int(arg)
+            .map_err(|_| Error::err(format!("Invalid bus port specified: {}", text(arg))))?,
+        None => port + i64::from(shoal_cluster::config::BUS_PORT_OFFSET),
+    };
+    let invalid = || {
+        Error::err(format!(
+            "Invalid node address specified: {}:{}",
+            text(args[2]),
+            text(args[3])
+        ))
+    };
+    let ip: IpAddr = text(args[2]).parse().map_err(|_| invalid())?;
+    let valid_port = |p: i64| u16::try_from(p).ok().filter(|p| *p != 0);
+    let (Some(_), Some(bus)) = (valid_port(port), valid_port(bus)) else {
+        return Err(invalid());
+    };
+    cluster
+        .handle
+        .meet(&SocketAddr::new(ip, bus).to_string())
+        .map_err(|_| invalid())?;
+    Ok(Reply::Ok)
+}
+
+/// Redis Cluster's redirection, until requests are forwarded between nodes: `None` when this
+/// node is the primary of every key's slot (or the command has no keys, or cluster mode is
+/// off); otherwise `-MOVED slot ip:port` naming the primary when all keys share one slot, and
+/// `-CROSSSLOT` when they do not. Keys in several slots that are all ours run here, as on a
+/// standalone server.
+pub fn redirect(node: &Node, command: &Command, args: &[&[u8]]) -> Option<Error> {
+    if !command.keys.has_keys() {
+        return None;
+    }
+    let topology = node.cluster.get()?.topology.load();
+    if topology.slots().nodes().len() <= 1 {
+        return None;
+    }
+    let mut first: Option<Slot> = None;
+    let mut remote: Option<Slot> = None;
+    let mut one_slot = true;
+    for position in command.keys.positions(args) {
+        let slot = key_slot(args.get(position)?);
+        match first {
+            None => first = Some(slot),
+            Some(seen) if seen != slot => one_slot = false,
+            Some(_) => {}
+        }
+        if remote.is_none() && !topology.is_primary(slot) {
+            remote = Some(slot);
+        }
+    }
+    let slot = remote?;
+    if !one_slot {
+        return Some(Error::msg(
+            "CROSSSLOT Keys in request don't hash to the same slot",
+        ));
+    }
+    let primary = topology.primary(slot).client;
+    Some(Error::Other(
+        format!("MOVED {slot} {}:{}", primary.ip(), primary.port()).into(),
+    ))
+}

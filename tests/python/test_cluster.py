@@ -1,0 +1,115 @@
+"""redis-py's RedisCluster against a 3-node Shoal cluster: it reads CLUSTER SLOTS, routes each
+key to its slot's primary, and follows -MOVED when its map is stale."""
+
+import time
+
+import pytest
+import redis
+from redis.cluster import ClusterNode, RedisCluster
+
+from conftest import Node
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    first = Node()
+    nodes = [first]
+    seed = f"127.0.0.1:{first.cluster_port}"
+    nodes += [Node(["--join", seed]) for _ in range(2)]
+    deadline = time.time() + 30
+    while True:
+        views = [n.client(decode_responses=True).execute_command("CLUSTER", "INFO") for n in nodes]
+        if all("cluster_known_nodes:3" in v for v in views):
+            break
+        assert time.time() < deadline, views
+        time.sleep(0.05)
+    yield nodes
+    for n in nodes:
+        n.stop()
+
+
+def test_cluster_client_reads_slots_and_routes_keys(cluster):
+    rc = RedisCluster(
+        startup_nodes=[ClusterNode("127.0.0.1", cluster[0].port)], decode_responses=True
+    )
+    for i in range(200):
+        assert rc.set(f"py:{i}", i)
+    for i in range(200):
+        assert rc.get(f"py:{i}") == str(i)
+    # Each key is on exactly one node, its slot's primary.
+    assert sum(n.client().dbsize() for n in cluster) == 200
+    slot = rc.keyslot("py:7")
+    owner = rc.nodes_manager.get_node_from_slot(slot)
+    direct = redis.Redis(host=owner.host, port=owner.port, decode_responses=True)
+    assert direct.get("py:7") == "7"
+    # Hash tags keep multi-key commands on one node.
+    rc.mset_nonatomic({"{user1}:a": "1", "{user1}:b": "2"})
+    assert rc.mget_nonatomic(["{user1}:a", "{user1}:b"]) == ["1", "2"]
+    assert rc.mget("{user1}:a", "{user1}:b") == ["1", "2"]
+    rc.close()
+
+
+def test_without_replicas_in_cluster_slots_redis_py_sees_every_primary(cluster):
+    # redis-py takes a node's role from its first appearance in CLUSTER SLOTS: with replicas
+    # listed, most nodes look like replicas to it. `cluster-slots-replicas no` lists primaries.
+    rc = RedisCluster(host="127.0.0.1", port=cluster[0].port, decode_responses=True)
+    assert len(rc.get_primaries()) < 3
+    rc.close()
+    for n in cluster:
+        n.client().config_set("cluster-slots-replicas", "no")
+    try:
+        rc = RedisCluster(host="127.0.0.1", port=cluster[0].port, decode_responses=True)
+        assert len(rc.get_primaries()) == 3
+        assert rc.get_replicas() == []
+        for i in range(50):
+            rc.set(f"fan:{i}", i)
+        assert len(rc.keys("fan:*", target_nodes=RedisCluster.PRIMARIES)) == 50
+        rc.close()
+    finally:
+        for n in cluster:
+            n.client().config_set("cluster-slots-replicas", "yes")
+
+
+def test_cluster_slots_nodes_info_and_shards_parse(cluster):
+    rc = RedisCluster(host="127.0.0.1", port=cluster[1].port, decode_responses=True)
+    slots = rc.cluster_slots()
+    assert sum(end - start + 1 for (start, end) in slots) == 16384
+    ports = {n.port for n in cluster}
+    for owners in slots.values():
+        assert owners["primary"][1] in ports
+        assert len(owners["replicas"]) == 1
+        assert owners["replicas"][0] != owners["primary"]
+    nodes = rc.cluster_nodes()
+    assert len(nodes) == 3
+    assert all("master" in n["flags"] and n["connected"] for n in nodes.values())
+    info = rc.cluster_info()
+    assert info["cluster_state"] == "ok"
+    assert info["cluster_known_nodes"] == "3"
+    shards = rc.cluster_shards()
+    assert sum(s["slots"][i + 1] - s["slots"][i] + 1 for s in shards for i in range(0, len(s["slots"]), 2)) == 16384
+    assert rc.cluster_keyslot("foo") == 12182
+    rc.close()
+
+
+def test_a_stale_client_follows_moved(cluster):
+    rc = RedisCluster(host="127.0.0.1", port=cluster[0].port, decode_responses=True)
+    slots = rc.cluster_slots()
+    port = cluster[0].port
+    key = next(
+        f"moved:{i}"
+        for i in range(10000)
+        if _primary_port(slots, rc.keyslot(f"moved:{i}")) != port
+    )
+    plain = cluster[0].client(decode_responses=True)
+    with pytest.raises(redis.exceptions.ResponseError, match=r"^\d+ 127\.0\.0\.1:\d+$"):
+        plain.set(key, "x")
+    assert rc.set(key, "x")
+    assert rc.get(key) == "x"
+    rc.close()
+
+
+def _primary_port(slots, slot):
+    for (start, end), owners in slots.items():
+        if start <= slot <= end:
+            return owners["primary"][1]
+    raise AssertionError(f"slot {slot} not covered")
