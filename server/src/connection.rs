@@ -32,6 +32,8 @@ const FLUSH_THRESHOLD: usize = 64 * 1024;
 const CLOCK_REFRESH: usize = 16;
 /// Output buffers larger than this are released after a flush instead of kept for reuse.
 const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
+/// Argument bytes a connection executes before it lets other connections of its worker run.
+const YIELD_EVERY_BYTES: usize = 64 * 1024;
 /// A read buffer larger than this is released once empty.
 const KEEP_READ_CAPACITY: usize = 256 * 1024;
 
@@ -196,6 +198,7 @@ impl Connection {
             .last_interaction_ms
             .store(now, Ordering::Relaxed);
         let mut flow = Flow::Continue;
+        let mut since_yield = 0usize;
         for i in 0..batch.len() {
             // Commands run at the clock read for their batch, refreshed every few commands so
             // that a deep pipeline never runs on a stale time for long.
@@ -214,6 +217,7 @@ impl Connection {
             if client.reply_mode == ReplyMode::SkipNext {
                 client.reply_mode = ReplyMode::Skipping;
             }
+            since_yield += args.iter().map(|a| a.len()).sum::<usize>();
             let mut reply = command::execute(node, client, &args, now);
             if let Some(request) = client.blocked.take() {
                 let retry_args = request
@@ -257,6 +261,13 @@ impl Connection {
             }
             if out.len() >= FLUSH_THRESHOLD {
                 write_out(node, stream, out).await?;
+            }
+            // A pipeline of big writes lets the worker's other clients in every so often, as
+            // Redis serves each client a 16 KiB read at a time: a GET never waits for a whole
+            // megabyte of SETs from someone else.
+            if since_yield >= YIELD_EVERY_BYTES {
+                since_yield = 0;
+                tokio::task::yield_now().await;
             }
         }
         Ok(flow)
