@@ -472,17 +472,13 @@ impl Store {
     fn evict_random(&self, dbs: &[DbIndex], volatile_only: bool, now_ms: u64) -> Option<usize> {
         for attempt in 0..SHARDS {
             let db = dbs[(rand::random::<u32>() as usize + attempt) % dbs.len()];
-            let mut shard = self.lock_shard(db, rand::random::<u32>() as usize % SHARDS);
+            let shard = self.lock_shard(db, rand::random::<u32>() as usize % SHARDS);
             let mut victim = None;
             shard.sample(rand::random(), 1, volatile_only, now_ms, |entry| {
                 victim = Some(entry.key().to_vec());
             });
             if let Some(key) = victim {
-                let entry = shard.remove(self.hash(&key), &key, now_ms)?;
-                drop(shard);
-                let bytes = entry.heap_size() + SLOT_BYTES;
-                self.dispose_entry(entry);
-                return Some(bytes);
+                return self.remove_victim(shard, self.hash(&key), &key, now_ms);
             }
         }
         None
@@ -519,7 +515,7 @@ impl Store {
             );
         }
         while let Some(best) = pool.pop() {
-            let mut shard = self.lock_shard(best.db, best.shard);
+            let shard = self.lock_shard(best.db, best.shard);
             let hash = self.hash(&best.key);
             let untouched = shard
                 .peek(hash, &best.key, now_ms)
@@ -527,13 +523,25 @@ impl Store {
             if !untouched {
                 continue;
             }
-            let entry = shard.remove(hash, &best.key, now_ms)?;
-            drop(shard);
-            let bytes = entry.heap_size() + SLOT_BYTES;
-            self.dispose_entry(entry);
-            return Some(bytes);
+            return self.remove_victim(shard, hash, &best.key, now_ms);
         }
         None
+    }
+
+    /// Removes the chosen key from its (locked) shard, releases the lock and frees the entry;
+    /// returns the bytes freed.
+    fn remove_victim(
+        &self,
+        mut shard: MutexGuard<'_, super::Shard>,
+        hash: u64,
+        key: &[u8],
+        now_ms: u64,
+    ) -> Option<usize> {
+        let entry = shard.remove(hash, key, now_ms)?;
+        drop(shard);
+        let bytes = entry.heap_size() + SLOT_BYTES;
+        self.dispose_entry(entry);
+        Some(bytes)
     }
 }
 
