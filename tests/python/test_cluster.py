@@ -157,7 +157,7 @@ def test_transactions_and_blocking_pops_through_a_forwarding_node(cluster):
     assert pipe.execute() == [True, 2, "2"]
     assert plain.blpop([f"{tag}list"], timeout=0.1) is None
     plain.rpush(f"{tag}list", "x")
-    assert plain.blpop([f"{tag}list"], timeout=1) == [f"{tag}list", "x"]
+    assert tuple(plain.blpop([f"{tag}list"], timeout=1)) == (f"{tag}list", "x")
     rc.close()
 
 
