@@ -260,7 +260,14 @@ pub(crate) const DIRECTIVES: &[Directive] = &[
     },
     Directive {
         name: "cluster-keyspace-commands",
-        get: |c| if c.cluster.keyspace_whole { "whole" } else { "local" }.into(),
+        get: |c| {
+            if c.cluster.keyspace_whole {
+                "whole"
+            } else {
+                "local"
+            }
+            .into()
+        },
         set: |c, v| {
             c.cluster.keyspace_whole = match v {
                 v if v.eq_ignore_ascii_case("whole") => true,

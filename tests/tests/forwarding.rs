@@ -126,7 +126,9 @@ fn five_nodes_serve_plain_and_cluster_clients_alike() {
         assert_eq!(value, i);
     }
     for i in 0..2_000 {
-        let () = conn.set(format!("c:{i}"), i).expect("SET via cluster client");
+        let () = conn
+            .set(format!("c:{i}"), i)
+            .expect("SET via cluster client");
     }
     for node in cluster.live() {
         read_keys(&mut node.conn(), "c", 2_000);
@@ -401,12 +403,41 @@ fn peer_links_authenticate_with_the_cluster_secret() {
     any_key_from_any_node(&cluster, 1);
     let mut raw = cluster.node(0).raw();
     let noauth = "-NOAUTH Authentication required.\r\n";
-    assert_eq!(raw.call(&["SHOAL.FWD", "1", "0", "2", "GET", "k:1"]), noauth);
+    assert_eq!(
+        raw.call(&["SHOAL.FWD", "1", "0", "2", "GET", "k:1"]),
+        noauth
+    );
     assert!(raw.call(&["SHOAL.NONCE"]).starts_with("$32\r\n"));
     assert!(raw.call(&["SHOAL.AUTH", "00"]).starts_with("-WRONGPASS"));
     // The nonce was used up: even the right proof now needs a new one.
     assert!(raw.call(&["SHOAL.AUTH", "00"]).starts_with("-WRONGPASS"));
-    assert_eq!(raw.call(&["SHOAL.FWD", "1", "0", "2", "GET", "k:1"]), noauth);
+    assert_eq!(
+        raw.call(&["SHOAL.FWD", "1", "0", "2", "GET", "k:1"]),
+        noauth
+    );
+
+    // A node's own handshake: the proof of a fresh nonce under the secret.
+    let nonce = raw.call(&["SHOAL.NONCE"]);
+    let nonce = nonce.lines().nth(1).expect("nonce");
+    let proof = shoal_cluster::peer_auth::proof(Some("s3cret"), nonce.as_bytes());
+    assert_eq!(raw.call(&["SHOAL.AUTH", &proof]), "+OK\r\n");
+    let ring = Ring::of(cluster.node(0));
+    let remote = ring.key_not_on("k:", cluster.node(0).port);
+    // An envelope runs the request as a forwarded one: on to the primary...
+    let value = raw.call(&["SHOAL.FWD", "1", "0", "2", "GET", &remote]);
+    assert!(value.starts_with('$'), "{value}");
+    // ...unless it was forwarded too many times already.
+    let reply = raw.call(&["SHOAL.FWD", "3", "0", "2", "GET", &remote]);
+    assert!(
+        reply.starts_with("-TRYAGAIN Forwarding hop limit"),
+        "{reply}"
+    );
+    // A forwarded keyspace command is this node's part only.
+    let local = dbsize(cluster.node(0));
+    assert_eq!(
+        raw.call(&["SHOAL.FWD", "1", "0", "2", "DBSIZE"]),
+        format!(":{local}\r\n")
+    );
 }
 
 #[test]
@@ -418,9 +449,30 @@ fn flushall_empties_the_cluster_and_keyspace_commands_can_cover_it() {
     // Local by default: this node's keys, as cluster clients sum them.
     let local = dbsize(cluster.node(1));
     assert!(local > 0 && local < 300, "{local}");
-    assert_eq!(raw.call(&["CONFIG", "SET", "cluster-keyspace-commands", "whole"]), "+OK\r\n");
+    assert_eq!(
+        raw.call(&["CONFIG", "SET", "cluster-keyspace-commands", "whole"]),
+        "+OK\r\n"
+    );
     assert_eq!(raw.call(&["DBSIZE"]), ":300\r\n");
     assert!(raw.call(&["KEYS", "f:*"]).starts_with("*300\r\n"));
+    // SCAN walks every node in turn: its cursor names the node.
+    let mut conn1 = cluster.node(1).conn();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(50)
+            .query(&mut conn1)
+            .expect("SCAN");
+        seen.extend(keys);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    assert_eq!(seen.len(), 300);
     raw.call(&["SELECT", "5"]);
     raw.call(&["SET", "in5", "x"]);
     assert_eq!(raw.call(&["FLUSHDB"]), "+OK\r\n");
@@ -439,7 +491,17 @@ fn plain_redis_benchmark_against_one_node_of_a_cluster_has_no_errors() {
     let node = cluster.node(0);
     let out = std::process::Command::new("redis-benchmark")
         .args(["-p", &node.port.to_string()])
-        .args(["-t", "set,get,mset", "-n", "5000", "-r", "10000", "-P", "8", "-q"])
+        .args([
+            "-t",
+            "set,get,mset",
+            "-n",
+            "5000",
+            "-r",
+            "10000",
+            "-P",
+            "8",
+            "-q",
+        ])
         .output()
         .expect("redis-benchmark is installed (apt-get install redis-tools)");
     let text =

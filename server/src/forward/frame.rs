@@ -117,6 +117,9 @@ pub enum Merge {
     AllOk,
     /// One array of every part's elements, in part order (`KEYS`).
     Concat,
+    /// One node's `SCAN` reply, its cursor rewritten to name the node (`node << shift`), or
+    /// the next node once this one is done (0 after the `last`).
+    Scan { node: u64, last: bool, shift: u32 },
 }
 
 /// Merges the parts' replies. `positions[i]` lists, for part `i`, the index in the client's
@@ -143,7 +146,42 @@ pub fn merge(merge: Merge, parts: &[Bytes], positions: &[Vec<usize>], keys: usiz
         }
         Merge::ByKey => by_key(parts, positions, keys),
         Merge::Concat => concat(parts),
+        Merge::Scan { node, last, shift } => match parts.first() {
+            Some(part) => scan(part, node, last, shift),
+            None => Bytes::from_static(b"*-1\r\n"),
+        },
     }
+}
+
+fn scan(part: &Bytes, node: u64, last: bool, shift: u32) -> Bytes {
+    let Some(elements) = array_elements(part) else {
+        return part.clone();
+    };
+    let [cursor, keys] = elements.as_slice() else {
+        return part.clone();
+    };
+    let inner = bulk(&part[cursor.clone()])
+        .and_then(|c| std::str::from_utf8(c).ok())
+        .and_then(|c| c.parse::<u64>().ok());
+    let Some(inner) = inner else {
+        return part.clone();
+    };
+    let next = match (inner, last) {
+        (0, true) => 0,
+        (0, false) => (node + 1) << shift,
+        (inner, _) => (node << shift) | inner,
+    };
+    let next = next.to_string();
+    let mut out = format!("*2\r\n${}\r\n{next}\r\n", next.len()).into_bytes();
+    out.extend_from_slice(&part[keys.clone()]);
+    Bytes::from(out)
+}
+
+/// The payload of a bulk string reply.
+pub fn bulk(reply: &[u8]) -> Option<&[u8]> {
+    let (head, pos) = line(reply, 0)?;
+    head.strip_prefix(b"$")?;
+    reply.get(pos..)?.strip_suffix(b"\r\n")
 }
 
 fn by_key(parts: &[Bytes], positions: &[Vec<usize>], keys: usize) -> Bytes {
@@ -257,5 +295,33 @@ mod tests {
             0,
         );
         assert_eq!(&keys[..], b"*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    }
+
+    #[test]
+    fn scan_cursors_name_the_node_and_move_on_when_it_is_done() {
+        let reply = |cursor: &str| {
+            Bytes::from(format!(
+                "*2\r\n${}\r\n{cursor}\r\n*1\r\n$1\r\nk\r\n",
+                cursor.len()
+            ))
+        };
+        let scan = |cursor, node, last| {
+            let merged = merge(
+                Merge::Scan {
+                    node,
+                    last,
+                    shift: 56,
+                },
+                &[reply(cursor)],
+                &[],
+                0,
+            );
+            String::from_utf8_lossy(&merged).into_owned()
+        };
+        let within = ((1u64 << 56) | 77).to_string();
+        assert!(scan("77", 1, false).contains(&within));
+        let next = (2u64 << 56).to_string();
+        assert!(scan("0", 1, false).contains(&next));
+        assert!(scan("0", 2, true).starts_with("*2\r\n$1\r\n0\r\n*1\r\n"));
     }
 }

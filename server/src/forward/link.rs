@@ -237,7 +237,7 @@ pub async fn connect(peer: SocketAddr, secret: Option<&str>) -> io::Result<(TcpS
         .write_all(&encode(&[b"SHOAL.NONCE".as_slice()]))
         .await?;
     let nonce = read_reply(&mut stream, &mut buf).await?;
-    let nonce = bulk_payload(&nonce)
+    let nonce = frame::bulk(&nonce)
         .ok_or_else(|| refused("SHOAL.NONCE", &nonce))?
         .to_vec();
     let proof = shoal_cluster::peer_auth::proof(secret, &nonce);
@@ -279,14 +279,6 @@ pub async fn read_reply(stream: &mut TcpStream, buf: &mut BytesMut) -> io::Resul
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
     }
-}
-
-/// The payload of a bulk string reply.
-fn bulk_payload(reply: &[u8]) -> Option<&[u8]> {
-    let rest = reply.strip_prefix(b"$")?;
-    let end = rest.windows(2).position(|w| w == b"\r\n")?;
-    let body = rest.get(end + 2..)?;
-    body.strip_suffix(b"\r\n")
 }
 
 /// A request as a RESP array of bulk strings.

@@ -189,7 +189,9 @@ fn check_transaction_owner(
     keys: &[(usize, Slot, Option<SocketAddr>)],
     topology: &Topology,
 ) -> Option<Error> {
-    let owner = topology.primary(slot.or_else(|| keys.first().map(|k| k.1))?).id;
+    let owner = topology
+        .primary(slot.or_else(|| keys.first().map(|k| k.1))?)
+        .id;
     keys.iter()
         .any(|k| topology.primary(k.1).id != owner)
         .then_some(CROSSSLOT)
@@ -253,6 +255,9 @@ fn keyspace_wide(
     if client.peer.hops > 0 {
         return Route::Local;
     }
+    if command.name == "scan" && node.forward.settings.whole_keyspace() {
+        return scan(args, topology);
+    }
     let merge = match command.name {
         "flushall" | "flushdb" => Merge::AllOk,
         "dbsize" if node.forward.settings.whole_keyspace() => Merge::Sum,
@@ -276,6 +281,41 @@ fn keyspace_wide(
     Route::Forward(Plan::Split {
         parts,
         merge,
+        keys: 0,
+    })
+}
+
+/// Bits of a whole-cluster SCAN cursor below the node index.
+const SCAN_NODE_SHIFT: u32 = 56;
+
+/// `SCAN` over the whole cluster: the cursor's top byte is the index of the node being
+/// scanned among the live members (sorted by id), the rest is that node's own cursor. The
+/// node's reply gets its cursor rewritten; when the node is done, the next node starts.
+fn scan(args: &[&[u8]], topology: &Topology) -> Route {
+    let Some(cursor) = crate::command::parse::cursor(args[1]) else {
+        return Route::Refuse(Error::msg("ERR invalid cursor"));
+    };
+    let index = cursor >> SCAN_NODE_SHIFT;
+    let inner = cursor & ((1 << SCAN_NODE_SHIFT) - 1);
+    let members: Vec<_> = topology.live_members().collect();
+    let Some(member) = usize::try_from(index).ok().and_then(|i| members.get(i)) else {
+        // A cursor past the last node (the cluster shrank): the iteration is over.
+        return Route::Refuse(Error::msg("ERR invalid cursor"));
+    };
+    let mut owned: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+    owned[1] = inner.to_string().into_bytes();
+    let peer = (member.id != topology.myself().id).then_some(member.client);
+    Route::Forward(Plan::Split {
+        parts: vec![Part {
+            peer,
+            args: owned,
+            positions: Vec::new(),
+        }],
+        merge: Merge::Scan {
+            node: index,
+            last: index + 1 >= members.len() as u64,
+            shift: SCAN_NODE_SHIFT,
+        },
         keys: 0,
     })
 }

@@ -14,8 +14,7 @@ use std::time::Duration;
 
 /// Upper bounds of the forward latency histogram, in µs (25 µs … 1 s).
 pub const LATENCY_BOUNDS_US: [u64; 14] = [
-    25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000,
-    1_000_000,
+    25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000,
 ];
 
 /// Counters of one peer.
