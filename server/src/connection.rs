@@ -415,7 +415,8 @@ async fn wait_session(
         .fetch_add(job.replies as u64, Ordering::Relaxed);
     client.info.blocked.store(true, Ordering::Relaxed);
     let outcome = {
-        let call = forward::run_session(&mut client.session, secret.as_deref(), job);
+        let topology = node.cluster.get().map(|c| c.topology.clone());
+        let call = forward::run_session(&mut client.session, secret.as_deref(), topology, job);
         tokio::pin!(call);
         loop {
             tokio::select! {

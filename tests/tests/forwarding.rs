@@ -511,3 +511,32 @@ fn plain_redis_benchmark_against_one_node_of_a_cluster_has_no_errors() {
     let info = node.raw().call(&["INFO", "errorstats"]);
     assert!(!info.contains("errorstat_"), "{info}");
 }
+
+#[test]
+fn a_hung_peer_fails_forwarded_requests_once_it_is_declared_down() {
+    let mut cluster = TestCluster::start(3, &["--cluster-node-timeout", "3000"]);
+    let node = cluster.node(0);
+    let ring = Ring::of(node);
+    let hung = cluster.node(2);
+    let key = ring.key_on("h", hung.port);
+    let list = ring.key_on("q", hung.port);
+    let mut raw = node.raw();
+    assert_eq!(raw.call(&["SET", &key, "v"]), "+OK\r\n");
+    let mut blocked = node.raw();
+    blocked.send_command(&[b"BLPOP", list.as_bytes(), b"0"]);
+    eventually("the BLPOP to wait on the node", || {
+        blocked_clients(hung.port) == 1
+    });
+    // The process stops answering but its sockets stay open: only the failure detector can
+    // tell. Requests already sent to it fail when it is declared down.
+    hung.signal("STOP");
+    raw.send_command(&[b"GET", key.as_bytes()]);
+    let reply = raw.read_reply();
+    assert!(reply.starts_with("-TRYAGAIN "), "{reply}");
+    let reply = blocked.read_reply();
+    assert!(reply.starts_with("-TRYAGAIN "), "{reply}");
+    // Its slots now have another primary (empty: there is no replication yet).
+    assert_eq!(raw.call(&["GET", &key]), "$-1\r\n");
+    let hung = cluster.take(2);
+    hung.signal("CONT");
+}

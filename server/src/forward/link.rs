@@ -18,6 +18,7 @@ use super::frame;
 use super::stats::{ForwardStats, PeerStats};
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
+use shoal_cluster::TopologyHandle;
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
@@ -57,6 +58,7 @@ impl Link {
     pub fn open(
         peer: SocketAddr,
         secret: Option<Arc<str>>,
+        topology: Option<TopologyHandle>,
         peer_stats: Arc<PeerStats>,
         stats: Arc<ForwardStats>,
     ) -> Link {
@@ -64,7 +66,12 @@ impl Link {
         let alive = Arc::new(AtomicBool::new(true));
         let up = Arc::new(AtomicBool::new(false));
         let flags = (alive.clone(), up.clone());
-        tokio::spawn(run(peer, secret, rx, flags, peer_stats, stats));
+        let peer = Peer {
+            addr: peer,
+            secret,
+            topology,
+        };
+        tokio::spawn(run(peer, rx, flags, peer_stats, stats));
         Link { tx, alive, up }
     }
 
@@ -85,10 +92,22 @@ impl Link {
     }
 }
 
-/// Connects, authenticates, then runs the reader and writer until the link fails.
-async fn run(
-    peer: SocketAddr,
+/// Whom a link connects to.
+struct Peer {
+    addr: SocketAddr,
     secret: Option<Arc<str>>,
+    /// To close the link once the cluster declares the peer down.
+    topology: Option<TopologyHandle>,
+}
+
+/// Connects, authenticates, then runs the reader and writer until the link fails or the
+/// peer is declared down.
+async fn run(
+    Peer {
+        addr: peer,
+        secret,
+        topology,
+    }: Peer,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     (alive, up): (Arc<AtomicBool>, Arc<AtomicBool>),
     peer_stats: Arc<PeerStats>,
@@ -125,6 +144,9 @@ async fn run(
     tokio::select! {
         _ = write_requests(write_half, &mut rx, &waiting) => {}
         _ = &mut reader => {}
+        _ = super::peer_gone(topology, peer) => {
+            tracing::debug!(%peer, "peer declared down: its link closes");
+        }
     }
     // The writer stops when the node drops the link or a write fails; the reader when the
     // socket closes. Either way every waiting request fails now.

@@ -41,6 +41,7 @@ use crate::node::Node;
 use crate::protocol::Protocol;
 use bytes::Bytes;
 use frame::Merge;
+use shoal_cluster::TopologyHandle;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -232,6 +233,25 @@ pub struct SessionJob {
     pub protocol: Protocol,
 }
 
+/// How often a wait on a peer checks that the cluster still counts it as live.
+const PEER_CHECK: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Resolves once `peer` is no longer a live member of the cluster (declared down, or gone):
+/// a link or session waiting on it gives up then, even if its socket never closes (a peer
+/// that hangs, or a network partition). Never resolves without a topology.
+pub async fn peer_gone(topology: Option<TopologyHandle>, peer: SocketAddr) {
+    let Some(topology) = topology else {
+        return std::future::pending().await;
+    };
+    let mut tick = tokio::time::interval(PEER_CHECK);
+    loop {
+        tick.tick().await;
+        if !topology.load().live_members().any(|m| m.client == peer) {
+            return;
+        }
+    }
+}
+
 /// The error a request gets when its peer cannot be reached (retryable, as Redis's
 /// `TRYAGAIN`): a cluster client refreshes its view and retries.
 pub fn unreachable_peer(peer: SocketAddr) -> Bytes {
@@ -294,7 +314,8 @@ pub fn issue(node: &Node, client: &mut Client, plan: Plan, now: u64) -> Issued {
 fn send(node: &Node, client: &Client, peer: SocketAddr, args: &[Vec<u8>]) -> Awaited {
     let bytes = envelope::encode(client, args);
     let forward = &node.forward;
-    match pool::send(peer, client.id, bytes, &forward.secret, &forward.stats) {
+    let topology = || node.cluster.get().map(|c| c.topology.clone());
+    match pool::send(peer, client.id, bytes, forward, topology) {
         Some(rx) => Awaited::Link(rx, peer),
         None => Awaited::Ready(unreachable_peer(peer)),
     }
@@ -314,6 +335,7 @@ fn run_here(node: &Node, client: &mut Client, args: &[Vec<u8>], now: u64) -> Byt
 pub async fn run_session(
     session: &mut Option<session::Session>,
     secret: Option<&str>,
+    topology: Option<TopologyHandle>,
     job: SessionJob,
 ) -> Bytes {
     let same_peer = session.as_ref().is_some_and(|s| s.peer == job.peer);
@@ -336,7 +358,11 @@ pub async fn run_session(
     let Some(open) = session.as_mut() else {
         return unreachable_peer(job.peer);
     };
-    match open.call(&job.requests, job.replies).await {
+    let outcome = tokio::select! {
+        outcome = open.call(&job.requests, job.replies) => outcome,
+        _ = peer_gone(topology, job.peer) => Err(std::io::ErrorKind::NotConnected.into()),
+    };
+    match outcome {
         Ok(mut replies) => replies.pop().unwrap_or_else(|| unreachable_peer(job.peer)),
         Err(error) => {
             tracing::debug!(peer = %job.peer, %error, "session failed");

@@ -6,11 +6,14 @@
 //! given peer (chosen by its id), so its requests to that peer arrive in the order it sent
 //! them. A link that failed is replaced on the next request: at once if it had been up,
 //! otherwise after a backoff (50 ms doubling to 2 s) during which requests to that peer fail
-//! immediately instead of waiting.
+//! immediately instead of waiting. A link closes (failing what waits on it) when its socket
+//! does, or when the cluster declares the peer down.
 
+use super::Forwarder;
 use super::link::{Link, Outgoing};
-use super::stats::{ForwardStats, PeerStats};
+use super::stats::PeerStats;
 use bytes::Bytes;
+use shoal_cluster::TopologyHandle;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -39,13 +42,17 @@ thread_local! {
 
 /// Sends a request to `peer` on the link of `client_id`. `None`: the peer cannot be reached
 /// now (its links failed and the backoff has not passed); the caller answers an error.
+///
+/// `topology` is asked for only when a link is opened: the link closes once the cluster no
+/// longer counts the peer as live.
 pub fn send(
     peer: SocketAddr,
     client_id: u64,
     bytes: Vec<u8>,
-    secret: &Option<Arc<str>>,
-    stats: &Arc<ForwardStats>,
+    forwarder: &Forwarder,
+    topology: impl FnOnce() -> Option<TopologyHandle>,
 ) -> Option<oneshot::Receiver<Bytes>> {
+    let stats = &forwarder.stats;
     POOLS.with(|pools| {
         let mut pools = pools.borrow_mut();
         let links = pools.entry(peer).or_insert_with(|| PeerLinks {
@@ -71,7 +78,8 @@ pub fn send(
             }
             links.links[index] = Some(Link::open(
                 peer,
-                secret.clone(),
+                forwarder.secret.clone(),
+                topology(),
                 links.stats.clone(),
                 stats.clone(),
             ));
