@@ -55,6 +55,12 @@ pub(crate) struct Server {
 impl Server {
     /// Starts `redis-server` with persistence off, bound to 127.0.0.1.
     pub(crate) fn start_redis() -> anyhow::Result<Server> {
+        Server::start_redis_with(|_| Vec::new())
+    }
+
+    /// Starts `redis-server` like [`Server::start_redis`], plus the arguments `extra` gives
+    /// for the port it got (a cluster node's config file, say).
+    pub(crate) fn start_redis_with(extra: impl Fn(u16) -> Vec<String>) -> anyhow::Result<Server> {
         let mut last_error = None;
         for _ in 0..3 {
             let port = free_port()?;
@@ -71,6 +77,7 @@ impl Server {
                 "--daemonize",
                 "no",
             ]);
+            command.args(extra(port));
             let (child, output, _lines) = spawn_captured(command, Kind::Redis)?;
             let mut server = Server {
                 kind: Kind::Redis,
