@@ -220,7 +220,7 @@ fn start_redis_cluster(config_dir: &std::path::Path) -> anyhow::Result<Vec<Serve
 /// Three Shoal nodes, the second and third joining through the first.
 fn start_shoal_cluster(binary: &std::path::Path) -> anyhow::Result<Vec<Server>> {
     let first = Server::start_shoal(binary, &[])?;
-    let seed = format!("127.0.0.1:{}", first.port);
+    let seed = format!("127.0.0.1:{}", first.cluster_port);
     let mut nodes = vec![first];
     for _ in 0..2 {
         nodes.push(Server::start_shoal(binary, &["--join", &seed])?);

@@ -47,6 +47,8 @@ impl Kind {
 pub(crate) struct Server {
     pub(crate) kind: Kind,
     pub(crate) port: u16,
+    /// Shoal's cluster bus port, from its ready line (0 for redis-server).
+    pub(crate) cluster_port: u16,
     child: Child,
     /// The last lines the process printed (stdout and stderr).
     output: Arc<Mutex<VecDeque<String>>>,
@@ -82,6 +84,7 @@ impl Server {
             let mut server = Server {
                 kind: Kind::Redis,
                 port,
+                cluster_port: 0,
                 child,
                 output,
             };
@@ -109,6 +112,7 @@ impl Server {
         let mut server = Server {
             kind: Kind::Shoal,
             port: 0,
+            cluster_port: 0,
             child,
             output,
         };
@@ -133,6 +137,11 @@ impl Server {
             match port {
                 Some(port) => {
                     server.port = port;
+                    server.cluster_port = line
+                        .split_whitespace()
+                        .find_map(|word| word.strip_prefix("cluster_port="))
+                        .and_then(|port| port.parse().ok())
+                        .unwrap_or(0);
                     break;
                 }
                 None => bail!("no port=N in shoal's ready line {line:?}"),

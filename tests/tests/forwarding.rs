@@ -190,6 +190,12 @@ fn multi_key_commands_are_split_over_nodes_and_merged_in_order() {
     assert_eq!(unlinked, 10);
     let left: usize = cluster.live().map(|n| dbsize(n) as usize).sum();
     assert_eq!(left, 0);
+    // Malformed requests get the local handler's error, not a split.
+    let mut raw = cluster.node(0).raw();
+    assert_eq!(
+        raw.call(&["MSET", &keys[0], "1", &keys[1]]),
+        "-ERR wrong number of arguments for 'mset' command\r\n"
+    );
 }
 
 #[test]
