@@ -95,6 +95,9 @@ const FORM_TIMEOUT: Duration = Duration::from_secs(30);
 /// The three ways of driving the clusters, in the order they run.
 const SIDES: [&str; 3] = ["redis cluster", "shoal cluster", "shoal plain"];
 
+/// One (test, pipeline depth) case and its requests/s per side, one figure per round.
+type Case = ((&'static str, u32), [Vec<f64>; 3]);
+
 /// Runs the comparison and prints its report.
 pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
     let binary = match &options.shoal {
@@ -115,7 +118,7 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
         ports(&shoal)
     );
     let ports = [redis[0].port, shoal[0].port, shoal[0].port];
-    let mut figures: Vec<((&str, u32), [Vec<f64>; 3])> = Vec::new();
+    let mut figures: Vec<Case> = Vec::new();
     for test in ["set", "get"] {
         for &pipeline in &options.pipelines {
             figures.push(((test, pipeline), Default::default()));
