@@ -546,3 +546,54 @@ fn a_hung_peer_fails_forwarded_requests_once_it_is_declared_down() {
     let hung = cluster.take(2);
     hung.signal("CONT");
 }
+
+/// The `/metrics` page of a node.
+fn scrape(metrics_port: u16) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", metrics_port)) else {
+        return String::new();
+    };
+    let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let mut body = String::new();
+    let _ = stream.read_to_string(&mut body);
+    body
+}
+
+/// The value of one series (name with its labels, as printed).
+fn metric(page: &str, series: &str) -> f64 {
+    page.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn forwarding_and_redirects_are_counted_in_metrics() {
+    let mut cluster = TestCluster::start(2, &[]);
+    let metrics_port = shoal_tests::free_port();
+    let port_arg = metrics_port.to_string();
+    let index = cluster.add(&["--metrics-port", &port_arg]);
+    cluster.wait_until_agreed(3, Duration::from_secs(30));
+    let node = cluster.node(index);
+    let ring = Ring::of(node);
+    let peer = cluster.node(0).port;
+    let key = ring.key_on("p", peer);
+    let mut raw = node.raw();
+    for _ in 0..10 {
+        assert_eq!(raw.call(&["SET", &key, "v"]), "+OK\r\n");
+    }
+    let page = scrape(metrics_port);
+    let label = format!("{{peer=\"127.0.0.1:{peer}\"}}");
+    assert!(
+        metric(&page, &format!("shoal_forwarded_requests_total{label}")) >= 10.0,
+        "{page}"
+    );
+    assert!(metric(&page, &format!("shoal_peer_links_up{label}")) >= 1.0);
+    assert!(metric(&page, "shoal_forward_duration_seconds_count") >= 10.0);
+    assert!(page.contains("shoal_forward_duration_seconds_bucket{le=\"0.001\"}"));
+    assert_eq!(
+        raw.call(&["CONFIG", "SET", "cluster-mode", "redirect"]),
+        "+OK\r\n"
+    );
+    assert!(raw.call(&["GET", &key]).starts_with("-MOVED "));
+    assert_eq!(metric(&scrape(metrics_port), "shoal_redirects_total"), 1.0);
+}
