@@ -61,10 +61,10 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Re
 
 /// `SHOAL.FWD hops db proto command...`.
 fn forwarded(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Reply {
-    let hops = parse::text(args[1]).parse::<u8>().ok();
-    let db = parse::text(args[2])
-        .parse::<usize>()
-        .ok()
+    let number = |arg: &[u8]| crate::protocol::request::parse_int(arg);
+    let hops = number(args[1]).and_then(|n| u8::try_from(n).ok());
+    let db = number(args[2])
+        .and_then(|n| usize::try_from(n).ok())
         .filter(|db| *db < node.store.databases());
     let protocol = match args[3] {
         b"2" => Some(Protocol::Resp2),
@@ -95,9 +95,10 @@ fn forwarded(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Repl
 
 /// A request for `client`, wrapped for the peer: the client's database and protocol, and one
 /// more hop than the request had.
-pub fn encode(client: &Client, args: &[Vec<u8>]) -> Vec<u8> {
+pub fn encode<A: AsRef<[u8]>>(client: &Client, args: &[A]) -> Vec<u8> {
     use super::link::{push_bulk, push_header};
-    let mut out = Vec::with_capacity(64 + args.iter().map(|a| a.len() + 16).sum::<usize>());
+    let size = args.iter().map(|a| a.as_ref().len() + 16).sum::<usize>();
+    let mut out = Vec::with_capacity(64 + size);
     push_header(&mut out, b'*', args.len() + 4);
     push_bulk(&mut out, b"SHOAL.FWD");
     let mut number = itoa::Buffer::new();
@@ -111,7 +112,7 @@ pub fn encode(client: &Client, args: &[Vec<u8>]) -> Vec<u8> {
         number.format(client.protocol.version()).as_bytes(),
     );
     for arg in args {
-        push_bulk(&mut out, arg);
+        push_bulk(&mut out, arg.as_ref());
     }
     out
 }

@@ -176,21 +176,22 @@ async fn write_requests(
     waiting: &Mutex<Option<VecDeque<Waiting>>>,
 ) {
     let mut out = Vec::with_capacity(16 * 1024);
+    let mut senders = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
+        let now = Instant::now();
         while let Some(request) = next.take() {
-            {
-                let mut guard = waiting.lock();
-                // The reader closed the queue: the socket is gone.
-                let Some(queue) = guard.as_mut() else {
-                    return;
-                };
-                queue.push_back((request.reply, Instant::now()));
-            }
+            senders.push((request.reply, now));
             out.extend_from_slice(&request.bytes);
             if out.len() < WRITE_BATCH {
                 next = rx.try_recv().ok();
             }
+        }
+        // Queued before the bytes leave, so the reader always finds a reply's sender.
+        match waiting.lock().as_mut() {
+            Some(queue) => queue.extend(senders.drain(..)),
+            // The reader closed the queue: the socket is gone.
+            None => return,
         }
         if socket.write_all(&out).await.is_err() {
             return;

@@ -127,11 +127,8 @@ pub struct PeerSide {
 /// Where a request goes.
 #[derive(Debug)]
 pub enum Plan {
-    /// The whole request, over the shared link to `peer`.
-    One {
-        peer: SocketAddr,
-        args: Vec<Vec<u8>>,
-    },
+    /// The whole request, over the shared link to `peer` (already in its envelope).
+    One { peer: SocketAddr, request: Vec<u8> },
     /// The whole request, over the client's session with `peer` (blocking commands, WATCH).
     Session {
         peer: SocketAddr,
@@ -264,7 +261,9 @@ pub fn unreachable_peer(peer: SocketAddr) -> Bytes {
 /// encoded for the client), or prepares the session requests.
 pub fn issue(node: &Node, client: &mut Client, plan: Plan, now: u64) -> Issued {
     match plan {
-        Plan::One { peer, args } => Issued::Waiting(Pending::One(send(node, client, peer, &args))),
+        Plan::One { peer, request } => {
+            Issued::Waiting(Pending::One(send(node, client, peer, request)))
+        }
         Plan::Session { peer, args } => Issued::Session(SessionJob {
             peer,
             requests: envelope::encode(client, &args),
@@ -295,7 +294,7 @@ pub fn issue(node: &Node, client: &mut Client, plan: Plan, now: u64) -> Issued {
             let mut positions = Vec::with_capacity(parts.len());
             for part in parts {
                 awaited.push(match part.peer {
-                    Some(peer) => send(node, client, peer, &part.args),
+                    Some(peer) => send(node, client, peer, envelope::encode(client, &part.args)),
                     None => Awaited::Ready(run_here(node, client, &part.args, now)),
                 });
                 positions.push(part.positions);
@@ -310,9 +309,8 @@ pub fn issue(node: &Node, client: &mut Client, plan: Plan, now: u64) -> Issued {
     }
 }
 
-/// Sends one request over this worker's shared link to `peer`.
-fn send(node: &Node, client: &Client, peer: SocketAddr, args: &[Vec<u8>]) -> Awaited {
-    let bytes = envelope::encode(client, args);
+/// Sends one request (in its envelope) over this worker's shared link to `peer`.
+fn send(node: &Node, client: &Client, peer: SocketAddr, bytes: Vec<u8>) -> Awaited {
     let forward = &node.forward;
     let topology = || node.cluster.get().map(|c| c.topology.clone());
     match pool::send(peer, client.id, bytes, forward, topology) {

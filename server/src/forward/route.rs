@@ -130,11 +130,12 @@ fn keyed(client: &mut Client, command: &Command, args: &[&[u8]], topology: &Topo
         if client.peer.hops >= MAX_HOPS {
             return Route::Refuse(HOP_LIMIT);
         }
-        let owned = args.iter().map(|a| a.to_vec()).collect();
         if command.has(flag::BLOCKING) || command.name == "watch" {
+            let owned = args.iter().map(|a| a.to_vec()).collect();
             return Route::Forward(Plan::Session { peer, args: owned });
         }
-        return Route::Forward(Plan::One { peer, args: owned });
+        let request = super::envelope::encode(client, args);
+        return Route::Forward(Plan::One { peer, request });
     }
     if client.peer.hops >= MAX_HOPS {
         return Route::Refuse(HOP_LIMIT);
