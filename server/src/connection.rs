@@ -42,6 +42,8 @@ const CLOCK_REFRESH: usize = 16;
 const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
 /// Replies queued behind forwarded ones before the batch waits for them.
 const MAX_QUEUED: usize = 4096;
+/// Argument bytes a connection executes before it lets other connections of its worker run.
+const YIELD_EVERY_BYTES: usize = 64 * 1024;
 /// A read buffer larger than this is released once empty.
 const KEEP_READ_CAPACITY: usize = 256 * 1024;
 
@@ -208,6 +210,7 @@ impl Connection {
         let mut flow = Flow::Continue;
         // Replies that must wait for a forwarded one before them, in request order.
         let mut queue: VecDeque<Queued> = VecDeque::new();
+        let mut since_yield = 0usize;
         for i in 0..batch.len() {
             // Commands run at the clock read for their batch, refreshed every few commands so
             // that a deep pipeline never runs on a stale time for long.
@@ -226,6 +229,7 @@ impl Connection {
             if client.reply_mode == ReplyMode::SkipNext {
                 client.reply_mode = ReplyMode::Skipping;
             }
+            since_yield += args.iter().map(|a| a.len()).sum::<usize>();
             let mut reply = command::execute(node, client, &args, now);
             if let Some(plan) = client.forward.take() {
                 match forward::issue(node, client, plan, now) {
@@ -316,6 +320,13 @@ impl Connection {
             }
             if out.len() >= FLUSH_THRESHOLD {
                 write_out(node, stream, out).await?;
+            }
+            // A pipeline of big writes lets the worker's other clients in every so often, as
+            // Redis serves each client a 16 KiB read at a time: a GET never waits for a whole
+            // megabyte of SETs from someone else.
+            if since_yield >= YIELD_EVERY_BYTES {
+                since_yield = 0;
+                tokio::task::yield_now().await;
             }
         }
         drain(node, &mut queue, out).await;

@@ -26,6 +26,11 @@ e.g. --port 7000 --bind 0.0.0.0 --maxclients 20000. Flags override the file.
   --version         print the version";
 
 fn main() {
+    // jemalloc returns freed pages to the OS from its own background threads (as Redis's
+    // `jemalloc-bg-thread yes`), not in whichever client thread happened to free memory.
+    if let Err(error) = tikv_jemalloc_ctl::background_thread::write(true) {
+        eprintln!("jemalloc background threads unavailable: {error}");
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!("{USAGE}");

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 /// The last figure read from the allocator, and the millisecond it was read in.
 static LAST_USED: AtomicUsize = AtomicUsize::new(0);
 static LAST_READ_MS: AtomicU64 = AtomicU64::new(0);
+/// Bytes eviction freed since `LAST_USED` was read.
+static FREED_SINCE_READ: AtomicUsize = AtomicUsize::new(0);
 
 /// Bytes allocated by the process, as jemalloc accounts them, read now.
 ///
@@ -28,11 +30,13 @@ pub fn used_memory() -> usize {
         .unwrap_or(0);
     let used = allocated.saturating_sub(cached);
     LAST_USED.store(used, Ordering::Relaxed);
+    FREED_SINCE_READ.store(0, Ordering::Relaxed);
     used
 }
 
 /// Bytes allocated, read from the allocator at most once per millisecond (the request path
-/// checks `maxmemory` before every command; one thread refreshes, the others use its figure).
+/// checks `maxmemory` before every command; one thread refreshes, the others use its figure),
+/// less what eviction freed since that reading.
 pub fn used_memory_recent(now_ms: u64) -> usize {
     let last = LAST_READ_MS.load(Ordering::Relaxed);
     if last != now_ms
@@ -42,7 +46,14 @@ pub fn used_memory_recent(now_ms: u64) -> usize {
     {
         return used_memory();
     }
-    LAST_USED.load(Ordering::Relaxed)
+    LAST_USED
+        .load(Ordering::Relaxed)
+        .saturating_sub(FREED_SINCE_READ.load(Ordering::Relaxed))
+}
+
+/// Counts bytes eviction just freed, until the next reading of the allocator.
+pub fn note_freed(bytes: usize) {
+    FREED_SINCE_READ.fetch_add(bytes, Ordering::Relaxed);
 }
 
 /// The bytes jemalloc really hands out for a request of `size` bytes: its size class (8,

@@ -82,7 +82,7 @@ fn create<'a>(
     }
     let len = hash.len();
     let db = ctx.db();
-    ctx.keys.set(db, key, Value::Hash(Box::new(hash)), None);
+    ctx.keys.set(db, key, Value::Hash(hash), None);
     len
 }
 

@@ -486,8 +486,9 @@ fn execute_routed(
 
 /// Redis's check before every command while `maxmemory` is set: makes room (evicting as the
 /// policy says), then tells whether the command must be refused because memory is still over
-/// the limit with nothing left to evict. Refused are commands that may grow memory
-/// (`denyoom`), any command being queued inside MULTI, and an EXEC whose queue holds one.
+/// the limit with nothing left to evict. Commands that may grow memory are Redis's `denyoom`
+/// ones, any command being queued inside MULTI, and an EXEC whose queue holds a `denyoom`
+/// one; only they are refused, and only they evict before running (see `Store::make_room`).
 fn out_of_memory(
     node: &Node,
     client: &Client,
@@ -498,20 +499,19 @@ fn out_of_memory(
     if node.store.evictor.settings.maxmemory() == 0 {
         return false;
     }
-    // A command carrying a lot of data (its arguments are allocated, and count) is judged on
-    // the allocator's figure of this instant.
-    const BIG_REQUEST: usize = 64 * 1024;
-    let big = args.iter().map(|a| a.len()).sum::<usize>() >= BIG_REQUEST;
-    if node.store.make_room(now, big) != crate::store::evict::Room::Full {
-        return false;
-    }
     let queued = client.multi.is_some() && !transactions::runs_inside_multi(command.name);
     let exec_grows = command.name == "exec"
         && client
             .multi
             .as_ref()
             .is_some_and(|t| t.flags & flag::DENYOOM != 0);
-    command.has(flag::DENYOOM) || queued || exec_grows
+    let grows = command.has(flag::DENYOOM) || queued || exec_grows;
+    // A command carrying a lot of data (its arguments are allocated, and count) is judged on
+    // the allocator's figure of this instant.
+    const BIG_REQUEST: usize = 64 * 1024;
+    let big = args.iter().map(|a| a.len()).sum::<usize>() >= BIG_REQUEST;
+    let room = node.store.make_room(now, big, grows);
+    grows && room == crate::store::evict::Room::Full
 }
 
 /// The `-OOM` refusal. Inside MULTI it fails the transaction; refusing EXEC discards it, with

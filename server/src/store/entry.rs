@@ -219,6 +219,15 @@ impl Entry {
         old.into_value()
     }
 
+    /// Whether dropping this entry means many deallocations (a big collection), as
+    /// `Value::free_cost` counts them.
+    pub fn free_cost(&self) -> usize {
+        match &self.0 {
+            Layout::Packed(_) => 1,
+            Layout::Boxed(boxed) => 2 + boxed.value.free_cost(),
+        }
+    }
+
     /// The value, taken apart from the key.
     pub fn into_value(self) -> Value {
         match self.0 {

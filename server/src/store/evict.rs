@@ -22,7 +22,7 @@
 
 use super::{DbIndex, SHARDS, Store};
 use crate::clock;
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -250,6 +250,21 @@ struct Candidate {
     key: Box<[u8]>,
 }
 
+/// What eviction keeps between runs.
+#[derive(Default)]
+struct Pool {
+    /// Best candidates so far, lowest score first.
+    candidates: Vec<Candidate>,
+    /// Databases that held keys the policy may evict, when last looked (finding out locks
+    /// every shard of every database, too slow to do before each write).
+    dbs: Vec<DbIndex>,
+    /// When and for which policy `dbs` was found.
+    dbs_found: Option<(Instant, Policy)>,
+}
+
+/// How long the list of databases to sample is trusted.
+const DBS_TTL: Duration = Duration::from_millis(100);
+
 /// Candidates the pool keeps between rounds, as Redis's `EVPOOL_SIZE`.
 const POOL_SIZE: usize = 16;
 
@@ -257,10 +272,13 @@ const POOL_SIZE: usize = 16;
 #[derive(Default)]
 pub struct Evictor {
     pub settings: Settings,
-    /// Best candidates so far, lowest score first. Whoever holds this lock is the one evicting.
-    pool: Mutex<Vec<Candidate>>,
+    /// Candidates and the databases to sample. Whoever holds this lock is the one evicting.
+    pool: Mutex<Pool>,
     /// Keys evicted since start (never reset; `INFO` subtracts a baseline).
     evicted: AtomicU64,
+    /// When a client's command last evicted (Unix ms): while writers evict for themselves,
+    /// the background thread stays out of their way.
+    last_foreground_ms: AtomicU64,
     /// Wakes the background thread.
     wake: Condvar,
     wake_lock: Mutex<bool>,
@@ -289,8 +307,15 @@ struct Outcome {
 /// Bytes an entry costs besides its heap allocation: its table slot and control byte.
 const SLOT_BYTES: usize = std::mem::size_of::<super::Entry>() + 1;
 
-/// How long one client's command may spend evicting before it goes on.
+/// How long one client's command may evict before it goes on.
 const FOREGROUND_BUDGET: Duration = Duration::from_millis(1);
+
+/// How recently a writer must have evicted for the background thread to leave it alone.
+const WRITERS_ACTIVE_MS: u64 = 20;
+
+/// How long the background thread evicts before it lets a waiting writer have the pool: a
+/// writer blocks its worker thread while it waits, so this bounds that pause.
+const BACKGROUND_SLICE: Duration = Duration::from_micros(200);
 
 impl Evictor {
     /// Keys evicted since the node started.
@@ -305,11 +330,14 @@ impl Evictor {
 }
 
 impl Store {
-    /// Makes room before a command: when memory is over `maxmemory`, evicts for up to a
-    /// millisecond (leaving the rest to the background thread). `fresh` reads the allocator
-    /// now instead of using the figure from this millisecond (for commands carrying a lot of
-    /// data).
-    pub fn make_room(&self, now_ms: u64, fresh: bool) -> Room {
+    /// Makes room before a command. When memory is over `maxmemory`, a command that may grow
+    /// memory (`grows`) waits its turn at the eviction pool and evicts what it needs (for at
+    /// most a few milliseconds; the background thread takes over beyond that): writers are
+    /// held back while memory is full, so a burst of writes cannot outrun eviction. Any other
+    /// command only wakes the background thread and goes on, so reads never wait for
+    /// eviction. `fresh` reads the allocator now instead of using the figure from this
+    /// millisecond (for commands carrying a lot of data).
+    pub fn make_room(&self, now_ms: u64, fresh: bool, grows: bool) -> Room {
         let evictor = &self.evictor;
         let max = evictor.settings.maxmemory();
         if max == 0 {
@@ -326,18 +354,29 @@ impl Store {
         if evictor.settings.policy() == Policy::NoEviction {
             return Room::Full;
         }
-        let Some(mut pool) = evictor.pool.try_lock() else {
-            // Another thread is evicting right now.
+        if !grows {
+            // Unless writers are evicting already, the background thread makes the room.
+            let last_foreground = evictor.last_foreground_ms.load(Ordering::Relaxed);
+            if now_ms.saturating_sub(last_foreground) >= WRITERS_ACTIVE_MS {
+                evictor.wake_background();
+            }
             return Room::Evicting;
+        }
+        let mut pool = evictor.pool.lock();
+        // Whoever held the pool may just have freed enough: decide again, on the figure of
+        // this millisecond less what was evicted since it was read.
+        let used = if fresh {
+            crate::memory::used_memory()
+        } else {
+            crate::memory::used_memory_recent(now_ms)
         };
-        // Whoever held the pool may just have freed enough: decide on a figure read now.
-        let used = crate::memory::used_memory();
         if used <= max {
             return Room::Enough;
         }
         let deadline = Instant::now() + FOREGROUND_BUDGET;
         let outcome = self.evict(&mut pool, used - max, deadline, now_ms);
-        drop(pool);
+        MutexGuard::unlock_fair(pool);
+        evictor.last_foreground_ms.store(now_ms, Ordering::Relaxed);
         if outcome.freed >= used - max {
             Room::Enough
         } else if outcome.exhausted {
@@ -354,43 +393,59 @@ impl Store {
     }
 
     /// Evicts keys until `to_free` bytes are freed, nothing is left to evict, or `deadline`.
-    fn evict(
-        &self,
-        pool: &mut Vec<Candidate>,
-        to_free: usize,
-        deadline: Instant,
-        now_ms: u64,
-    ) -> Outcome {
+    fn evict(&self, pool: &mut Pool, to_free: usize, deadline: Instant, now_ms: u64) -> Outcome {
         let policy = self.evictor.settings.policy();
         let samples = self.evictor.settings.samples.load(Ordering::Relaxed) as usize;
         let decay = self.evictor.settings.lfu_decay_time.load(Ordering::Relaxed);
         let mut outcome = Outcome::default();
-        let mut dbs = self.databases_with_candidates(policy);
+        // An empty list is never trusted: keys may have arrived since.
+        let fresh = !pool.dbs.is_empty()
+            && pool
+                .dbs_found
+                .is_some_and(|(at, found_for)| found_for == policy && at.elapsed() < DBS_TTL);
+        if !fresh {
+            pool.dbs = self.databases_with_candidates(policy);
+            pool.dbs_found = Some((Instant::now(), policy));
+        }
         let mut rounds = 0u32;
         while outcome.freed < to_free {
-            if dbs.is_empty() {
+            if pool.dbs.is_empty() {
                 outcome.exhausted = true;
                 break;
             }
             let freed = match policy {
                 Policy::NoEviction => None,
                 Policy::AllKeysRandom | Policy::VolatileRandom => {
-                    self.evict_random(&dbs, policy.volatile_only(), now_ms)
+                    self.evict_random(&pool.dbs, policy.volatile_only(), now_ms)
                 }
-                _ => self.evict_from_pool(pool, &dbs, policy, samples, decay, now_ms),
+                _ => {
+                    let dbs = std::mem::take(&mut pool.dbs);
+                    let freed = self.evict_from_pool(
+                        &mut pool.candidates,
+                        &dbs,
+                        policy,
+                        samples,
+                        decay,
+                        now_ms,
+                    );
+                    pool.dbs = dbs;
+                    freed
+                }
             };
             match freed {
                 Some(bytes) => {
                     outcome.freed += bytes;
+                    crate::memory::note_freed(bytes);
                     self.evictor.evicted.fetch_add(1, Ordering::Relaxed);
                 }
                 None => {
                     // Found nothing this round; the databases may have emptied meanwhile.
-                    dbs = self.databases_with_candidates(policy);
+                    pool.dbs = self.databases_with_candidates(policy);
+                    pool.dbs_found = Some((Instant::now(), policy));
                 }
             }
             rounds += 1;
-            if rounds.is_multiple_of(16) && Instant::now() >= deadline {
+            if rounds.is_multiple_of(4) && Instant::now() >= deadline {
                 break;
             }
         }
@@ -426,7 +481,7 @@ impl Store {
                 let entry = shard.remove(self.hash(&key), &key, now_ms)?;
                 drop(shard);
                 let bytes = entry.heap_size() + SLOT_BYTES;
-                self.dispose(entry.into_value());
+                self.dispose_entry(entry);
                 return Some(bytes);
             }
         }
@@ -475,7 +530,7 @@ impl Store {
             let entry = shard.remove(hash, &best.key, now_ms)?;
             drop(shard);
             let bytes = entry.heap_size() + SLOT_BYTES;
-            self.dispose(entry.into_value());
+            self.dispose_entry(entry);
             return Some(bytes);
         }
         None
@@ -515,7 +570,7 @@ fn offer(
 }
 
 /// Starts the `shoal-evict` thread: while memory is over `maxmemory` under an evicting policy,
-/// it evicts in slices of a millisecond (so client threads get the pool between slices);
+/// it evicts in slices of 200 µs (so client threads get the pool between slices);
 /// otherwise it checks every 100 ms or when woken. It ends when the store is dropped.
 pub fn start_background(store: &Arc<Store>) {
     let weak: Weak<Store> = Arc::downgrade(store);
@@ -537,7 +592,7 @@ fn background(weak: Weak<Store>) {
             if !*woken {
                 evictor
                     .wake
-                    .wait_for(&mut woken, Duration::from_millis(100));
+                    .wait_for(&mut woken, Duration::from_millis(WRITERS_ACTIVE_MS));
             }
             *woken = false;
         }
@@ -554,17 +609,23 @@ impl Store {
         if max == 0 || settings.policy() == Policy::NoEviction {
             return false;
         }
+        // Writers are evicting for themselves: competing with them for the pool would only
+        // take a core from them and make them wait.
+        let now = clock::now_ms();
+        let last_foreground = self.evictor.last_foreground_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last_foreground) < WRITERS_ACTIVE_MS {
+            return false;
+        }
         let mut pool = self.evictor.pool.lock();
         // Read under the pool's lock, so what another thread just evicted is accounted for.
         let used = crate::memory::used_memory();
         if used <= max {
             return false;
         }
-        let deadline = Instant::now() + FOREGROUND_BUDGET;
+        let deadline = Instant::now() + BACKGROUND_SLICE;
         let outcome = self.evict(&mut pool, used - max, deadline, clock::now_ms());
-        drop(pool);
-        // Let client threads in between slices.
-        std::thread::yield_now();
+        // Hand the pool to a waiting writer, if any, between slices.
+        MutexGuard::unlock_fair(pool);
         !outcome.exhausted
     }
 }

@@ -40,6 +40,10 @@ use std::sync::mpsc;
 /// for whole-shard work, fewer mean cheaper whole-database commands.
 pub const SHARDS: usize = 64;
 
+/// Dropping a value or entry that takes more deallocations than this happens on the lazy-free
+/// thread, as Redis's `LAZYFREE_THRESHOLD`.
+const LAZY_FREE_THRESHOLD: usize = 64;
+
 /// Index of a database (`SELECT`).
 pub type DbIndex = usize;
 
@@ -180,9 +184,16 @@ impl Store {
     /// Drops a value that left the keyspace: on the lazy-free thread when freeing it takes
     /// many deallocations (as Redis's `LAZYFREE_THRESHOLD` of 64), else right here.
     pub fn dispose(&self, value: Value) {
-        const LAZY_FREE_THRESHOLD: usize = 64;
         if value.free_cost() > LAZY_FREE_THRESHOLD {
             self.free_later(Box::new(value));
+        }
+    }
+
+    /// Drops an entry that left the keyspace, on the lazy-free thread if freeing it takes many
+    /// deallocations (see [`Store::dispose`]).
+    pub fn dispose_entry(&self, entry: Entry) {
+        if entry.free_cost() > LAZY_FREE_THRESHOLD {
+            self.free_later(Box::new(entry));
         }
     }
 

@@ -32,7 +32,8 @@ pub enum StrEncoding {
 pub enum Value {
     /// A string, and the encoding Redis would report for it.
     Str(Vec<u8>, StrEncoding),
-    Hash(Box<Hash>),
+    /// Inline: a hash is one pointer-sized handle, so boxing it would only add an allocation.
+    Hash(Hash),
     List(Box<List>),
     Set(Box<Set>),
     ZSet(Box<ZSet>),
@@ -56,7 +57,7 @@ impl ValueRef<'_> {
     pub fn to_owned(self) -> Value {
         match self {
             ValueRef::Str(s, encoding) => Value::Str(s.to_vec(), encoding),
-            ValueRef::Hash(h) => Value::Hash(Box::new(h.clone())),
+            ValueRef::Hash(h) => Value::Hash(h.clone()),
             ValueRef::List(l) => Value::List(Box::new(l.clone())),
             ValueRef::Set(s) => Value::Set(Box::new(s.clone())),
             ValueRef::ZSet(z) => Value::ZSet(Box::new(z.clone())),
