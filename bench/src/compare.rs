@@ -116,7 +116,7 @@ impl Options {
 }
 
 /// A number greater than zero.
-fn positive<T: std::str::FromStr + PartialOrd + Default>(
+pub(crate) fn positive<T: std::str::FromStr + PartialOrd + Default>(
     flag: &str,
     value: &str,
 ) -> anyhow::Result<T> {
@@ -127,7 +127,7 @@ fn positive<T: std::str::FromStr + PartialOrd + Default>(
 }
 
 /// A non-empty comma-separated list.
-fn list<T>(
+pub(crate) fn list<T>(
     flag: &str,
     value: &str,
     item: impl Fn(&str) -> anyhow::Result<T>,
@@ -225,6 +225,7 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
                         keyspace: options.keyspace,
                         data_size: options.data_size,
                         timeout: options.timeout,
+                        cluster: false,
                     };
                     let outcome = redis_benchmark::run(&params);
                     server.check_running()?;
@@ -389,7 +390,7 @@ fn counters(server: &Server) -> anyhow::Result<Counters> {
 }
 
 /// The median of some figures (0 for none).
-fn median(mut values: Vec<f64>) -> f64 {
+pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     if values.is_empty() {
         return 0.0;
     }

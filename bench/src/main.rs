@@ -8,6 +8,8 @@
 //! Subcommands:
 //! - `compare` ([`compare`]): redis-benchmark SET/GET at several pipeline depths against
 //!   both servers, alternately, with medians over rounds.
+//! - `cluster` ([`cluster`]): a 3-node Shoal cluster vs a 3-node Redis Cluster under
+//!   redis-benchmark --cluster, and plain redis-benchmark on one Shoal node (forwarding).
 //! - `metrics` ([`metrics`]): throughput with the Prometheus endpoint off, and on and scraped.
 //! - `expiry` ([`expiry`]): keys written with a TTL and never read; how fast each server
 //!   reclaims their memory and at what CPU cost.
@@ -18,6 +20,7 @@
 //! Modules: [`servers`] starts and stops the servers, [`redis_benchmark`] runs
 //! redis-benchmark and parses its CSV, [`resp`] is a tiny client for prefilling and `INFO`.
 
+mod cluster;
 mod compare;
 mod eviction;
 mod expiry;
@@ -39,6 +42,7 @@ Commands:
   expiry     1M keys with a 1 s TTL, never read: time and CPU to reclaim their memory
   memory     used_memory per key: 1M strings (16 B keys, 32 B values), 100k 10-field hashes
   eviction   same maxmemory: Zipf(0.99) cache-aside hit rate, GET latency in an eviction storm
+  cluster    3-node Shoal vs 3-node Redis Cluster; cost of one forwarding hop
   metrics    throughput with the metrics endpoint off vs on and scraped every second
   help [command]
 
@@ -67,6 +71,13 @@ fn run(args: &[String]) -> anyhow::Result<()> {
             Some(options) => compare::run(&options),
             None => {
                 println!("{}", compare::USAGE);
+                Ok(())
+            }
+        },
+        "cluster" => match cluster::Options::parse(rest)? {
+            Some(options) => cluster::run(&options),
+            None => {
+                println!("{}", cluster::USAGE);
                 Ok(())
             }
         },
@@ -101,6 +112,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         "help" | "-h" | "--help" => {
             match rest.first().map(String::as_str) {
                 Some("compare") => println!("{}", compare::USAGE),
+                Some("cluster") => println!("{}", cluster::USAGE),
                 Some("expiry") => println!("{}", expiry::USAGE),
                 Some("memory") => println!("{}", memory::USAGE),
                 Some("eviction") => println!("{}", eviction::USAGE),

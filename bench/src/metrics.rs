@@ -99,6 +99,7 @@ pub(crate) fn run(rounds: u32, shoal: Option<std::path::PathBuf>) -> anyhow::Res
                     keyspace: 100_000,
                     data_size: 3,
                     timeout: Duration::from_secs(300),
+                    cluster: false,
                 })?;
                 let rps = outcome.rows.first().map_or(0.0, |r| r.rps);
                 eprintln!(

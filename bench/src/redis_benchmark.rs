@@ -33,6 +33,8 @@ pub(crate) struct Params {
     pub(crate) data_size: u32,
     /// The run is killed and reported as an error after this long.
     pub(crate) timeout: Duration,
+    /// `--cluster`: route each key to its slot's primary, as a cluster client.
+    pub(crate) cluster: bool,
 }
 
 /// One CSV row: the figures of one test.
@@ -69,6 +71,7 @@ pub(crate) fn run(params: &Params) -> anyhow::Result<Outcome> {
         .args(["-n", &params.requests.to_string()])
         .args(["-r", &params.keyspace.to_string()])
         .args(["-d", &params.data_size.to_string()])
+        .args(params.cluster.then_some("--cluster"))
         .arg("--csv")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -47,6 +47,8 @@ impl Kind {
 pub(crate) struct Server {
     pub(crate) kind: Kind,
     pub(crate) port: u16,
+    /// Shoal's cluster bus port, from its ready line (0 for redis-server).
+    pub(crate) cluster_port: u16,
     child: Child,
     /// The last lines the process printed (stdout and stderr).
     output: Arc<Mutex<VecDeque<String>>>,
@@ -55,6 +57,12 @@ pub(crate) struct Server {
 impl Server {
     /// Starts `redis-server` with persistence off, bound to 127.0.0.1.
     pub(crate) fn start_redis() -> anyhow::Result<Server> {
+        Server::start_redis_with(|_| Vec::new())
+    }
+
+    /// Starts `redis-server` like [`Server::start_redis`], plus the arguments `extra` gives
+    /// for the port it got (a cluster node's config file, say).
+    pub(crate) fn start_redis_with(extra: impl Fn(u16) -> Vec<String>) -> anyhow::Result<Server> {
         let mut last_error = None;
         for _ in 0..3 {
             let port = free_port()?;
@@ -71,10 +79,12 @@ impl Server {
                 "--daemonize",
                 "no",
             ]);
+            command.args(extra(port));
             let (child, output, _lines) = spawn_captured(command, Kind::Redis)?;
             let mut server = Server {
                 kind: Kind::Redis,
                 port,
+                cluster_port: 0,
                 child,
                 output,
             };
@@ -102,6 +112,7 @@ impl Server {
         let mut server = Server {
             kind: Kind::Shoal,
             port: 0,
+            cluster_port: 0,
             child,
             output,
         };
@@ -126,6 +137,11 @@ impl Server {
             match port {
                 Some(port) => {
                     server.port = port;
+                    server.cluster_port = line
+                        .split_whitespace()
+                        .find_map(|word| word.strip_prefix("cluster_port="))
+                        .and_then(|port| port.parse().ok())
+                        .unwrap_or(0);
                     break;
                 }
                 None => bail!("no port=N in shoal's ready line {line:?}"),

@@ -14,6 +14,7 @@
 //! - `identity`: node ids and foca's `Identity` (addresses, generation).
 //! - `config`: [`ClusterConfig`] and how the node timeout maps onto SWIM timings.
 //! - `wire`: the gossip datagram envelope (HMAC-SHA256 when a secret is set) and foca's codec.
+//! - `peer_auth`: the challenge–response that authenticates peer links with the secret.
 //! - `membership`: the sans-IO SWIM core around `foca::Foca`: datagrams and time in, datagrams,
 //!   timers and events out.
 //!
@@ -47,6 +48,7 @@ pub mod error;
 pub mod identity;
 pub mod membership;
 pub mod node;
+pub mod peer_auth;
 pub mod ring;
 pub mod slot;
 pub mod stats;

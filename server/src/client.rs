@@ -104,6 +104,8 @@ pub struct Transaction {
     pub failed: bool,
     /// The flags of the queued commands together (EXEC grows memory if one is `denyoom`).
     pub flags: u32,
+    /// In a cluster, the slot of the first key queued: the transaction runs on its primary.
+    pub slot: Option<shoal_cluster::slot::Slot>,
 }
 
 /// A key `WATCH`ed by a client and the version it had then (`None`: it did not exist).
@@ -135,6 +137,14 @@ pub struct Client {
     pub watch_epoch: u64,
     /// Set by MONITOR: after this batch the connection streams commands instead.
     pub monitoring: bool,
+    /// Set by dispatch when the request runs on other nodes: the connection sends it.
+    pub forward: Option<crate::forward::Plan>,
+    /// This client's own link to a peer, for blocking commands and transactions there.
+    pub session: Option<crate::forward::session::Session>,
+    /// In a cluster, the slot of the first WATCHed key: the transaction runs on its primary.
+    pub watch_slot: Option<shoal_cluster::slot::Slot>,
+    /// When this connection is a peer's link: its handshake state and the request's hops.
+    pub peer: crate::forward::PeerSide,
     pub info: Arc<ClientInfo>,
 }
 
@@ -154,6 +164,10 @@ impl Client {
             watched: Vec::new(),
             watch_epoch: 0,
             monitoring: false,
+            forward: None,
+            session: None,
+            watch_slot: None,
+            peer: crate::forward::PeerSide::default(),
             info,
         }
     }

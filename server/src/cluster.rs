@@ -5,9 +5,11 @@
 //! only turns the server's settings into a [`ClusterConfig`], starts the [`Cluster`] once the
 //! client port is bound (its port decides the default bus port, client port + 10000 as in
 //! Redis), and keeps the handle with the [`TopologyHandle`] that commands read per request.
-//! The `CLUSTER` commands and the `-MOVED` check are in `command/cluster.rs`.
+//! The `CLUSTER` commands and the `-MOVED` check are in `command/cluster.rs`; forwarding
+//! (`cluster-mode`, `cluster-keyspace-commands`) is in `forward/`.
 
 use crate::config::{Config, Directive, int_in};
+use crate::forward::ClusterMode;
 use shoal_cluster::config::{DEFAULT_NODE_TIMEOUT_MS, DEFAULT_REPLICAS, DEFAULT_TOKENS_PER_NODE};
 use shoal_cluster::{Cluster, ClusterConfig, ClusterError, TopologyHandle};
 use std::fmt;
@@ -47,6 +49,12 @@ pub struct ClusterSettings {
     /// range's replicas after its primary. `no` lists primaries only, for clients that take a
     /// node's role from its first appearance in `CLUSTER SLOTS` (redis-py).
     pub slots_replicas: bool,
+    /// `cluster-mode`: forward requests for other nodes' keys (`proxy`), or answer `-MOVED`
+    /// (`redirect`, as Redis Cluster).
+    pub mode: ClusterMode,
+    /// `cluster-keyspace-commands`: `whole` makes DBSIZE and KEYS cover every node; `local`
+    /// (the default) keeps them to this node's keys, as cluster clients expect.
+    pub keyspace_whole: bool,
 }
 
 impl Default for ClusterSettings {
@@ -63,6 +71,8 @@ impl Default for ClusterSettings {
             tokens_per_node: DEFAULT_TOKENS_PER_NODE,
             replication_factor: DEFAULT_REPLICAS,
             slots_replicas: true,
+            mode: ClusterMode::Proxy,
+            keyspace_whole: false,
         }
     }
 }
@@ -81,6 +91,8 @@ impl fmt::Debug for ClusterSettings {
             .field("tokens_per_node", &self.tokens_per_node)
             .field("replication_factor", &self.replication_factor)
             .field("slots_replicas", &self.slots_replicas)
+            .field("mode", &self.mode)
+            .field("keyspace_whole", &self.keyspace_whole)
             .finish()
     }
 }
@@ -229,6 +241,39 @@ pub(crate) const DIRECTIVES: &[Directive] = &[
         },
         set: |c, v| {
             c.cluster.slots_replicas = yes_no(v)?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "cluster-mode",
+        get: |c| c.cluster.mode.name().into(),
+        set: |c, v| {
+            c.cluster.mode = match v {
+                v if v.eq_ignore_ascii_case("proxy") => ClusterMode::Proxy,
+                v if v.eq_ignore_ascii_case("redirect") => ClusterMode::Redirect,
+                _ => return Err("argument must be 'proxy' or 'redirect'".into()),
+            };
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "cluster-keyspace-commands",
+        get: |c| {
+            if c.cluster.keyspace_whole {
+                "whole"
+            } else {
+                "local"
+            }
+            .into()
+        },
+        set: |c, v| {
+            c.cluster.keyspace_whole = match v {
+                v if v.eq_ignore_ascii_case("whole") => true,
+                v if v.eq_ignore_ascii_case("local") => false,
+                _ => return Err("argument must be 'whole' or 'local'".into()),
+            };
             Ok(())
         },
         mutable: true,

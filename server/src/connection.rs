@@ -6,14 +6,22 @@
 //! pipeline never holds unbounded output). A protocol error is answered after the requests
 //! before it and then closes the connection, as in Redis; so do `QUIT`, `CLIENT KILL`,
 //! shutdown, the idle `timeout`, and a query buffer past `client-query-buffer-limit`.
+//!
+//! A request forwarded to another node (see `forward`) does not stop the batch: its reply is
+//! queued as pending, the requests after it run, and their replies queue behind it; the
+//! queue is drained in order before the batch's output is written, so replies always leave
+//! in request order. Forwarded blocking commands and transactions wait on the spot, like
+//! local blocking commands.
 
 use crate::blocking::Waiter;
 use crate::client::{BlockRequest, Client, ClientInfo, ReplyMode};
 use crate::command;
+use crate::forward::{self, Issued, Pending};
 use crate::node::Node;
 use crate::protocol::{Batch, Reply, RequestParser};
 use bytes::{Buf, Bytes, BytesMut};
 use smallvec::SmallVec;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -32,6 +40,8 @@ const FLUSH_THRESHOLD: usize = 64 * 1024;
 const CLOCK_REFRESH: usize = 16;
 /// Output buffers larger than this are released after a flush instead of kept for reuse.
 const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
+/// Replies queued behind forwarded ones before the batch waits for them.
+const MAX_QUEUED: usize = 4096;
 /// Argument bytes a connection executes before it lets other connections of its worker run.
 const YIELD_EVERY_BYTES: usize = 64 * 1024;
 /// A read buffer larger than this is released once empty.
@@ -198,6 +208,8 @@ impl Connection {
             .last_interaction_ms
             .store(now, Ordering::Relaxed);
         let mut flow = Flow::Continue;
+        // Replies that must wait for a forwarded one before them, in request order.
+        let mut queue: VecDeque<Queued> = VecDeque::new();
         let mut since_yield = 0usize;
         for i in 0..batch.len() {
             // Commands run at the clock read for their batch, refreshed every few commands so
@@ -219,6 +231,43 @@ impl Connection {
             }
             since_yield += args.iter().map(|a| a.len()).sum::<usize>();
             let mut reply = command::execute(node, client, &args, now);
+            if let Some(plan) = client.forward.take() {
+                match forward::issue(node, client, plan, now) {
+                    Issued::Waiting(pending) => {
+                        // Its reply goes out in its turn; later local replies queue behind it.
+                        if audible(client) {
+                            queue.push_back(Queued::Remote(pending));
+                        }
+                        if queue.len() >= MAX_QUEUED {
+                            drain(node, &mut queue, out).await;
+                        }
+                        if out.len() >= FLUSH_THRESHOLD {
+                            write_out(node, stream, out).await?;
+                        }
+                        continue;
+                    }
+                    Issued::Session(job) => {
+                        // The wait may read more input into the buffer the arguments point
+                        // into; everything before it is answered first.
+                        drop(args);
+                        drain(node, &mut queue, out).await;
+                        write_out(node, stream, out).await?;
+                        let waited =
+                            wait_session(node, stream, client, read_buf, stopped.as_mut(), job)
+                                .await?;
+                        let Some(answer) = waited else {
+                            flow = Flow::Close;
+                            break;
+                        };
+                        if audible(client) {
+                            count_forwarded_error(node, &answer);
+                            out.extend_from_slice(&answer);
+                        }
+                        now = crate::clock::now_ms();
+                        continue;
+                    }
+                }
+            }
             if let Some(request) = client.blocked.take() {
                 let retry_args = request
                     .args
@@ -226,6 +275,7 @@ impl Connection {
                     .unwrap_or_else(|| args.iter().map(|a| a.to_vec()).collect());
                 // The wait may read more input into the buffer the arguments point into.
                 drop(args);
+                drain(node, &mut queue, out).await;
                 write_out(node, stream, out).await?;
                 let waited = wait_blocked(
                     node,
@@ -249,12 +299,21 @@ impl Connection {
             if let Reply::Error(text) = &reply {
                 node.count_error(text);
             }
-            emit(client, out, &reply);
+            match queue.back_mut() {
+                None => emit(client, out, &reply),
+                Some(Queued::Encoded(bytes)) => emit(client, bytes, &reply),
+                Some(Queued::Remote(_)) => {
+                    let mut bytes = Vec::new();
+                    emit(client, &mut bytes, &reply);
+                    queue.push_back(Queued::Encoded(bytes));
+                }
+            }
             if client.close_after_reply {
                 flow = Flow::Close;
                 break;
             }
             if let Some(pause) = client.sleep_after.take() {
+                drain(node, &mut queue, out).await;
                 write_out(node, stream, out).await?;
                 tokio::time::sleep(pause).await;
                 now = crate::clock::now_ms();
@@ -270,6 +329,7 @@ impl Connection {
                 tokio::task::yield_now().await;
             }
         }
+        drain(node, &mut queue, out).await;
         Ok(flow)
     }
 
@@ -303,6 +363,98 @@ fn emit(client: &mut Client, out: &mut Vec<u8>, reply: &Reply) {
         ReplyMode::Skipping => client.reply_mode = ReplyMode::On,
         ReplyMode::Off | ReplyMode::SkipNext => {}
     }
+}
+
+/// A reply that is not in `out` yet because a forwarded reply comes before it.
+enum Queued {
+    /// Local replies, encoded.
+    Encoded(Vec<u8>),
+    /// A forwarded request's reply, on its way.
+    Remote(Pending),
+}
+
+/// Whether the current command's reply is sent, by the same rules as [`emit`].
+fn audible(client: &mut Client) -> bool {
+    match client.reply_mode {
+        ReplyMode::On => true,
+        ReplyMode::Skipping => {
+            client.reply_mode = ReplyMode::On;
+            false
+        }
+        ReplyMode::Off | ReplyMode::SkipNext => false,
+    }
+}
+
+/// Waits for every queued reply in order and appends them to `out`.
+async fn drain(node: &Node, queue: &mut VecDeque<Queued>, out: &mut Vec<u8>) {
+    while let Some(next) = queue.pop_front() {
+        match next {
+            Queued::Encoded(bytes) => out.extend_from_slice(&bytes),
+            Queued::Remote(pending) => {
+                let reply = pending.resolve().await;
+                count_forwarded_error(node, &reply);
+                out.extend_from_slice(&reply);
+            }
+        }
+    }
+}
+
+/// Counts a forwarded error reply like a local one (INFO errorstats).
+fn count_forwarded_error(node: &Node, reply: &[u8]) {
+    if forward::frame::is_error(reply) {
+        let end = reply.len().saturating_sub(2);
+        node.count_error(&String::from_utf8_lossy(&reply[1..end.max(1)]));
+    }
+}
+
+/// Runs a forwarded blocking command or transaction on the client's session. Meanwhile the
+/// socket is still read, as for a local blocking command, so a client that leaves stops the
+/// wait at once (closing the session makes the peer drop its blocked command). `None`: the
+/// connection must close.
+async fn wait_session(
+    node: &Node,
+    stream: &mut TcpStream,
+    client: &mut Client,
+    read_buf: &mut BytesMut,
+    mut stopped: Pin<&mut impl Future<Output = ()>>,
+    job: forward::SessionJob,
+) -> io::Result<Option<Bytes>> {
+    let secret = node.forward.secret.clone();
+    let stats = node.forward.stats.peer(job.peer);
+    stats
+        .forwarded
+        .fetch_add(job.replies as u64, Ordering::Relaxed);
+    client.info.blocked.store(true, Ordering::Relaxed);
+    let outcome = {
+        let topology = node.cluster.get().map(|c| c.topology.clone());
+        let call = forward::run_session(&mut client.session, secret.as_deref(), topology, job);
+        tokio::pin!(call);
+        loop {
+            tokio::select! {
+                biased;
+                reply = &mut call => break Some(reply),
+                _ = stopped.as_mut() => break None,
+                readable = stream.readable() => {
+                    readable?;
+                    read_buf.reserve(4096);
+                    match stream.try_read_buf(read_buf) {
+                        Ok(0) => break None,
+                        Ok(n) => {
+                            node.stats.reads_processed.add(1);
+                            node.stats.net_input_bytes.add(n as u64);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    };
+    client.info.blocked.store(false, Ordering::Relaxed);
+    if outcome.is_none() {
+        client.session = None;
+    }
+    Ok(outcome)
 }
 
 /// Waits for a blocked command's answer: a serve after one of its keys became ready, or its

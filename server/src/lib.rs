@@ -14,6 +14,8 @@
 //! - [`node`]: what all connections share (store, config, clients, stats).
 //! - [`cluster`]: the `cluster-*` settings and this node's membership handle (the
 //!   `shoal-cluster` crate does the rest); `CLUSTER` commands are in `command::cluster`.
+//! - [`forward`]: requests for keys other nodes are primary of: routing, peer links, split
+//!   multi-key commands, transactions and blocking commands on another node.
 //! - [`blocking`]: clients waiting on keys (BLPOP…), served in the order they blocked.
 //! - Leaves: [`config`], [`error`], [`clock`], [`glob`], [`number`], [`stats`], [`commandstats`],
 //!   [`memory`], [`info`], [`client`].
@@ -32,6 +34,7 @@ pub mod commandstats;
 pub mod config;
 pub mod connection;
 pub mod error;
+pub mod forward;
 pub mod glob;
 pub mod info;
 pub mod latency;

@@ -8,7 +8,9 @@
 //! `metrics-exporter-prometheus`) and appends the per-command latency histograms, rendered
 //! from the commandstats buckets. Adding a node-wide series is one line in [`COUNTERS`] or
 //! [`GAUGES`]. Cluster series (`shoal_cluster_*`: members by state, topology epoch, slots
-//! owned, gossip packets) are read from the cluster layer's counters.
+//! owned, gossip packets) are read from the cluster layer's counters; forwarding series
+//! (`shoal_forwarded_requests_total{peer}`, `shoal_peer_links_up{peer}`, the
+//! `shoal_forward_duration_seconds` histogram, `shoal_redirects_total`) from `forward::stats`.
 
 use crate::commandstats::{BOUNDS_US, CommandTotals};
 use crate::info::Facts;
@@ -184,6 +186,7 @@ fn collect(node: &Node, facts: &Facts) {
         metrics::gauge!("shoal_keys_with_expiry", "db" => db).set(summary.volatile as f64);
     }
     collect_cluster(node);
+    collect_forwarding(node);
 }
 
 /// Appends `shoal_command_duration_seconds`, one histogram per command that ran.
@@ -236,6 +239,7 @@ pub fn render(node: &Node, handle: &PrometheusHandle) -> String {
     handle.run_upkeep();
     let mut page = handle.render();
     render_histograms(&facts, &mut page);
+    render_forward_histogram(node, &mut page);
     page
 }
 
@@ -360,6 +364,70 @@ fn describe_cluster() {
         "shoal_cluster_slots",
         "Slots this node owns, by role (primary, replica)."
     );
+    metrics::describe_counter!(
+        "shoal_forwarded_requests_total",
+        "Requests forwarded to each peer (each part of a split command counts once)."
+    );
+    metrics::describe_counter!(
+        "shoal_forward_failures_total",
+        "Forwarded requests to each peer that failed because its link was down or lost."
+    );
+    metrics::describe_counter!(
+        "shoal_peer_link_connect_failures_total",
+        "Failed attempts to open a link to each peer."
+    );
+    metrics::describe_gauge!(
+        "shoal_peer_links_up",
+        "Connected, authenticated shared links to each peer."
+    );
+    metrics::describe_counter!(
+        "shoal_redirects_total",
+        "-MOVED replies sent (cluster-mode redirect)."
+    );
+}
+
+/// Sets the forwarding series: per peer (labelled by its client address), and redirects.
+fn collect_forwarding(node: &Node) {
+    let stats = &node.forward.stats;
+    for (peer, counters) in stats.peers() {
+        let peer = peer.to_string();
+        let read = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        metrics::counter!("shoal_forwarded_requests_total", "peer" => peer.clone())
+            .absolute(read(&counters.forwarded));
+        metrics::counter!("shoal_forward_failures_total", "peer" => peer.clone())
+            .absolute(read(&counters.failed));
+        metrics::counter!("shoal_peer_link_connect_failures_total", "peer" => peer.clone())
+            .absolute(read(&counters.connect_failures));
+        let up = counters.links_up.load(Ordering::Relaxed).max(0);
+        metrics::gauge!("shoal_peer_links_up", "peer" => peer).set(up as f64);
+    }
+    metrics::counter!("shoal_redirects_total").absolute(stats.redirects.load(Ordering::Relaxed));
+}
+
+/// Appends `shoal_forward_duration_seconds`: time from sending a forwarded request on a
+/// shared link to its reply.
+fn render_forward_histogram(node: &Node, out: &mut String) {
+    use crate::forward::stats::LATENCY_BOUNDS_US;
+    let name = "shoal_forward_duration_seconds";
+    let (buckets, sum_us) = node.forward.stats.latency();
+    let _ = writeln!(
+        out,
+        "# HELP {name} Time from sending a forwarded request to its reply, queueing included."
+    );
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    let mut cumulative = 0;
+    for (bound, count) in LATENCY_BOUNDS_US.iter().zip(&buckets) {
+        cumulative += count;
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{le=\"{}\"}} {cumulative}",
+            *bound as f64 / 1e6
+        );
+    }
+    let total: u64 = buckets.iter().sum();
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {total}");
+    let _ = writeln!(out, "{name}_sum {}", sum_us as f64 / 1e6);
+    let _ = writeln!(out, "{name}_count {total}");
 }
 
 /// Sets the cluster series (nothing with `cluster-enabled no`).

@@ -110,6 +110,8 @@ pub struct Node {
     pub metrics_port: AtomicUsize,
     /// Membership and topology, set once at startup (empty with `cluster-enabled no`).
     pub cluster: std::sync::OnceLock<crate::cluster::NodeCluster>,
+    /// Forwarding to other nodes: routing settings, the secret links prove, counters.
+    pub forward: crate::forward::Forwarder,
     shutdown: watch::Sender<bool>,
     log_level_hook: Option<LogLevelHook>,
 }
@@ -125,8 +127,13 @@ impl Node {
         let store = Arc::new(Store::new(config.databases));
         apply_eviction_settings(&store, &config);
         crate::store::evict::start_background(&store);
+        let forward = crate::forward::Forwarder::new(config.cluster.secret.as_deref());
+        forward
+            .settings
+            .apply(config.cluster.mode, config.cluster.keyspace_whole);
         Node {
             store,
+            forward,
             limits: Limits::from_config(&config),
             port: AtomicUsize::new(usize::from(config.port)),
             metrics_port: AtomicUsize::new(0),
@@ -187,6 +194,9 @@ impl Node {
             .threshold_ms
             .store(next.latency_monitor_threshold, Ordering::Relaxed);
         self.limits.update(&next);
+        self.forward
+            .settings
+            .apply(next.cluster.mode, next.cluster.keyspace_whole);
         apply_eviction_settings(&self.store, &next);
         if next.maxmemory != config.maxmemory || next.maxmemory_policy != config.maxmemory_policy {
             self.store.memory_limit_changed();

@@ -101,10 +101,63 @@ def test_a_stale_client_follows_moved(cluster):
         if _primary_port(slots, rc.keyslot(f"moved:{i}")) != port
     )
     plain = cluster[0].client(decode_responses=True)
-    with pytest.raises(redis.exceptions.ResponseError, match=r"^\d+ 127\.0\.0\.1:\d+$"):
-        plain.set(key, "x")
+    # In the default proxy mode the node forwards; in redirect mode it answers -MOVED.
+    assert plain.set(key, "proxied")
+    plain.config_set("cluster-mode", "redirect")
+    try:
+        with pytest.raises(redis.exceptions.ResponseError, match=r"^\d+ 127\.0\.0\.1:\d+$"):
+            plain.set(key, "x")
+    finally:
+        plain.config_set("cluster-mode", "proxy")
+    assert rc.get(key) == "proxied"
     assert rc.set(key, "x")
     assert rc.get(key) == "x"
+    rc.close()
+
+
+def test_plain_and_cluster_clients_run_the_same_workload(cluster):
+    """A plain client on one node and RedisCluster write 2000 keys each; both read everything
+    back, from every node for the plain client; MSET/MGET/DEL span nodes."""
+    rc = RedisCluster(host="127.0.0.1", port=cluster[1].port, decode_responses=True)
+    plain = cluster[0].client(decode_responses=True)
+    pipe = plain.pipeline(transaction=False)
+    for i in range(2000):
+        pipe.set(f"plain:{i}", i)
+    pipe.execute()
+    for i in range(2000):
+        rc.set(f"rc:{i}", i)
+    for node in cluster:
+        c = node.client(decode_responses=True)
+        pipe = c.pipeline(transaction=False)
+        for i in range(2000):
+            pipe.get(f"plain:{i}")
+            pipe.get(f"rc:{i}")
+        assert pipe.execute() == [str(i) for i in range(2000) for _ in range(2)]
+    assert [rc.get(f"plain:{i}") for i in range(0, 2000, 97)] == [
+        str(i) for i in range(0, 2000, 97)
+    ]
+    keys = [f"m:{i}" for i in range(50)]
+    assert plain.mset({k: k for k in keys})
+    assert cluster[2].client(decode_responses=True).mget(keys + ["nope"]) == keys + [None]
+    assert plain.delete(*keys) == 50
+    rc.close()
+
+
+def test_transactions_and_blocking_pops_through_a_forwarding_node(cluster):
+    plain = cluster[0].client(decode_responses=True)
+    rc = RedisCluster(host="127.0.0.1", port=cluster[0].port, decode_responses=True)
+    port = cluster[0].port
+    tag = next(
+        f"{{t{i}}}"
+        for i in range(10000)
+        if _primary_port(rc.cluster_slots(), rc.keyslot(f"{{t{i}}}")) != port
+    )
+    pipe = plain.pipeline(transaction=True)
+    pipe.set(f"{tag}a", 1).incr(f"{tag}a").get(f"{tag}a")
+    assert pipe.execute() == [True, 2, "2"]
+    assert plain.blpop([f"{tag}list"], timeout=0.1) is None
+    plain.rpush(f"{tag}list", "x")
+    assert tuple(plain.blpop([f"{tag}list"], timeout=1)) == (f"{tag}list", "x")
     rc.close()
 
 

@@ -491,7 +491,7 @@ fn a_node_with_the_wrong_secret_cannot_join_and_its_packets_are_counted() {
 
 #[test]
 fn keys_owned_elsewhere_are_moved_and_cluster_clients_follow() {
-    let cluster = TestCluster::start(3, &[]);
+    let cluster = TestCluster::start(3, &["--cluster-mode", "redirect"]);
     let node = cluster.node(0);
     let rows = cluster_slots(node);
     let primary_of = |slot: i64| {

@@ -32,6 +32,7 @@ pub mod zsets;
 
 use crate::client::Client;
 use crate::error::{CommandResult, Error};
+use crate::forward::route::Route;
 use crate::node::Node;
 use crate::protocol::Reply;
 use crate::store::{DbIndex, Locked};
@@ -406,8 +407,28 @@ pub fn help_reply(command: &str, lines: &[&str]) -> Reply {
 }
 
 /// Runs one request for `client` at `now` (Unix ms) and returns its reply. Clients waiting
-/// on keys the command made ready are served before this returns.
+/// on keys the command made ready are served before this returns. When the request runs on
+/// other nodes, its plan is left in `client.forward` for the connection to send (the reply
+/// returned then is a placeholder, never sent).
 pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Reply {
+    execute_routed(node, client, args, now, true)
+}
+
+/// [`execute`] on this node, whoever owns the keys (a split request's local part).
+pub fn execute_local(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Reply {
+    execute_routed(node, client, args, now, false)
+}
+
+fn execute_routed(
+    node: &Node,
+    client: &mut Client,
+    args: &[&[u8]],
+    now: u64,
+    routed: bool,
+) -> Reply {
+    if crate::forward::envelope::is_internal(args[0]) {
+        return crate::forward::envelope::execute(node, client, args, now);
+    }
     let entry = match lookup(args) {
         Ok(entry) => entry,
         Err(error) => {
@@ -423,12 +444,21 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Re
         .last_command
         .store(entry.id, std::sync::atomic::Ordering::Relaxed);
     // Redis's order: a key another node owns is redirected before memory is considered.
-    if let Some(redirect) = cluster::redirect(node, entry.command, args) {
-        crate::commandstats::record_rejected(entry.id);
-        if let Some(transaction) = client.multi.as_mut() {
-            transaction.failed = true;
+    if routed {
+        match crate::forward::route::route(node, client, entry.command, args) {
+            Route::Local => {}
+            Route::Refuse(error) => {
+                crate::commandstats::record_rejected(entry.id);
+                if let Some(transaction) = client.multi.as_mut() {
+                    transaction.failed = true;
+                }
+                return error.into();
+            }
+            Route::Forward(plan) => {
+                client.forward = Some(plan);
+                return Reply::Null;
+            }
         }
-        return redirect.into();
     }
     if out_of_memory(node, client, entry.command, args, now) {
         crate::commandstats::record_rejected(entry.id);

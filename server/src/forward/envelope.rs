@@ -1,0 +1,118 @@
+//! The internal commands of peer links, and the envelope requests travel in.
+//!
+//! - `SHOAL.NONCE` answers a fresh nonce (bulk string) and remembers it for this connection.
+//! - `SHOAL.AUTH <proof>` checks the proof of that nonce under the cluster secret (see
+//!   `shoal_cluster::peer_auth`); the nonce is used up either way. `+OK` marks the connection
+//!   as a peer link.
+//! - `SHOAL.FWD <hops> <db> <proto> <command> [arg...]` runs `command` in database `db`, with
+//!   replies in RESP `proto` (2 or 3), as the `hops`-th forwarding of a client's request. Only
+//!   an authenticated connection may send it; others get `-NOAUTH`.
+//!
+//! The database and protocol stay selected on the link's connection after the command (every
+//! envelope names them again), so a blocking command waits and is retried with the client's.
+//! None of these is in the command table: `COMMAND` does not list them.
+
+use crate::client::Client;
+use crate::command::parse;
+use crate::node::Node;
+use crate::protocol::{Protocol, Reply};
+
+/// Whether `name` is one of the internal commands (`SHOAL.*`).
+pub fn is_internal(name: &[u8]) -> bool {
+    name.len() > 6 && name[..6].eq_ignore_ascii_case(b"shoal.")
+}
+
+/// Runs an internal command.
+pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Reply {
+    let name = &args[0][6..];
+    if name.eq_ignore_ascii_case(b"nonce") && args.len() == 1 {
+        let nonce = shoal_cluster::peer_auth::nonce();
+        let reply = Reply::bulk(nonce.as_bytes());
+        client.peer.nonce = Some(nonce);
+        return reply;
+    }
+    if name.eq_ignore_ascii_case(b"auth") && args.len() == 2 {
+        let secret = node.forward.secret.as_deref();
+        let nonce = client.peer.nonce.take();
+        let valid = nonce.is_some_and(|nonce| {
+            shoal_cluster::peer_auth::verify(secret, nonce.as_bytes(), args[1])
+        });
+        if !valid {
+            tracing::warn!(client = %client.info.addr, "peer link authentication failed");
+            return Reply::err("WRONGPASS invalid peer link proof");
+        }
+        client.peer.authenticated = true;
+        return Reply::Ok;
+    }
+    if name.eq_ignore_ascii_case(b"fwd") && args.len() >= 5 {
+        if !client.peer.authenticated {
+            return Reply::err("NOAUTH Authentication required.");
+        }
+        return forwarded(node, client, args, now);
+    }
+    Reply::Error(
+        format!(
+            "ERR unknown command '{}'",
+            crate::error::truncate(&parse::text(args[0]), 128)
+        )
+        .into(),
+    )
+}
+
+/// `SHOAL.FWD hops db proto command...`.
+fn forwarded(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Reply {
+    let number = |arg: &[u8]| crate::protocol::request::parse_int(arg);
+    let hops = number(args[1]).and_then(|n| u8::try_from(n).ok());
+    let db = number(args[2])
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|db| *db < node.store.databases());
+    let protocol = match args[3] {
+        b"2" => Some(Protocol::Resp2),
+        b"3" => Some(Protocol::Resp3),
+        _ => None,
+    };
+    let (Some(hops), Some(db), Some(protocol)) = (hops, db, protocol) else {
+        return Reply::err("ERR malformed SHOAL.FWD envelope");
+    };
+    client.peer.hops = hops;
+    if client.db != db {
+        client.select(db);
+    }
+    if client.protocol != protocol {
+        client.set_protocol(protocol);
+    }
+    let inner = &args[4..];
+    let reply = crate::command::execute(node, client, inner, now);
+    // A blocking command waits on this connection and is run again later: with its own
+    // arguments, not the envelope's.
+    if let Some(blocked) = client.blocked.as_mut()
+        && blocked.args.is_none()
+    {
+        blocked.args = Some(inner.iter().map(|a| a.to_vec()).collect());
+    }
+    reply
+}
+
+/// A request for `client`, wrapped for the peer: the client's database and protocol, and one
+/// more hop than the request had.
+pub fn encode<A: AsRef<[u8]>>(client: &Client, args: &[A]) -> Vec<u8> {
+    use super::link::{push_bulk, push_header};
+    let size = args.iter().map(|a| a.as_ref().len() + 16).sum::<usize>();
+    let mut out = Vec::with_capacity(64 + size);
+    push_header(&mut out, b'*', args.len() + 4);
+    push_bulk(&mut out, b"SHOAL.FWD");
+    let mut number = itoa::Buffer::new();
+    push_bulk(
+        &mut out,
+        number.format(client.peer.hops.saturating_add(1)).as_bytes(),
+    );
+    push_bulk(&mut out, number.format(client.db).as_bytes());
+    push_bulk(
+        &mut out,
+        number.format(client.protocol.version()).as_bytes(),
+    );
+    for arg in args {
+        push_bulk(&mut out, arg.as_ref());
+    }
+    out
+}
