@@ -194,7 +194,12 @@ impl Shard {
         stats.hits += u64::from(count);
         let entry = found.into_mut();
         if let Some(tracking) = touch {
-            entry.set_access(tracking.touched(entry.access(), now));
+            // Written only when it changes: a key read many times within one 10 ms tick
+            // leaves its cache line clean.
+            let (old, new) = (entry.access(), tracking.touched(entry.access(), now));
+            if new != old {
+                entry.set_access(new);
+            }
         }
         Some(EntryMut {
             entry,
