@@ -1181,16 +1181,28 @@ fn exported_counters_keep_counting_across_config_resetstat() {
     ok(&mut conn, &["CONFIG", "RESETSTAT"]);
     ok(&mut conn, &["SET", "after", "v"]);
     let after = parse_page(&scrape(metrics_port));
-    assert_eq!(lookup(&after, "shoal_commands_total{cmd=\"set\"}"), Some(13.0));
+    assert_eq!(
+        lookup(&after, "shoal_commands_total{cmd=\"set\"}"),
+        Some(13.0)
+    );
     assert_eq!(
         lookup(&after, "shoal_command_duration_seconds_count{cmd=\"set\"}"),
         Some(13.0)
     );
-    assert_eq!(lookup(&after, "shoal_keyspace_hits_total"), Some(hits_before));
+    assert_eq!(
+        lookup(&after, "shoal_keyspace_hits_total"),
+        Some(hits_before)
+    );
     // INFO, on the other hand, starts again from zero.
-    let info: String = redis::cmd("INFO").arg("commandstats").query(&mut conn).expect("info");
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut conn)
+        .expect("info");
     assert!(info.contains("cmdstat_set:calls=1,"), "{info}");
-    let stats: String = redis::cmd("INFO").arg("stats").query(&mut conn).expect("info");
+    let stats: String = redis::cmd("INFO")
+        .arg("stats")
+        .query(&mut conn)
+        .expect("info");
     assert!(stats.contains("keyspace_hits:0\r\n"), "{stats}");
 }
 
