@@ -8,7 +8,7 @@
 //!   64-byte class, the whole key for about 100 bytes with its table slot;
 //! - **boxed**: anything else (a collection, or a string changed in place by `APPEND`,
 //!   `SETRANGE`, `SETBIT`… which keeps spare capacity for the next change) sits in a `Box`
-//!   with its metadata, its key and the [`Value`].
+//!   with its metadata, its key (inline up to 16 bytes) and the [`Value`].
 //!
 //! Packed layout, little-endian: `flags` (1 byte: has-expiry, string encoding), `access` (4
 //! bytes: the access clock or the LFU counter, see `evict`), `version` (8 bytes), `expire_at` (8 bytes, only
@@ -17,12 +17,16 @@
 //! place turns the entry boxed.
 
 use super::value::{StrEncoding, Value, ValueRef};
+use smallvec::SmallVec;
 
 const HAS_EXPIRY: u8 = 1;
 const ENCODING_SHIFT: u8 = 1;
 const ACCESS_AT: usize = 1;
 const VERSION_AT: usize = 5;
 const EXPIRY_AT: usize = 13;
+
+/// A key of up to this many bytes is kept inside a boxed entry's own allocation.
+const INLINE_KEY: usize = 16;
 
 /// Metadata of a boxed entry.
 #[derive(Debug)]
@@ -31,7 +35,9 @@ struct Boxed {
     expire_at: u64,
     access: u32,
     version: u64,
-    key: Box<[u8]>,
+    /// Inline up to [`INLINE_KEY`] bytes (fits the 80-byte allocation anyway), else on the
+    /// heap.
+    key: SmallVec<[u8; INLINE_KEY]>,
     value: Value,
 }
 
@@ -161,7 +167,7 @@ impl Entry {
                 expire_at,
                 access,
                 version,
-                key: key.into(),
+                key: SmallVec::from_slice(key),
                 value,
             }))),
         }
@@ -196,7 +202,7 @@ impl Entry {
                 expire_at: self.expiry_ms(),
                 access: self.access(),
                 version: self.version(),
-                key: block[at.key..at.value].into(),
+                key: SmallVec::from_slice(&block[at.key..at.value]),
                 value: Value::Str(block[at.value..].to_vec(), encoding_of(block[0])),
             };
             self.0 = Layout::Boxed(Box::new(boxed));
@@ -328,7 +334,11 @@ impl Entry {
             Layout::Packed(block) => allocation_size(block.len()),
             Layout::Boxed(boxed) => {
                 allocation_size(std::mem::size_of::<Boxed>())
-                    + allocation_size(boxed.key.len())
+                    + if boxed.key.spilled() {
+                        allocation_size(boxed.key.len())
+                    } else {
+                        0
+                    }
                     + boxed.value.heap_size()
             }
         }
@@ -342,6 +352,8 @@ mod tests {
     #[test]
     fn an_entry_fits_a_sixteen_byte_slot() {
         assert_eq!(std::mem::size_of::<Entry>(), 16);
+        // A boxed entry with its inline key stays in jemalloc's 80-byte class.
+        assert!(std::mem::size_of::<Boxed>() <= 80);
     }
 
     #[test]
