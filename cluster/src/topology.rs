@@ -13,6 +13,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arc_swap::{ArcSwap, Guard};
 use sha2::{Digest, Sha256};
@@ -238,14 +239,23 @@ fn epoch_of(members: &[MemberInfo], tokens_per_node: u16, replicas: usize) -> u6
 #[derive(Clone, Debug)]
 pub struct TopologyHandle {
     current: Arc<ArcSwap<Topology>>,
+    /// Nodes owning slots in the current topology, readable with one atomic load (the request
+    /// path asks "is anyone else here?" before anything else).
+    nodes: Arc<AtomicUsize>,
 }
 
 impl TopologyHandle {
     /// A handle publishing `initial`.
     pub fn new(initial: Arc<Topology>) -> Self {
         Self {
+            nodes: Arc::new(AtomicUsize::new(initial.slots().nodes().len())),
             current: Arc::new(ArcSwap::new(initial)),
         }
+    }
+
+    /// Whether the current topology has one node owning every slot (no routing needed).
+    pub fn is_single_node(&self) -> bool {
+        self.nodes.load(Ordering::Acquire) <= 1
     }
 
     /// The current topology, lock-free: for per-request use (hold it briefly).
@@ -260,7 +270,9 @@ impl TopologyHandle {
 
     /// Publishes a new topology.
     pub(crate) fn store(&self, topology: Arc<Topology>) {
+        let nodes = topology.slots().nodes().len();
         self.current.store(topology);
+        self.nodes.store(nodes, Ordering::Release);
     }
 }
 

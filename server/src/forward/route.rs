@@ -54,6 +54,9 @@ pub fn route(node: &Node, client: &mut Client, command: &Command, args: &[&[u8]]
     let Some(cluster) = node.cluster.get() else {
         return Route::Local;
     };
+    if cluster.topology.is_single_node() {
+        return Route::Local;
+    }
     let topology = cluster.topology.load();
     if topology.slots().nodes().len() <= 1 {
         return Route::Local;

@@ -86,6 +86,7 @@ fn put_leb128(out: &mut Vec<u8>, mut n: usize) {
 }
 
 /// Reads a LEB128 number at `at`; returns it and the offset after it.
+#[inline]
 fn get_leb128(bytes: &[u8], mut at: usize) -> (usize, usize) {
     let mut n = 0usize;
     let mut shift = 0;
@@ -137,6 +138,7 @@ fn packed_access(block: &[u8]) -> u32 {
     ])
 }
 
+#[inline]
 fn offsets(block: &[u8]) -> Offsets {
     let length_at = if block[0] & HAS_EXPIRY != 0 {
         EXPIRY_AT + 8
@@ -174,6 +176,7 @@ impl Entry {
     }
 
     /// The key.
+    #[inline]
     pub fn key(&self) -> &[u8] {
         match &self.0 {
             Layout::Packed(block) => {
