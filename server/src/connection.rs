@@ -42,8 +42,9 @@ const CLOCK_REFRESH: usize = 16;
 const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
 /// Replies queued behind forwarded ones before the batch waits for them.
 const MAX_QUEUED: usize = 4096;
-/// Argument bytes a connection executes before it lets other connections of its worker run.
-const YIELD_EVERY_BYTES: usize = 64 * 1024;
+/// Argument bytes a connection executes before it lets other connections of its worker run
+/// (as Redis reads 16 KiB per client per turn).
+const YIELD_EVERY_BYTES: usize = 16 * 1024;
 /// A read buffer larger than this is released once empty.
 const KEEP_READ_CAPACITY: usize = 256 * 1024;
 
