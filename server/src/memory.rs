@@ -11,23 +11,27 @@ static LAST_READ_MS: AtomicU64 = AtomicU64::new(0);
 /// Bytes eviction freed since `LAST_USED` was read.
 static FREED_SINCE_READ: AtomicUsize = AtomicUsize::new(0);
 
+/// jemalloc's `stats.arenas.<all>.tcache_bytes` (arena 4096 is MALLCTL_ARENAS_ALL, the sum
+/// over arenas), its name resolved once rather than parsed at every reading.
+static TCACHE_BYTES: std::sync::LazyLock<Option<tikv_jemalloc_ctl::Mib<[usize; 4]>>> =
+    std::sync::LazyLock::new(|| {
+        use tikv_jemalloc_ctl::AsName;
+        b"stats.arenas.4096.tcache_bytes\0".name().mib().ok()
+    });
+
 /// Bytes allocated by the process, as jemalloc accounts them, read now.
 ///
 /// jemalloc counts as allocated the free blocks each thread keeps cached for reuse (its
 /// tcache, up to a few hundred KB per thread, varying from one instant to the next); those
 /// are subtracted, so the figure is what the program holds, as Redis's `used_memory` is.
 pub fn used_memory() -> usize {
-    use tikv_jemalloc_ctl::{Access, AsName};
+    use tikv_jemalloc_ctl::Access;
     // jemalloc's statistics are cached; advancing the epoch refreshes them.
     if tikv_jemalloc_ctl::epoch::advance().is_err() {
         return 0;
     }
     let allocated = tikv_jemalloc_ctl::stats::allocated::read().unwrap_or(0);
-    // Arena 4096 (MALLCTL_ARENAS_ALL) is the sum over all arenas.
-    let cached: usize = b"stats.arenas.4096.tcache_bytes\0"
-        .name()
-        .read()
-        .unwrap_or(0);
+    let cached: usize = TCACHE_BYTES.map_or(0, |mib| mib.read().unwrap_or(0));
     let used = allocated.saturating_sub(cached);
     LAST_USED.store(used, Ordering::Relaxed);
     FREED_SINCE_READ.store(0, Ordering::Relaxed);
@@ -71,12 +75,14 @@ pub fn allocation_size(size: usize) -> usize {
     }
 }
 
-/// Statistics jemalloc keeps besides `allocated`: bytes in active pages and resident bytes.
-pub fn allocator_active_resident() -> (usize, usize) {
+/// jemalloc's own figures (`MEMORY STATS` allocator.*): allocated bytes (thread caches
+/// included), bytes in active pages, resident bytes.
+pub fn allocator_stats() -> (usize, usize, usize) {
     if tikv_jemalloc_ctl::epoch::advance().is_err() {
-        return (0, 0);
+        return (0, 0, 0);
     }
     (
+        tikv_jemalloc_ctl::stats::allocated::read().unwrap_or(0),
         tikv_jemalloc_ctl::stats::active::read().unwrap_or(0),
         tikv_jemalloc_ctl::stats::resident::read().unwrap_or(0),
     )

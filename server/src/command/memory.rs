@@ -105,6 +105,7 @@ struct Figures {
     clients: usize,
     /// Per database with keys: (index, table bytes, expiry bytes, keys).
     dbs: Vec<(usize, usize, usize, usize)>,
+    allocated: usize,
     active: usize,
     resident: usize,
     rss: usize,
@@ -138,7 +139,7 @@ impl Figures {
                 dbs.push((db, table, expires, keys));
             }
         }
-        let (active, resident) = memory::allocator_active_resident();
+        let (allocated, active, resident) = memory::allocator_stats();
         let settings = &ctx.node.store.evictor.settings;
         Figures {
             peak,
@@ -146,6 +147,7 @@ impl Figures {
             startup: ctx.node.startup_memory,
             clients,
             dbs,
+            allocated,
             active,
             resident,
             rss: memory::rss(),
@@ -210,14 +212,17 @@ fn stats(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
         "peak.percentage",
         Reply::Double(ratio(f.used, f.peak) * 100.0),
     );
-    put("allocator.allocated", int(f.used));
+    put("allocator.allocated", int(f.allocated));
     put("allocator.active", int(f.active));
     put("allocator.resident", int(f.resident));
     put(
         "allocator-fragmentation.ratio",
-        Reply::Double(ratio(f.active, f.used)),
+        Reply::Double(ratio(f.active, f.allocated)),
     );
-    put("allocator-fragmentation.bytes", signed(f.active, f.used));
+    put(
+        "allocator-fragmentation.bytes",
+        signed(f.active, f.allocated),
+    );
     put(
         "allocator-rss.ratio",
         Reply::Double(ratio(f.resident, f.active)),
