@@ -335,12 +335,11 @@ fn five_nodes_agree_then_a_killed_node_is_declared_down_and_its_restart_is_accep
     victim.signal("KILL");
     drop(victim);
     let killed = Instant::now();
-    let took = cluster.wait_until_agreed(4, PATIENCE);
+    cluster.wait_until_agreed(4, PATIENCE);
     println!(
         "kill -9: all 4 survivors agreed on the new topology after {:?}",
         killed.elapsed()
     );
-    assert!(took <= killed.elapsed());
     for node in cluster.live() {
         let nodes = parse_nodes(&cluster_text(node, "NODES"));
         let dead = nodes
