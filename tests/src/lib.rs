@@ -379,6 +379,14 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
+    /// A `redis` crate connection to this server.
+    pub fn conn(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .expect("valid url")
+            .get_connection()
+            .expect("connect to redis-server")
+    }
+
     /// Starts `redis-server` with persistence off, or `None` if it is not installed.
     pub fn start() -> Option<RedisServer> {
         let port = free_port();
@@ -561,4 +569,45 @@ pub fn encode_command(args: &[&[u8]]) -> Vec<u8> {
         out.extend_from_slice(b"\r\n");
     }
     out
+}
+
+/// A `COMMAND DOCS` entry without what differs from Redis 7.0 by design: texts, history,
+/// versions, 7.2's display texts and key-spec indexes (one key spec per command here).
+fn docs_shape(value: redis::Value) -> redis::Value {
+    const DROPPED: [&[u8]; 6] = [
+        b"summary",
+        b"complexity",
+        b"since",
+        b"history",
+        b"display_text",
+        b"key_spec_index",
+    ];
+    let redis::Value::Array(items) = value else {
+        return value;
+    };
+    let is_map = items.len() % 2 == 0
+        && matches!(items.first(), Some(redis::Value::BulkString(k)) if k == b"summary" || k == b"name");
+    if !is_map {
+        return redis::Value::Array(items.into_iter().map(docs_shape).collect());
+    }
+    let mut kept = Vec::new();
+    let mut items = items.into_iter();
+    while let (Some(key), Some(value)) = (items.next(), items.next()) {
+        if !matches!(&key, redis::Value::BulkString(k) if DROPPED.contains(&k.as_slice())) {
+            kept.push(key);
+            kept.push(docs_shape(value));
+        }
+    }
+    redis::Value::Array(kept)
+}
+
+/// `COMMAND DOCS name`, shaped by `docs_shape` so that Shoal's and Redis 7.0's replies can be
+/// compared.
+pub fn command_docs(conn: &mut redis::Connection, name: &str) -> redis::Value {
+    let reply: redis::Value = redis::cmd("COMMAND")
+        .arg("DOCS")
+        .arg(name)
+        .query(conn)
+        .expect("COMMAND DOCS");
+    docs_shape(reply)
 }

@@ -65,14 +65,6 @@ fn check(raw: &mut Raw, cases: &[(&str, &str)]) {
     }
 }
 
-/// A `redis` crate connection to the reference server.
-fn reference_conn(redis: &RedisServer) -> redis::Connection {
-    redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port))
-        .expect("valid url")
-        .get_connection()
-        .expect("connect to redis-server")
-}
-
 /// The bytes stored at `key`, if any.
 fn bytes(conn: &mut redis::Connection, key: &str) -> Option<Vec<u8>> {
     conn.get(key).expect("GET")
@@ -678,7 +670,7 @@ fn replies_match_the_reference_server() {
             "{command}"
         );
     }
-    let (mut a, mut b) = (node.conn(), reference_conn(&redis));
+    let (mut a, mut b) = (node.conn(), redis.conn());
     for key in ["s", "e", "n", "d", "b"] {
         assert_eq!(bytes(&mut a, key), bytes(&mut b, key), "GET {key}");
     }
@@ -802,7 +794,7 @@ fn random_bit_commands_match_the_reference_server() {
     let node = Shoal::start();
     let (mut ours, mut theirs) = (node.raw(), redis.raw());
     let mut a = node.conn();
-    let mut b = reference_conn(&redis);
+    let mut b = redis.conn();
     let mut random = Random(0x5eed_b175);
     let mut errors = 0;
     for round in 0..3000 {
@@ -853,7 +845,7 @@ fn command_info_matches_the_reference_server() {
     };
     let node = Shoal::start();
     let mut ours = node.conn();
-    let mut theirs = reference_conn(&redis);
+    let mut theirs = redis.conn();
     for name in [
         "setbit",
         "getbit",
@@ -871,45 +863,6 @@ fn command_info_matches_the_reference_server() {
     }
 }
 
-/// A `COMMAND DOCS` entry without what differs from Redis 7.0 by design: texts, history,
-/// versions, 7.2's display texts and key-spec indexes (one key spec per command here).
-fn docs_shape(value: redis::Value) -> redis::Value {
-    const DROPPED: [&[u8]; 6] = [
-        b"summary",
-        b"complexity",
-        b"since",
-        b"history",
-        b"display_text",
-        b"key_spec_index",
-    ];
-    let redis::Value::Array(items) = value else {
-        return value;
-    };
-    let is_map = items.len() % 2 == 0
-        && matches!(items.first(), Some(redis::Value::BulkString(k)) if k == b"summary" || k == b"name");
-    if !is_map {
-        return redis::Value::Array(items.into_iter().map(docs_shape).collect());
-    }
-    let mut kept = Vec::new();
-    let mut items = items.into_iter();
-    while let (Some(key), Some(value)) = (items.next(), items.next()) {
-        if !matches!(&key, redis::Value::BulkString(k) if DROPPED.contains(&k.as_slice())) {
-            kept.push(key);
-            kept.push(docs_shape(value));
-        }
-    }
-    redis::Value::Array(kept)
-}
-
-fn docs(conn: &mut redis::Connection, name: &str) -> redis::Value {
-    let reply: redis::Value = redis::cmd("COMMAND")
-        .arg("DOCS")
-        .arg(name)
-        .query(conn)
-        .expect("COMMAND DOCS");
-    docs_shape(reply)
-}
-
 #[test]
 fn command_docs_have_the_reference_argument_structure() {
     let Some(redis) = RedisServer::start() else {
@@ -917,7 +870,7 @@ fn command_docs_have_the_reference_argument_structure() {
         return;
     };
     let node = Shoal::start();
-    let (mut ours, mut theirs) = (node.conn(), reference_conn(&redis));
+    let (mut ours, mut theirs) = (node.conn(), redis.conn());
     for name in [
         "setbit",
         "getbit",
@@ -927,6 +880,10 @@ fn command_docs_have_the_reference_argument_structure() {
         "bitfield",
         "bitfield_ro",
     ] {
-        assert_eq!(docs(&mut ours, name), docs(&mut theirs, name), "{name}");
+        assert_eq!(
+            shoal_tests::command_docs(&mut ours, name),
+            shoal_tests::command_docs(&mut theirs, name),
+            "{name}"
+        );
     }
 }

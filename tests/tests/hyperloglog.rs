@@ -50,14 +50,6 @@ fn add_range(conn: &mut redis::Connection, key: &str, from: u64, to: u64) {
     let _: () = pipe.query(conn).expect("PFADD pipeline");
 }
 
-/// A `redis` crate connection to the reference server.
-fn reference_conn(redis: &RedisServer) -> redis::Connection {
-    redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port))
-        .expect("valid url")
-        .get_connection()
-        .expect("connect to redis-server")
-}
-
 /// Sends a command whose arguments may hold raw bytes and returns the raw reply.
 fn call(raw: &mut Raw, args: &[&[u8]]) -> String {
     raw.send_command(args);
@@ -412,7 +404,7 @@ fn hyperloglogs_are_byte_identical_to_the_reference_server() {
         return;
     };
     let node = Shoal::start();
-    let (mut a, mut b) = (node.conn(), reference_conn(&redis));
+    let (mut a, mut b) = (node.conn(), redis.conn());
     let (mut ours, mut theirs) = (node.raw(), redis.raw());
     // One element at a time through the sparse encoding, its promotion and the dense one.
     for i in 0..4000u32 {
@@ -470,7 +462,7 @@ fn hyperloglogs_copy_between_redis_and_shoal() {
         return;
     };
     let node = Shoal::start();
-    let (mut ours, mut theirs) = (node.conn(), reference_conn(&redis));
+    let (mut ours, mut theirs) = (node.conn(), redis.conn());
     for (key, size) in [("sparse", 300u64), ("dense", 50_000)] {
         // Made by Redis, used here.
         add_range(&mut theirs, key, 0, size);
@@ -521,7 +513,7 @@ fn random_hyperloglog_commands_match_the_reference_server() {
     };
     let node = Shoal::start();
     let (mut ours, mut theirs) = (node.raw(), redis.raw());
-    let (mut a, mut b) = (node.conn(), reference_conn(&redis));
+    let (mut a, mut b) = (node.conn(), redis.conn());
     let mut seed = 0xfeed_beefu64;
     let mut next = |n: u64| {
         seed ^= seed << 13;
@@ -580,7 +572,7 @@ fn command_info_matches_the_reference_server() {
         return;
     };
     let node = Shoal::start();
-    let (mut ours, mut theirs) = (node.conn(), reference_conn(&redis));
+    let (mut ours, mut theirs) = (node.conn(), redis.conn());
     for name in ["pfadd", "pfmerge"] {
         assert_eq!(
             info_head(&mut ours, name),
@@ -597,45 +589,6 @@ fn command_info_matches_the_reference_server() {
     assert_eq!(our_count[3..], their_count[3..]);
 }
 
-/// A `COMMAND DOCS` entry without what differs from Redis 7.0 by design: texts, history,
-/// versions, 7.2's display texts and key-spec indexes (one key spec per command here).
-fn docs_shape(value: redis::Value) -> redis::Value {
-    const DROPPED: [&[u8]; 6] = [
-        b"summary",
-        b"complexity",
-        b"since",
-        b"history",
-        b"display_text",
-        b"key_spec_index",
-    ];
-    let redis::Value::Array(items) = value else {
-        return value;
-    };
-    let is_map = items.len() % 2 == 0
-        && matches!(items.first(), Some(redis::Value::BulkString(k)) if k == b"summary" || k == b"name");
-    if !is_map {
-        return redis::Value::Array(items.into_iter().map(docs_shape).collect());
-    }
-    let mut kept = Vec::new();
-    let mut items = items.into_iter();
-    while let (Some(key), Some(value)) = (items.next(), items.next()) {
-        if !matches!(&key, redis::Value::BulkString(k) if DROPPED.contains(&k.as_slice())) {
-            kept.push(key);
-            kept.push(docs_shape(value));
-        }
-    }
-    redis::Value::Array(kept)
-}
-
-fn docs(conn: &mut redis::Connection, name: &str) -> redis::Value {
-    let reply: redis::Value = redis::cmd("COMMAND")
-        .arg("DOCS")
-        .arg(name)
-        .query(conn)
-        .expect("COMMAND DOCS");
-    docs_shape(reply)
-}
-
 #[test]
 fn command_docs_have_the_reference_argument_structure() {
     let Some(redis) = RedisServer::start() else {
@@ -643,8 +596,12 @@ fn command_docs_have_the_reference_argument_structure() {
         return;
     };
     let node = Shoal::start();
-    let (mut ours, mut theirs) = (node.conn(), reference_conn(&redis));
+    let (mut ours, mut theirs) = (node.conn(), redis.conn());
     for name in ["pfadd", "pfcount", "pfmerge"] {
-        assert_eq!(docs(&mut ours, name), docs(&mut theirs, name), "{name}");
+        assert_eq!(
+            shoal_tests::command_docs(&mut ours, name),
+            shoal_tests::command_docs(&mut theirs, name),
+            "{name}"
+        );
     }
 }
