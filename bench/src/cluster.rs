@@ -14,7 +14,8 @@
 //! The first two compare the clusters; the last two give the cost of forwarding. Each figure
 //! is the median over the rounds.
 
-use crate::compare::{list, median, positive};
+use crate::args::{each_flag, list, positive};
+use crate::compare::median;
 use crate::redis_benchmark::{self, Params};
 use crate::resp::Connection;
 use crate::servers::{self, Server};
@@ -67,23 +68,23 @@ impl Options {
             shoal: None,
             timeout: Duration::from_secs(300),
         };
-        let mut args = args.iter();
-        while let Some(flag) = args.next() {
-            if flag == "-h" || flag == "--help" {
-                return Ok(None);
-            }
-            let value = args
-                .next()
-                .with_context(|| format!("{flag} needs a value (see --help)"))?;
-            match flag.as_str() {
-                "--rounds" => options.rounds = positive(flag, value)?,
-                "--requests" => options.requests = positive(flag, value)?,
-                "--pipelined-requests" => options.pipelined_requests = positive(flag, value)?,
-                "--pipelines" => options.pipelines = list(flag, value, |p| positive(flag, p))?,
+        let finished = each_flag(args, &[], |flag| {
+            let value = flag.value()?;
+            match flag.name {
+                "--rounds" => options.rounds = flag.positive()?,
+                "--requests" => options.requests = flag.positive()?,
+                "--pipelined-requests" => options.pipelined_requests = flag.positive()?,
+                "--pipelines" => {
+                    options.pipelines = list(flag.name, value, |p| positive(flag.name, p))?
+                }
                 "--shoal" => options.shoal = Some(PathBuf::from(value)),
-                "--timeout" => options.timeout = Duration::from_secs(positive(flag, value)?),
-                _ => bail!("unknown option {flag:?} for cluster (see --help)"),
+                "--timeout" => options.timeout = Duration::from_secs(flag.positive()?),
+                other => bail!("unknown option {other:?} for cluster (see --help)"),
             }
+            Ok(())
+        })?;
+        if !finished {
+            return Ok(None);
         }
         Ok(Some(options))
     }

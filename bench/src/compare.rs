@@ -7,6 +7,7 @@
 //! then immediately against Shoal, so machine noise hits both alike. Each figure reported
 //! is the median over the rounds.
 
+use crate::args::{each_flag, list, positive};
 use crate::redis_benchmark::{self, Params, Row};
 use crate::resp::{self, Reply};
 use crate::servers::{self, Kind, Server};
@@ -80,27 +81,29 @@ impl Options {
     /// Parses `compare`'s arguments; `Ok(None)` when help was asked for.
     pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Options>> {
         let mut options = Options::default();
-        let mut args = args.iter();
-        while let Some(flag) = args.next() {
-            if flag == "-h" || flag == "--help" {
-                return Ok(None);
-            }
-            let value = args
-                .next()
-                .with_context(|| format!("{flag} needs a value (see --help)"))?;
-            match flag.as_str() {
-                "--rounds" => options.rounds = positive(flag, value)?,
-                "--requests" => options.requests = positive(flag, value)?,
-                "--pipelined-requests" => options.pipelined_requests = positive(flag, value)?,
-                "--clients" => options.clients = positive(flag, value)?,
-                "--tests" => options.tests = list(flag, value, |t| Ok(t.to_ascii_lowercase()))?,
-                "--pipelines" => options.pipelines = list(flag, value, |p| positive(flag, p))?,
-                "--data-size" => options.data_size = positive(flag, value)?,
-                "--keyspace" => options.keyspace = positive(flag, value)?,
+        let finished = each_flag(args, &[], |flag| {
+            let value = flag.value()?;
+            match flag.name {
+                "--rounds" => options.rounds = flag.positive()?,
+                "--requests" => options.requests = flag.positive()?,
+                "--pipelined-requests" => options.pipelined_requests = flag.positive()?,
+                "--clients" => options.clients = flag.positive()?,
+                "--tests" => {
+                    options.tests = list(flag.name, value, |t| Ok(t.to_ascii_lowercase()))?
+                }
+                "--pipelines" => {
+                    options.pipelines = list(flag.name, value, |p| positive(flag.name, p))?
+                }
+                "--data-size" => options.data_size = flag.positive()?,
+                "--keyspace" => options.keyspace = flag.positive()?,
                 "--shoal" => options.shoal = Some(PathBuf::from(value)),
-                "--timeout" => options.timeout = Duration::from_secs(positive(flag, value)?),
-                _ => bail!("unknown option {flag:?} for compare (see --help)"),
+                "--timeout" => options.timeout = Duration::from_secs(flag.positive()?),
+                other => bail!("unknown option {other:?} for compare (see --help)"),
             }
+            Ok(())
+        })?;
+        if !finished {
+            return Ok(None);
         }
         Ok(Some(options))
     }
@@ -113,35 +116,6 @@ impl Options {
             self.requests
         }
     }
-}
-
-/// A number greater than zero.
-pub(crate) fn positive<T: std::str::FromStr + PartialOrd + Default>(
-    flag: &str,
-    value: &str,
-) -> anyhow::Result<T> {
-    match value.parse::<T>() {
-        Ok(n) if n > T::default() => Ok(n),
-        _ => bail!("{flag} wants a positive whole number, got {value:?}"),
-    }
-}
-
-/// A non-empty comma-separated list.
-pub(crate) fn list<T>(
-    flag: &str,
-    value: &str,
-    item: impl Fn(&str) -> anyhow::Result<T>,
-) -> anyhow::Result<Vec<T>> {
-    let items = value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(item)
-        .collect::<anyhow::Result<Vec<T>>>()?;
-    if items.is_empty() {
-        bail!("{flag} wants a comma-separated list, got {value:?}");
-    }
-    Ok(items)
 }
 
 /// The figures of one (test, pipeline) case: one row per successful round per server.

@@ -7,6 +7,7 @@
 //! how long after the last key's expiry the keyspace was empty, how much memory came back,
 //! and the CPU the server spent meanwhile (its active expiry cycle, as nothing else runs).
 
+use crate::args::each_flag;
 use crate::resp::{self, encode_command};
 use crate::servers::{self, Server};
 use anyhow::{Context, bail};
@@ -44,27 +45,19 @@ impl Options {
             timeout: Duration::from_secs(60),
             shoal: None,
         };
-        let mut iter = args.iter();
-        while let Some(flag) = iter.next() {
-            if flag == "--help" || flag == "-h" {
-                return Ok(None);
-            }
-            let value = iter
-                .next()
-                .with_context(|| format!("{flag} needs a value"))?;
-            let number = || {
-                value
-                    .parse::<u64>()
-                    .with_context(|| format!("{flag} {value:?}"))
-            };
-            match flag.as_str() {
-                "--keys" => options.keys = number()?.max(1),
-                "--ttl-ms" => options.ttl_ms = number()?.max(1),
-                "--value-size" => options.value_size = number()? as usize,
-                "--timeout" => options.timeout = Duration::from_secs(number()?),
-                "--shoal" => options.shoal = Some(value.into()),
+        let finished = each_flag(args, &[], |flag| {
+            match flag.name {
+                "--keys" => options.keys = flag.number()?.max(1),
+                "--ttl-ms" => options.ttl_ms = flag.number()?.max(1),
+                "--value-size" => options.value_size = flag.number()? as usize,
+                "--timeout" => options.timeout = Duration::from_secs(flag.number()?),
+                "--shoal" => options.shoal = Some(flag.value()?.into()),
                 other => bail!("unknown option {other}\n\n{USAGE}"),
             }
+            Ok(())
+        })?;
+        if !finished {
+            return Ok(None);
         }
         Ok(Some(options))
     }

@@ -20,6 +20,7 @@
 //! Modules: [`servers`] starts and stops the servers, [`redis_benchmark`] runs
 //! redis-benchmark and parses its CSV, [`resp`] is a tiny client for prefilling and `INFO`.
 
+mod args;
 mod cluster;
 mod compare;
 mod eviction;

@@ -22,9 +22,10 @@
 //! Bytes per key = (after − before) / keys. RSS includes fragmentation and pages the
 //! allocator has not returned: it is what the operator pays, but it is noisier.
 
+use crate::args::each_flag;
 use crate::resp::{Connection, Reply, encode_command};
 use crate::servers::{Contender, Server};
-use anyhow::{Context, bail};
+use anyhow::bail;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -64,31 +65,19 @@ impl Options {
             shoal: None,
             against_redis: false,
         };
-        let mut iter = args.iter();
-        while let Some(flag) = iter.next() {
-            match flag.as_str() {
-                "-h" | "--help" => return Ok(None),
-                "--against-redis" => {
-                    options.against_redis = true;
-                    continue;
-                }
-                _ => {}
-            }
-            let value = iter
-                .next()
-                .with_context(|| format!("{flag} needs a value"))?;
-            let number = || {
-                value
-                    .parse::<u64>()
-                    .with_context(|| format!("{flag} wants a whole number, got {value:?}"))
-            };
-            match flag.as_str() {
-                "--keys" => options.keys = number()?,
-                "--hashes" => options.hashes = number()?,
-                "--batch" => options.batch = number()?.max(1),
-                "--shoal" => options.shoal = Some(value.into()),
+        let finished = each_flag(args, &["--against-redis"], |flag| {
+            match flag.name {
+                "--against-redis" => options.against_redis = true,
+                "--keys" => options.keys = flag.number()?,
+                "--hashes" => options.hashes = flag.number()?,
+                "--batch" => options.batch = flag.number()?.max(1),
+                "--shoal" => options.shoal = Some(flag.value()?.into()),
                 other => bail!("unknown option {other}\n\n{USAGE}"),
             }
+            Ok(())
+        })?;
+        if !finished {
+            return Ok(None);
         }
         Ok(Some(options))
     }

@@ -5,9 +5,10 @@
 //! redis-benchmark drives them alternately, round after round; the table gives the medians
 //! and the on/off ratio, which should stay within a few percent of 1.
 
+use crate::args::each_flag;
 use crate::redis_benchmark::{self, Params};
 use crate::servers::{self, Server};
-use anyhow::{Context, bail};
+use anyhow::bail;
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,20 +28,16 @@ Options:
 /// Parses options; `None` for `--help`.
 pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<(u32, Option<std::path::PathBuf>)>> {
     let (mut rounds, mut shoal) = (5, None);
-    let mut iter = args.iter();
-    while let Some(flag) = iter.next() {
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--rounds" => {
-                rounds = iter
-                    .next()
-                    .context("--rounds needs a value")?
-                    .parse()
-                    .context("--rounds")?
-            }
-            "--shoal" => shoal = Some(iter.next().context("--shoal needs a path")?.into()),
+    let finished = each_flag(args, &[], |flag| {
+        match flag.name {
+            "--rounds" => rounds = flag.positive()?,
+            "--shoal" => shoal = Some(flag.value()?.into()),
             other => bail!("unknown option {other}\n\n{USAGE}"),
         }
+        Ok(())
+    })?;
+    if !finished {
+        return Ok(None);
     }
     Ok(Some((rounds, shoal)))
 }

@@ -49,6 +49,7 @@ use hit_rate::{HitRate, hit_rate};
 use storm::{PROBE_KEY, Storm, storm};
 use trace::trace;
 
+use crate::args::each_flag;
 use crate::resp::Reply;
 use crate::servers::{Contender, Server};
 use anyhow::{Context, bail};
@@ -138,59 +139,45 @@ impl Options {
             shoal: None,
             against_redis: false,
         };
-        let mut iter = args.iter();
-        while let Some(flag) = iter.next() {
-            match flag.as_str() {
-                "-h" | "--help" => return Ok(None),
-                "--against-redis" => {
-                    options.against_redis = true;
-                    continue;
-                }
-                _ => {}
-            }
-            let value = iter
-                .next()
-                .with_context(|| format!("{flag} needs a value"))?;
-            let number = || {
-                value
-                    .parse::<u64>()
-                    .with_context(|| format!("{flag} wants a whole number, got {value:?}"))
-            };
-            let positive = || match number()? {
-                0 => bail!("{flag} must be greater than 0"),
-                n => Ok(n),
-            };
-            match flag.as_str() {
+        let finished = each_flag(args, &["--against-redis"], |flag| {
+            match flag.name {
+                "--against-redis" => options.against_redis = true,
                 "--maxmemory" => {
+                    let value = flag.value()?;
                     options.maxmemory_bytes = memory_size(value)?;
-                    options.maxmemory = value.clone();
+                    options.maxmemory = value.to_string();
                 }
-                "--policy" => options.policy = value.to_ascii_lowercase(),
-                "--keys" => options.keys = positive()?,
-                "--value-size" => options.value_size = positive()? as usize,
-                "--ops" => options.ops = positive()?,
-                "--warmup" => options.warmup = number()?,
-                "--batch" => options.batch = positive()? as usize,
+                "--policy" => options.policy = flag.value()?.to_ascii_lowercase(),
+                "--keys" => options.keys = flag.positive()?,
+                "--value-size" => options.value_size = flag.positive()?,
+                "--ops" => options.ops = flag.positive()?,
+                "--warmup" => options.warmup = flag.number()?,
+                "--batch" => options.batch = flag.positive()?,
                 "--zipf" => {
+                    let value = flag.value()?;
                     options.zipf = value
                         .parse()
                         .with_context(|| format!("--zipf wants a number, got {value:?}"))?
                 }
-                "--seed" => options.seed = number()?,
-                "--storm-seconds" => options.storm_seconds = positive()?,
-                "--storm-value-size" => options.storm_value_size = positive()? as usize,
-                "--storm-pipeline" => options.storm_pipeline = positive()? as usize,
-                "--quiet-probes" => options.quiet_probes = positive()?,
+                "--seed" => options.seed = flag.number()?,
+                "--storm-seconds" => options.storm_seconds = flag.positive()?,
+                "--storm-value-size" => options.storm_value_size = flag.positive()?,
+                "--storm-pipeline" => options.storm_pipeline = flag.positive()?,
+                "--quiet-probes" => options.quiet_probes = flag.positive()?,
                 "--only" => {
-                    options.parts = match value.as_str() {
+                    options.parts = match flag.value()? {
                         "hit-rate" => Parts::HitRate,
                         "storm" => Parts::Storm,
-                        _ => bail!("--only wants hit-rate or storm, got {value:?}"),
+                        other => bail!("--only wants hit-rate or storm, got {other:?}"),
                     }
                 }
-                "--shoal" => options.shoal = Some(value.into()),
+                "--shoal" => options.shoal = Some(flag.value()?.into()),
                 other => bail!("unknown option {other}\n\n{USAGE}"),
             }
+            Ok(())
+        })?;
+        if !finished {
+            return Ok(None);
         }
         if options.keys > u64::from(u32::MAX) {
             bail!("--keys must be at most {}", u32::MAX);
