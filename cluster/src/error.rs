@@ -54,7 +54,7 @@ pub enum ClusterError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The gossip socket could not be bound (address in use, permission denied, ...).
-    #[error("cannot bind the cluster bus on {addr}: {source}")]
+    #[error("cannot bind the cluster bus on {addr}")]
     Bind {
         /// The address we tried to bind.
         addr: std::net::SocketAddr,

@@ -8,7 +8,7 @@
 //!   from it.
 //! - the announced client address (what `CLUSTER SLOTS` and `-MOVED` tell clients) and the
 //!   announced bus address (where peers send gossip; foca's `Addr`, unique per node).
-//! - a generation: the start time in unix milliseconds, bumped by one on every `renew`. A node
+//! - a generation: the start time in unix microseconds, bumped by one on every `renew`. A node
 //!   that restarts on the same bus address comes back with a higher generation and wins the
 //!   address conflict, so peers replace the old incarnation (`Rename`) instead of rejecting it.
 //!   A node that was declared down while alive renews itself (same id, generation + 1) and
@@ -115,7 +115,7 @@ impl FromStr for NodeId {
     }
 }
 
-/// Incarnation counter of a node id: unix milliseconds at start, + 1 per renewal.
+/// Incarnation counter of a node id: unix microseconds at start, + 1 per renewal.
 pub type Generation = u64;
 
 /// The identity of one incarnation of a node, as it travels in gossip packets.
@@ -132,12 +132,13 @@ pub struct NodeIdentity {
 }
 
 impl NodeIdentity {
-    /// A new identity whose generation is the current unix time in milliseconds.
+    /// A new identity whose generation is the current unix time in microseconds (nodes started
+    /// together, as `--dev-cluster` does, still get different ones).
     pub fn new(id: NodeId, client: SocketAddr, bus: SocketAddr) -> Self {
-        let millis = SystemTime::now()
+        let micros = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        Self::with_generation(id, client, bus, millis.max(1))
+            .map_or(1, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        Self::with_generation(id, client, bus, micros.max(1))
     }
 
     /// A new identity with an explicit generation (simulations, tests).

@@ -29,7 +29,7 @@ use crate::config::Timings;
 use crate::identity::NodeIdentity;
 use crate::stats::ClusterStats;
 use crate::topology::MemberState;
-use crate::wire::{DropReason, Envelope, WireCodec};
+use crate::wire::{DropReason, Envelope, REFUSAL, WireCodec};
 
 /// A datagram to send.
 #[derive(Clone, Debug)]
@@ -112,7 +112,26 @@ pub struct Membership {
     left: bool,
     /// (alive, suspect, down) at the last count, this node included as alive.
     counts: (usize, usize, usize),
+    /// The last refusal of our packets a peer sent back.
+    refused: Option<Refused>,
+    /// When we last sent a refusal.
+    last_refusal_sent: Option<Duration>,
+    /// When we last warned about refused packets, and how many were refused since.
+    last_refusal_log: Option<Duration>,
+    refusals_unlogged: u64,
 }
+
+/// A peer refused our packets as unauthenticated.
+#[derive(Clone, Copy, Debug)]
+struct Refused {
+    by: SocketAddr,
+    at: Duration,
+}
+
+/// Least time between two refusals we send.
+const REFUSAL_INTERVAL: Duration = Duration::from_millis(200);
+/// Least time between two warnings about refused packets.
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 impl Membership {
     /// A node with `identity`, not yet part of any cluster.
@@ -141,6 +160,10 @@ impl Membership {
             joined: false,
             left: false,
             counts: (1, 0, 0),
+            refused: None,
+            last_refusal_sent: None,
+            last_refusal_log: None,
+            refusals_unlogged: 0,
         }
     }
 
@@ -176,15 +199,23 @@ impl Membership {
         self.foca.num_members()
     }
 
-    /// Handles one received datagram.
-    pub fn handle_datagram(&mut self, now: Duration, datagram: &[u8]) {
+    /// Handles one datagram received from `from`.
+    pub fn handle_datagram(&mut self, now: Duration, from: SocketAddr, datagram: &[u8]) {
         ClusterStats::add(&self.stats.packets_received, 1);
         ClusterStats::add(&self.stats.bytes_received, datagram.len() as u64);
+        if Envelope::is_refusal(datagram) {
+            ClusterStats::add(&self.stats.refusals_received, 1);
+            self.refused = Some(Refused { by: from, at: now });
+            return;
+        }
         let payload = match self.envelope.open(datagram) {
             Ok(payload) => payload,
             Err(reason) => {
                 tracing::trace!(?reason, len = datagram.len(), "dropped gossip datagram");
                 self.stats.dropped(reason);
+                if reason == DropReason::Unauthenticated {
+                    self.refuse(now, from);
+                }
                 return;
             }
         };
@@ -200,6 +231,45 @@ impl Membership {
             self.stats.dropped(reason);
         }
         self.drain(now);
+    }
+
+    /// Answers a packet dropped as unauthenticated with a refusal (at most one per
+    /// [`REFUSAL_INTERVAL`]), and warns about such packets at most once per
+    /// [`REFUSAL_LOG_INTERVAL`]: a node with the wrong secret, or none, is trying to join.
+    fn refuse(&mut self, now: Duration, from: SocketAddr) {
+        if self
+            .last_refusal_sent
+            .is_none_or(|at| now.saturating_sub(at) >= REFUSAL_INTERVAL)
+        {
+            self.last_refusal_sent = Some(now);
+            ClusterStats::add(&self.stats.refusals_sent, 1);
+            self.outbox.push(Outgoing {
+                to: from,
+                datagram: Bytes::from_static(&REFUSAL),
+            });
+        }
+        self.refusals_unlogged += 1;
+        if self
+            .last_refusal_log
+            .is_none_or(|at| now.saturating_sub(at) >= REFUSAL_LOG_INTERVAL)
+        {
+            tracing::warn!(
+                %from,
+                refused = self.refusals_unlogged,
+                "refused gossip packets not authenticated with this cluster's secret: a node \
+                 with a different cluster-secret (or none) is trying to join"
+            );
+            self.last_refusal_log = Some(now);
+            self.refusals_unlogged = 0;
+        }
+    }
+
+    /// The last refusal a peer sent us, if it came within `window` before `now`: our packets
+    /// are not authenticated with its secret.
+    pub fn refused_within(&self, now: Duration, window: Duration) -> Option<SocketAddr> {
+        self.refused
+            .filter(|r| now.saturating_sub(r.at) <= window)
+            .map(|r| r.by)
     }
 
     /// Handles every timer due at `now`. A `ChangeSuspectToDown` whose suspicion was refuted

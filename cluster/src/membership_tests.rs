@@ -51,19 +51,20 @@ impl Net {
         loop {
             let mut in_flight = Vec::new();
             for (i, node) in self.nodes.iter_mut().enumerate() {
+                let from = node.identity().bus;
                 let sent: Vec<Outgoing> = node.drain_outbox().collect();
                 if self.up[i] {
-                    in_flight.extend(sent);
+                    in_flight.extend(sent.into_iter().map(|out| (from, out)));
                 }
             }
             if in_flight.is_empty() {
                 return;
             }
-            for out in in_flight {
+            for (from, out) in in_flight {
                 if let Some(j) = self.nodes.iter().position(|n| n.identity().bus == out.to)
                     && self.up[j]
                 {
-                    self.nodes[j].handle_datagram(self.now, &out.datagram);
+                    self.nodes[j].handle_datagram(self.now, from, &out.datagram);
                 }
             }
         }
@@ -155,6 +156,32 @@ fn a_node_with_another_secret_never_joins() {
     assert!(!net.nodes[1].is_joined());
     assert_eq!(net.nodes[0].members().count(), 0);
     assert!(net.nodes[0].stats.snapshot().dropped_unauthenticated >= 5);
+    // The seed answers with refusals, which tell the joiner why it is not let in, and which
+    // change nothing else.
+    assert!(net.nodes[0].stats.snapshot().refusals_sent >= 1);
+    assert!(net.nodes[1].stats.snapshot().refusals_received >= 1);
+    assert_eq!(
+        net.nodes[1].refused_within(net.now, Duration::from_secs(5)),
+        Some(bus(0))
+    );
+    assert_eq!(net.nodes[1].members().count(), 0);
+}
+
+#[test]
+fn a_node_without_a_secret_is_refused_by_one_with_a_secret_and_refusals_are_rate_limited() {
+    let mut net = Net::new(vec![node(0, Some(b"secret")), node(1, None)]);
+    for _ in 0..20 {
+        net.nodes[1].announce(net.now, bus(0));
+        net.pump();
+    }
+    // Twenty packets at one instant: one refusal.
+    assert_eq!(net.nodes[0].stats.snapshot().refusals_sent, 1);
+    assert!(net.nodes[1].refused_within(net.now, MS).is_some());
+    assert!(
+        net.nodes[1]
+            .refused_within(net.now + Duration::from_secs(10), Duration::from_secs(5))
+            .is_none()
+    );
 }
 
 #[test]
@@ -194,7 +221,7 @@ fn packets_claiming_to_be_from_ourselves_are_rejected() {
     net.nodes[1].announce(net.now, bus(0));
     let echoed: Vec<Outgoing> = net.nodes[1].drain_outbox().collect();
     for out in &echoed {
-        net.nodes[1].handle_datagram(net.now, &out.datagram);
+        net.nodes[1].handle_datagram(net.now, bus(1), &out.datagram);
     }
     assert_eq!(net.nodes[1].stats.snapshot().dropped_rejected, 1);
 }
@@ -211,14 +238,15 @@ proptest! {
         if enveloped {
             datagram.splice(0..0, [MAGIC, 0]);
         }
-        plain.handle_datagram(Duration::ZERO, &datagram);
-        keyed.handle_datagram(Duration::ZERO, &datagram);
+        plain.handle_datagram(Duration::ZERO, bus(9), &datagram);
+        keyed.handle_datagram(Duration::ZERO, bus(9), &datagram);
         for core in [&plain, &keyed] {
             let stats = core.stats.snapshot();
             prop_assert_eq!(stats.packets_received, 1);
             prop_assert!(stats.packets_dropped() <= 1);
             prop_assert_eq!(core.members().count(), 0);
         }
-        prop_assert_eq!(keyed.stats.snapshot().packets_dropped(), 1);
+        let keyed_stats = keyed.stats.snapshot();
+        prop_assert_eq!(keyed_stats.packets_dropped() + keyed_stats.refusals_received, 1);
     }
 }

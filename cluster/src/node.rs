@@ -39,11 +39,15 @@ use crate::topology::{Topology, TopologyHandle};
 
 /// Capacity of the event channel; a subscriber that falls further behind gets `Lagged`.
 const EVENT_CAPACITY: usize = 1024;
+/// How often a node that has not joined its seeds' cluster says so.
+const JOIN_WARNING_INTERVAL: Duration = Duration::from_secs(5);
+/// How long joining may take before that is worth a warning.
+const JOIN_WARNING_GRACE: Duration = Duration::from_secs(2);
 /// Receive buffer: the largest UDP payload, so oversized datagrams are seen whole and counted.
 const RECV_BUFFER: usize = 65536;
 
 enum Command {
-    Announce(Vec<SocketAddr>),
+    Announce(Resolved),
     AddSeed(String),
     Leave(oneshot::Sender<()>),
 }
@@ -97,11 +101,14 @@ impl Cluster {
             rand::make_rng::<StdRng>(),
             Arc::clone(&stats),
         );
-        let initial = Arc::new(Topology::single(
-            &identity,
-            config.tokens_per_node,
-            config.replicas,
-        ));
+        // A node given seeds is not part of any cluster until it has joined one: until then
+        // its topology says so (`CLUSTER INFO` cluster_state:fail, keyed commands refused), so
+        // that a node that cannot join never serves as a silent second cluster.
+        let awaiting_join = !config.seeds.is_empty();
+        let initial = Arc::new(
+            Topology::single(&identity, config.tokens_per_node, config.replicas)
+                .awaiting_join(awaiting_join),
+        );
         let topology = TopologyHandle::new(Arc::clone(&initial));
         publish_gauges(&stats, &initial);
         let (changes_tx, changes) = watch::channel(initial);
@@ -132,6 +139,12 @@ impl Cluster {
             failed_rounds: 0,
             last_seed_announce: None,
             origin: Instant::now(),
+            awaiting_join,
+            republish: false,
+            bound_bus,
+            resolved: None,
+            last_join_warning: None,
+            started: Instant::now(),
         };
         let task = runtime.spawn(driver.run());
         Ok(Cluster {
@@ -300,6 +313,27 @@ struct Driver {
     last_seed_announce: Option<Instant>,
     /// Time zero of the core's clock.
     origin: Instant,
+    /// Started with seeds and not yet part of a cluster (see [`Cluster::start`]).
+    awaiting_join: bool,
+    /// The topology must be published again although membership did not change.
+    republish: bool,
+    bound_bus: SocketAddr,
+    /// What the last resolution of the seeds gave (other nodes' addresses only), for the
+    /// not-joined warning.
+    resolved: Option<Resolved>,
+    last_join_warning: Option<Instant>,
+    started: Instant,
+}
+
+/// The outcome of resolving the seeds once.
+#[derive(Clone, Debug, Default)]
+struct Resolved {
+    /// Addresses of other nodes to announce to.
+    others: Vec<SocketAddr>,
+    /// Seeds that name this very node.
+    found_self: bool,
+    /// Seeds that did not resolve, with the resolver's error.
+    failed: Vec<String>,
 }
 
 impl Driver {
@@ -314,12 +348,7 @@ impl Driver {
             );
             tokio::select! {
                 command = self.commands.recv() => match command {
-                    Some(Command::Announce(addrs)) => {
-                        let now = self.now();
-                        for addr in addrs {
-                            self.core.announce(now, addr);
-                        }
-                    }
+                    Some(Command::Announce(resolved)) => self.announce(resolved),
                     Some(Command::AddSeed(seed)) => {
                         if !self.seeds.contains(&seed) {
                             self.seeds.push(seed);
@@ -336,9 +365,9 @@ impl Driver {
                     None => break,
                 },
                 received = self.socket.recv_from(&mut buf) => match received {
-                    Ok((len, _from)) => {
+                    Ok((len, from)) => {
                         let now = self.now();
-                        self.core.handle_datagram(now, buf.get(..len).unwrap_or_default());
+                        self.core.handle_datagram(now, from, buf.get(..len).unwrap_or_default());
                     }
                     // ICMP errors surface here on some platforms: not fatal.
                     Err(error) => tracing::debug!(%error, "gossip recv"),
@@ -361,10 +390,71 @@ impl Driver {
         self.origin.elapsed()
     }
 
+    /// Announces to the seeds just resolved. Seeds that all name this node make it the first
+    /// member of a new cluster (a symmetric deployment where every node lists the same seeds).
+    fn announce(&mut self, resolved: Resolved) {
+        let now = self.now();
+        for &addr in &resolved.others {
+            self.core.announce(now, addr);
+        }
+        if self.awaiting_join && resolved.found_self && resolved.others.is_empty() {
+            tracing::info!("every seed is this node: starting a new cluster");
+            self.awaiting_join = false;
+            self.republish = true;
+        }
+        self.resolved = Some(resolved);
+    }
+
+    /// While a node given seeds has not joined, says so, and why when it can tell, at most
+    /// every [`JOIN_WARNING_INTERVAL`].
+    fn warn_not_joined(&mut self) {
+        if !self.awaiting_join
+            || self.started.elapsed() < JOIN_WARNING_GRACE
+            || self
+                .last_join_warning
+                .is_some_and(|at| at.elapsed() < JOIN_WARNING_INTERVAL)
+        {
+            return;
+        }
+        self.last_join_warning = Some(Instant::now());
+        let waited = self.started.elapsed().as_secs();
+        let refused = self
+            .core
+            .refused_within(self.now(), JOIN_WARNING_INTERVAL * 2);
+        let resolved = self.resolved.clone().unwrap_or_default();
+        if let Some(by) = refused {
+            tracing::warn!(
+                seeds = ?self.seeds,
+                refused_by = %by,
+                waited_s = waited,
+                "NOT JOINED: the seed refused our packets as unauthenticated: cluster-secret \
+                 differs between this node and the cluster (or is set on one side only). \
+                 Keyed commands get -CLUSTERDOWN until this node joins"
+            );
+        } else if resolved.others.is_empty() && !resolved.failed.is_empty() {
+            tracing::warn!(
+                seeds = ?self.seeds,
+                unresolved = ?resolved.failed,
+                waited_s = waited,
+                "NOT JOINED: no seed could be resolved. Keyed commands get -CLUSTERDOWN until \
+                 this node joins"
+            );
+        } else {
+            tracing::warn!(
+                seeds = ?self.seeds,
+                tried = ?resolved.others,
+                waited_s = waited,
+                "NOT JOINED: no answer from any seed (wrong address or port, node down, or a \
+                 firewall). Keyed commands get -CLUSTERDOWN until this node joins"
+            );
+        }
+    }
+
     fn retry_join(&mut self) {
         if self.core.has_left() {
             return;
         }
+        self.warn_not_joined();
         if self.core.is_joined() {
             self.failed_rounds = 0;
             let refresh = self.core.timings().seed_refresh;
@@ -391,29 +481,40 @@ impl Driver {
         let guess_bus = self.failed_rounds >= 2;
         let seeds = self.seeds.clone();
         let reply = self.commands_tx.clone();
+        let me = self.core.identity();
+        let myself = [me.client, me.bus, self.bound_bus];
         self.resolving = Some(tokio::spawn(async move {
-            let mut addrs = Vec::new();
+            let mut resolved = Resolved::default();
             for seed in &seeds {
                 match tokio::net::lookup_host(seed.as_str()).await {
                     // A seed may name a member's bus, or (as in `--join host:7000`) its client
                     // port, whose bus is then at the default + 10000: once the port as given
                     // has failed twice, announce to both.
-                    Ok(found) => addrs.extend(found.flat_map(|addr| {
-                        let bus = addr.port().checked_add(BUS_PORT_OFFSET);
-                        let guess = bus
-                            .filter(|_| guess_bus)
-                            .map(|p| SocketAddr::new(addr.ip(), p));
-                        std::iter::once(addr).chain(guess)
-                    })),
-                    Err(error) => tracing::debug!(%seed, %error, "cannot resolve seed"),
+                    Ok(found) => {
+                        for addr in found {
+                            if myself.contains(&addr) {
+                                resolved.found_self = true;
+                                continue;
+                            }
+                            resolved.others.push(addr);
+                            let guess = addr
+                                .port()
+                                .checked_add(BUS_PORT_OFFSET)
+                                .filter(|_| guess_bus)
+                                .map(|p| SocketAddr::new(addr.ip(), p))
+                                .filter(|guess| !myself.contains(guess));
+                            resolved.others.extend(guess);
+                        }
+                    }
+                    Err(error) => {
+                        tracing::debug!(%seed, %error, "cannot resolve seed");
+                        resolved.failed.push(format!("{seed}: {error}"));
+                    }
                 }
             }
-            if addrs.is_empty() {
-                tracing::debug!(?seeds, "no seed resolved");
-            }
-            addrs.dedup();
+            resolved.others.dedup();
             if let Some(reply) = reply.upgrade() {
-                let _ = reply.send(Command::Announce(addrs));
+                let _ = reply.send(Command::Announce(resolved));
             }
         }));
     }
@@ -435,22 +536,30 @@ impl Driver {
             }
         }
         for event in self.core.drain_events() {
+            if event == MembershipEvent::Joined && self.awaiting_join {
+                tracing::info!("joined the cluster");
+                self.awaiting_join = false;
+                self.republish = true;
+            }
             let _ = self.events.send(event);
         }
-        if self.core.take_changed() {
+        if self.core.take_changed() || std::mem::take(&mut self.republish) {
             let previous = self.topology.load_full();
             let members: Vec<_> = self
                 .core
                 .members()
                 .map(|(identity, state)| (identity.clone(), state))
                 .collect();
-            let next = Arc::new(Topology::derive(
-                self.core.identity(),
-                members,
-                self.tokens_per_node,
-                self.replicas,
-                Some(&previous),
-            ));
+            let next = Arc::new(
+                Topology::derive(
+                    self.core.identity(),
+                    members,
+                    self.tokens_per_node,
+                    self.replicas,
+                    Some(&previous),
+                )
+                .awaiting_join(self.awaiting_join),
+            );
             if next.epoch() != previous.epoch() {
                 tracing::info!(
                     epoch = next.epoch(),

@@ -48,6 +48,10 @@ stats! {
     dropped_unauthenticated,
     /// Received datagrams decoded but refused by SWIM (e.g. claiming to come from us).
     dropped_rejected,
+    /// Refusals sent back for packets dropped as unauthenticated (rate-limited).
+    refusals_sent,
+    /// Refusals received: a peer dropped our packets as unauthenticated.
+    refusals_received,
     /// Datagrams we failed to send (socket buffer full, unreachable network).
     send_errors,
     /// Members seen coming up, going down or being replaced by a new incarnation.

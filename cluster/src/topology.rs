@@ -88,6 +88,9 @@ pub struct Topology {
     slots: Arc<SlotTable>,
     /// `slots.nodes()[i]` is `members[ring_members[i]]`.
     ring_members: Vec<usize>,
+    /// This node was given seeds and has not joined their cluster yet (see
+    /// [`Topology::is_ok`]).
+    awaiting_join: bool,
 }
 
 impl Topology {
@@ -150,7 +153,21 @@ impl Topology {
             members,
             slots,
             ring_members,
+            awaiting_join: false,
         }
+    }
+
+    /// Marks this topology as that of a node still waiting to join its seeds' cluster.
+    pub fn awaiting_join(mut self, awaiting: bool) -> Self {
+        self.awaiting_join = awaiting;
+        self
+    }
+
+    /// Whether this node serves keys: false while it was given seeds and has not yet joined
+    /// their cluster (Redis's `cluster_state:fail`; keyed commands get `-CLUSTERDOWN`), so a
+    /// node that cannot reach its cluster never accepts writes as a cluster of its own.
+    pub fn is_ok(&self) -> bool {
+        !self.awaiting_join
     }
 
     /// Digest of the live members (ids and addresses) and ring parameters: equal on every node
@@ -248,12 +265,13 @@ impl TopologyHandle {
     /// A handle publishing `initial`.
     pub fn new(initial: Arc<Topology>) -> Self {
         Self {
-            nodes: Arc::new(AtomicUsize::new(initial.slots().nodes().len())),
+            nodes: Arc::new(AtomicUsize::new(routing_nodes(&initial))),
             current: Arc::new(ArcSwap::new(initial)),
         }
     }
 
-    /// Whether the current topology has one node owning every slot (no routing needed).
+    /// Whether the current topology has one node owning every slot and serving them (no
+    /// routing needed). False for a node still waiting to join.
     pub fn is_single_node(&self) -> bool {
         self.nodes.load(Ordering::Acquire) <= 1
     }
@@ -270,9 +288,19 @@ impl TopologyHandle {
 
     /// Publishes a new topology.
     pub(crate) fn store(&self, topology: Arc<Topology>) {
-        let nodes = topology.slots().nodes().len();
+        let nodes = routing_nodes(&topology);
         self.current.store(topology);
         self.nodes.store(nodes, Ordering::Release);
+    }
+}
+
+/// What [`TopologyHandle`] keeps in its atomic: the nodes owning slots, or `usize::MAX` for a
+/// node that is not serving (so the one-load fast path sends every request to the full check).
+fn routing_nodes(topology: &Topology) -> usize {
+    if topology.is_ok() {
+        topology.slots().nodes().len()
+    } else {
+        usize::MAX
     }
 }
 
@@ -361,5 +389,20 @@ mod tests {
         )));
         assert_eq!(old.members().len(), 1);
         assert_eq!(handle.load().members().len(), 2);
+    }
+
+    #[test]
+    fn a_node_awaiting_its_cluster_is_not_ok_and_not_a_single_node() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let me = identity(&mut rng, 1);
+        let alone = Topology::single(&me, 16, 2);
+        assert!(alone.is_ok());
+        let waiting = Topology::single(&me, 16, 2).awaiting_join(true);
+        assert!(!waiting.is_ok());
+        assert_eq!(waiting.epoch(), alone.epoch());
+        let handle = TopologyHandle::new(Arc::new(waiting));
+        assert!(!handle.is_single_node());
+        handle.store(Arc::new(alone));
+        assert!(handle.is_single_node());
     }
 }

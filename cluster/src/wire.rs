@@ -14,6 +14,13 @@
 //! encryption: the tag stops forged and foreign packets, not an attacker who can record and
 //! resend ours.
 //!
+//! A node that drops a packet as unauthenticated answers its sender with a *refusal*: the three
+//! bytes `0x53 0x02 0x01` (magic, refusal flag, reason "not authenticated with my secret"), at
+//! most a few per second. It is unauthenticated itself (the two nodes share no key), so it is
+//! only ever used to tell the operator why a join does not succeed, never to change state; it
+//! is smaller than any packet it answers, so it cannot amplify a spoofed flood; and a refusal is
+//! never answered.
+//!
 //! [`WireCodec`] is foca's postcard codec, plus one rule: a seed placeholder identity (see
 //! `identity.rs`) may only appear as a header's destination, never as a sender or a member.
 
@@ -29,6 +36,10 @@ use crate::identity::NodeIdentity;
 pub const MAGIC: u8 = 0x53;
 const FLAG_PLAIN: u8 = 0;
 const FLAG_AUTHENTICATED: u8 = 1;
+const FLAG_REFUSAL: u8 = 2;
+const REFUSED_UNAUTHENTICATED: u8 = 1;
+/// The refusal a node sends back for a packet it dropped as unauthenticated.
+pub const REFUSAL: [u8; 3] = [MAGIC, FLAG_REFUSAL, REFUSED_UNAUTHENTICATED];
 const ENVELOPE_LEN: usize = 2;
 /// Length of the HMAC-SHA256 tag.
 pub const TAG_LEN: usize = 32;
@@ -81,6 +92,11 @@ impl Envelope {
             }
         }
         out.freeze()
+    }
+
+    /// Whether `datagram` is a peer's refusal of one of our packets (see the module doc).
+    pub fn is_refusal(datagram: &[u8]) -> bool {
+        datagram.len() == REFUSAL.len() && datagram[..2] == REFUSAL[..2]
     }
 
     /// The foca packet inside `datagram`, if it is ours and authentic.
@@ -199,6 +215,9 @@ mod tests {
         assert_eq!(a.open(&[MAGIC]), Err(DropReason::Malformed));
         assert_eq!(a.open(b"*1\r\n$4\r\nPING\r\n"), Err(DropReason::Malformed));
         assert_eq!(a.open(&[MAGIC, 7, 0]), Err(DropReason::Malformed));
+        assert_eq!(a.open(&REFUSAL), Err(DropReason::Malformed));
+        assert!(Envelope::is_refusal(&REFUSAL));
+        assert!(!Envelope::is_refusal(&a.seal(b"x")));
         assert_eq!(
             a.open(&vec![MAGIC; MAX_DATAGRAM + 1]),
             Err(DropReason::Oversized)

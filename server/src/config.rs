@@ -139,6 +139,8 @@ impl Default for Config {
 pub enum ConfigError {
     /// No directive has this name.
     Unknown(String),
+    /// A Redis directive for a feature Shoal does not have yet; the text says which.
+    NotSupported { name: String, reason: &'static str },
     /// The value does not fit the directive; the text is Redis's reason.
     Invalid { name: &'static str, reason: String },
     /// The directive cannot change while the node runs.
@@ -158,6 +160,7 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConfigError::Unknown(name) => write!(f, "unknown directive '{name}'"),
+            ConfigError::NotSupported { name, reason } => write!(f, "'{name}': {reason}"),
             ConfigError::Invalid { name, reason } => write!(f, "'{name}': {reason}"),
             ConfigError::Immutable(name) => write!(f, "'{name}' can't be changed at runtime"),
             ConfigError::File {
@@ -484,7 +487,7 @@ fn directive(name: &str) -> Option<&'static Directive> {
 impl Config {
     /// Sets one directive by name (file, flags and `CONFIG SET` all come here).
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
-        let d = directive(name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
+        let d = directive(name).ok_or_else(|| unknown(name))?;
         (d.set)(self, value).map_err(|reason| ConfigError::Invalid {
             name: d.name,
             reason,
@@ -493,7 +496,7 @@ impl Config {
 
     /// Sets one directive at runtime: immutable ones are refused.
     pub fn set_at_runtime(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
-        let d = directive(name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
+        let d = directive(name).ok_or_else(|| unknown(name))?;
         if !d.mutable {
             return Err(ConfigError::Immutable(d.name));
         }
@@ -546,6 +549,9 @@ impl Config {
                     ));
                 }
                 Err(ConfigError::Invalid { reason, .. }) => return Err(file_error(reason)),
+                Err(ConfigError::NotSupported { reason, .. }) => {
+                    return Err(file_error(reason.to_string()));
+                }
                 Err(other) => return Err(file_error(other.to_string())),
             }
         }
@@ -586,6 +592,41 @@ impl Config {
             config.set(name, &values.join(" "))?;
         }
         Ok(config)
+    }
+}
+
+/// Redis directives of features Shoal does not have yet, and what to say about each: refused
+/// with that text rather than as an unknown directive.
+const NOT_SUPPORTED: &[(&str, &str)] = &[
+    ("requirepass", AUTH_NOT_YET),
+    ("masterauth", AUTH_NOT_YET),
+    ("masteruser", AUTH_NOT_YET),
+    ("aclfile", AUTH_NOT_YET),
+    ("user", AUTH_NOT_YET),
+    (
+        "tls-port",
+        "TLS is not supported yet: put Shoal on a private network or behind a TLS proxy",
+    ),
+    ("replicaof", REPLICAOF),
+    ("slaveof", REPLICAOF),
+];
+const AUTH_NOT_YET: &str = "authentication (requirepass, AUTH, ACL) is not supported yet: bind \
+     Shoal to loopback or a private network";
+const REPLICAOF: &str = "Shoal keeps replicas within its cluster (cluster-replication-factor); \
+     replicaof is not supported";
+
+/// The error for a directive that does not exist: [`ConfigError::NotSupported`] for the
+/// Redis directives in [`NOT_SUPPORTED`], [`ConfigError::Unknown`] for the rest.
+pub fn unknown(name: &str) -> ConfigError {
+    match NOT_SUPPORTED
+        .iter()
+        .find(|(known, _)| known.eq_ignore_ascii_case(name))
+    {
+        Some(&(known, reason)) => ConfigError::NotSupported {
+            name: known.to_string(),
+            reason,
+        },
+        None => ConfigError::Unknown(name.to_string()),
     }
 }
 
@@ -698,6 +739,17 @@ mod tests {
     #[test]
     fn immutable_settings_are_refused_at_runtime() {
         let mut c = Config::default();
+        let refused = c
+            .apply_file_text("x.conf", "port 7000\nrequirepass s3cret\n")
+            .expect_err("requirepass is refused");
+        let text = refused.to_string();
+        assert!(text.contains("at line 2"), "{text}");
+        assert!(text.contains("authentication"), "{text}");
+        assert!(!text.contains("Bad directive"), "{text}");
+        assert!(matches!(
+            c.set_at_runtime("REQUIREPASS", "x"),
+            Err(ConfigError::NotSupported { .. })
+        ));
         assert_eq!(
             c.set_at_runtime("port", "1"),
             Err(ConfigError::Immutable("port"))

@@ -1,5 +1,7 @@
 //! The `shoal` binary: configuration → logging → runtime → listeners → serve until shutdown.
 
+mod dev_cluster;
+
 use anyhow::Context;
 use shoal_server::cluster::NodeCluster;
 use shoal_server::config::{Config, LogFormat, LogLevel};
@@ -41,7 +43,7 @@ fn main() {
         return;
     }
     if let Some(at) = args.iter().position(|a| a == "--dev-cluster") {
-        if let Err(error) = dev_cluster(&args, at) {
+        if let Err(error) = dev_cluster::run(&args, at) {
             eprintln!("shoal: {error:#}");
             std::process::exit(1);
         }
@@ -119,21 +121,24 @@ async fn serve(
     workers: Arc<Workers>,
 ) -> anyhow::Result<()> {
     let node = Arc::new(Node::new(config.clone(), Some(hook)));
-    let listeners = server::bind(&node, &config.bind, config.port)
-        .await
-        .with_context(|| format!("binding {} port {}", config.bind.join(","), config.port))?;
+    // Every port is bound before the node serves or gossips: one that is taken stops startup.
+    let listeners = server::bind(&node, &config.bind, config.port).await?;
+    let metrics = bind_metrics(&config).await?;
     if config.cluster.enabled {
         let client = listeners
             .first()
             .and_then(|l| l.local_addr().ok())
             .context("no listening address")?;
-        let cluster = NodeCluster::start(&config, client).context("starting the cluster bus")?;
+        let cluster = NodeCluster::start(&config, client)?;
         let _ = node.cluster.set(cluster);
     }
+    node.record_bound_ports(node.cluster.get().map(|c| c.handle.local_bus_addr().port()));
     store::expire::spawn(&node.store, node.expiry.clone()).context("starting the expiry cycle")?;
     tokio::spawn(server::sample_stats(node.clone()));
     tokio::spawn(shutdown_on_signal(node.clone()));
-    start_metrics(&node, &config).await;
+    if let Some(listener) = metrics {
+        serve_metrics(&node, listener);
+    }
     let port = node.port.load(std::sync::atomic::Ordering::Relaxed);
     let metrics_port = shoal_server::metrics::port(&node);
     let (cluster_port, node_id) = node.cluster.get().map_or((0, String::new()), |c| {
@@ -159,23 +164,29 @@ async fn serve(
     Ok(())
 }
 
-/// Serves `/metrics` on `metrics-port` (unless 0) on the first bind address. A port already
-/// taken is reported and the node runs without metrics rather than not at all.
-async fn start_metrics(node: &Arc<Node>, config: &Config) {
+/// Binds `metrics-port` (unless 0) on the first bind address.
+async fn bind_metrics(
+    config: &Config,
+) -> Result<Option<tokio::net::TcpListener>, server::BindError> {
     if config.metrics_port == 0 {
-        return;
+        return Ok(None);
     }
     let host = config
         .bind
         .first()
         .map_or("127.0.0.1", |h| h.trim_start_matches('-'));
-    let listener = match tokio::net::TcpListener::bind((host, config.metrics_port)).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            tracing::warn!(%error, port = config.metrics_port, "cannot serve metrics");
-            return;
-        }
-    };
+    tokio::net::TcpListener::bind((host, config.metrics_port))
+        .await
+        .map(Some)
+        .map_err(|source| server::BindError {
+            what: "the metrics port",
+            addr: format!("{host}:{}", config.metrics_port),
+            source,
+        })
+}
+
+/// Serves `/metrics` on the bound metrics listener.
+fn serve_metrics(node: &Arc<Node>, listener: tokio::net::TcpListener) {
     let Some(handle) = shoal_server::metrics::install() else {
         tracing::warn!("a metrics recorder was already installed; not serving metrics");
         return;
@@ -210,98 +221,4 @@ async fn shutdown_on_signal(node: Arc<Node>) {
     };
     tracing::warn!("Received {name}, scheduling shutdown");
     node.shutdown();
-}
-
-/// `--dev-cluster N`: runs N `shoal` processes with the other flags, on ports P..P+N-1 (and
-/// metrics ports M..M+N-1 unless metrics are off), each joining the first one's bus, and
-/// stops them all (SIGTERM, so they leave gracefully) when this process is stopped or any of
-/// them exits.
-fn dev_cluster(args: &[String], at: usize) -> anyhow::Result<()> {
-    let count: u16 = args
-        .get(at + 1)
-        .and_then(|n| n.parse().ok())
-        .filter(|n| (1..=100).contains(n))
-        .context("--dev-cluster takes a number of nodes between 1 and 100")?;
-    let mut rest = args.to_vec();
-    rest.drain(at..at + 2);
-    let config = Config::from_args(&rest)?;
-    let base = if config.port == 0 { 6379 } else { config.port };
-    let last = base.checked_add(count - 1);
-    let bus_base = match config.cluster.port {
-        0 => base.checked_add(shoal_cluster::config::BUS_PORT_OFFSET),
-        port => Some(port),
-    };
-    let (Some(_), Some(bus_base)) = (last, bus_base) else {
-        anyhow::bail!("ports {base}..{base}+{count} do not fit");
-    };
-    let exe = std::env::current_exe().context("finding the shoal binary")?;
-    let mut children = Vec::new();
-    for i in 0..count {
-        let mut command = std::process::Command::new(&exe);
-        command
-            .args(&rest)
-            .args(["--port", &(base + i).to_string()]);
-        if config.metrics_port != 0 {
-            let metrics = config.metrics_port.saturating_add(i);
-            command.args(["--metrics-port", &metrics.to_string()]);
-        }
-        if config.cluster.port != 0 {
-            let bus = bus_base.saturating_add(i);
-            command.args(["--cluster-port", &bus.to_string()]);
-        }
-        if i > 0 {
-            command.args(["--join", &format!("127.0.0.1:{bus_base}")]);
-        }
-        let child = command
-            .spawn()
-            .with_context(|| format!("starting node {}", i + 1))?;
-        children.push(child);
-    }
-    eprintln!(
-        "shoal: dev cluster of {count} nodes on ports {base}-{}; try: redis-cli -c -p {base} cluster nodes",
-        base + count - 1
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
-    runtime.block_on(wait_for_stop(&mut children));
-    for child in &children {
-        // SIGTERM: each node leaves the cluster and closes its clients.
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-    }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    for child in &mut children {
-        while matches!(child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    Ok(())
-}
-
-/// Returns on SIGTERM or SIGINT, or when one of `children` exits.
-async fn wait_for_stop(children: &mut [std::process::Child]) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return;
-    };
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
-    loop {
-        tokio::select! {
-            _ = term.recv() => return,
-            _ = int.recv() => return,
-            _ = tick.tick() => {
-                if children.iter_mut().any(|c| !matches!(c.try_wait(), Ok(None))) {
-                    return;
-                }
-            }
-        }
-    }
 }

@@ -163,6 +163,17 @@ impl Node {
         self.config.read()
     }
 
+    /// Records the ports actually bound, so `CONFIG GET port` and `CONFIG GET cluster-port`
+    /// show the effective ones (the cluster bus defaults to client port + 10000; port 0 picks
+    /// a free one).
+    pub fn record_bound_ports(&self, bus: Option<u16>) {
+        let mut config = self.config.write();
+        config.port = u16::try_from(self.port.load(Ordering::Relaxed)).unwrap_or(config.port);
+        if let Some(bus) = bus {
+            config.cluster.port = bus;
+        }
+    }
+
     /// `CONFIG SET`: applies every (name, value) pair or none of them.
     pub fn set_config(&self, pairs: &[(String, String)]) -> Result<(), ConfigError> {
         let mut config = self.config.write();
@@ -170,7 +181,7 @@ impl Node {
         let mut seen = Vec::new();
         for (name, value) in pairs {
             let canonical =
-                Config::canonical_name(name).ok_or_else(|| ConfigError::Unknown(name.clone()))?;
+                Config::canonical_name(name).ok_or_else(|| crate::config::unknown(name))?;
             if seen.contains(&canonical) {
                 return Err(ConfigError::Invalid {
                     name: canonical,

@@ -116,17 +116,34 @@ fn admit(node: &Arc<Node>, stream: TcpStream, workers: &Workers, done: mpsc::Sen
 
 /// Binds every address of `bind` on `port`. With port 0 the first listener picks a port and
 /// the others use the same one; the node records the port clients reach.
-pub async fn bind(node: &Node, bind: &[String], port: u16) -> std::io::Result<Vec<TcpListener>> {
+pub async fn bind(node: &Node, bind: &[String], port: u16) -> Result<Vec<TcpListener>, BindError> {
     let mut listeners = Vec::new();
     let mut port = port;
     for addr in bind {
         let host = addr.trim_start_matches('-');
-        let listener = TcpListener::bind((host, port)).await?;
-        port = listener.local_addr()?.port();
+        let failed = |source| BindError {
+            what: "the client port",
+            addr: format!("{host}:{port}"),
+            source,
+        };
+        let listener = TcpListener::bind((host, port)).await.map_err(failed)?;
+        port = listener.local_addr().map_err(failed)?.port();
         listeners.push(listener);
     }
     node.port.store(usize::from(port), Ordering::Relaxed);
     Ok(listeners)
+}
+
+/// A port the node needs could not be bound: startup stops (as Redis does).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot bind {what} on {addr}")]
+pub struct BindError {
+    /// Which port: "the client port", "the metrics port".
+    pub what: &'static str,
+    /// `host:port` as configured.
+    pub addr: String,
+    /// What the operating system said.
+    pub source: std::io::Error,
 }
 
 /// Samples `instantaneous_ops_per_sec` and the memory peak every 100 ms until shutdown.

@@ -49,25 +49,59 @@ def test_cluster_client_reads_slots_and_routes_keys(cluster):
     rc.close()
 
 
-def test_without_replicas_in_cluster_slots_redis_py_sees_every_primary(cluster):
-    # redis-py takes a node's role from its first appearance in CLUSTER SLOTS: with replicas
-    # listed, most nodes look like replicas to it. `cluster-slots-replicas no` lists primaries.
+def _fan_out_counts_are_true(rc, cluster, prefix):
+    """get_primaries(), dbsize(), keys() and scan_iter() against the true totals."""
+    assert len(rc.get_primaries()) == 3
+    assert {n.port for n in rc.get_primaries()} == {n.port for n in cluster}
+    for n in cluster:
+        n.client().flushall()
+    for i in range(300):
+        rc.set(f"{prefix}:{i}", i)
+    truth = sum(n.client().dbsize() for n in cluster)
+    assert truth == 300
+    # Fan-out commands over every primary. (Without target_nodes, redis-py 8 sends DBSIZE and
+    # KEYS to its default node only, against Redis Cluster as well.)
+    primaries = RedisCluster.PRIMARIES
+    assert rc.dbsize(target_nodes=primaries) == 300
+    assert len(rc.keys(f"{prefix}:*", target_nodes=primaries)) == 300
+    assert len(set(rc.scan_iter(match=f"{prefix}:*", count=50))) == 300
+
+
+def test_redis_py_sees_every_node_as_a_primary_by_default(cluster):
+    # redis-py takes a node's role from its first appearance in CLUSTER SLOTS; Shoal lists one
+    # slot of each node with its primary alone first, so every node is met first as a primary.
     rc = RedisCluster(host="127.0.0.1", port=cluster[0].port, decode_responses=True)
-    assert len(rc.get_primaries()) < 3
+    assert rc.get_replicas() == []
+    _fan_out_counts_are_true(rc, cluster, "fan")
+    # Replicas are still listed for every other slot.
+    slots = rc.cluster_slots()
+    with_replicas = [o for o in slots.values() if o["replicas"]]
+    assert len(with_replicas) >= len(slots) - 3
     rc.close()
+
+
+def test_without_replicas_in_cluster_slots_redis_py_sees_every_primary(cluster):
     for n in cluster:
         n.client().config_set("cluster-slots-replicas", "no")
     try:
         rc = RedisCluster(host="127.0.0.1", port=cluster[0].port, decode_responses=True)
-        assert len(rc.get_primaries()) == 3
         assert rc.get_replicas() == []
-        for i in range(50):
-            rc.set(f"fan:{i}", i)
-        assert len(rc.keys("fan:*", target_nodes=RedisCluster.PRIMARIES)) == 50
+        _fan_out_counts_are_true(rc, cluster, "noreplicas")
         rc.close()
     finally:
         for n in cluster:
             n.client().config_set("cluster-slots-replicas", "yes")
+
+
+def _shard_slot_count(shard):
+    """Slots of one CLUSTER SHARDS entry: redis-py 8 gives (start, end) pairs, redis-py 7 a
+    flat [start, end, start, end, ...] list."""
+    slots = shard["slots"]
+    if slots and isinstance(slots[0], (tuple, list)):
+        pairs = slots
+    else:
+        pairs = list(zip(slots[0::2], slots[1::2]))
+    return sum(int(end) - int(start) + 1 for start, end in pairs)
 
 
 def test_cluster_slots_nodes_info_and_shards_parse(cluster):
@@ -75,10 +109,17 @@ def test_cluster_slots_nodes_info_and_shards_parse(cluster):
     slots = rc.cluster_slots()
     assert sum(end - start + 1 for (start, end) in slots) == 16384
     ports = {n.port for n in cluster}
-    for owners in slots.values():
+    lone = 0
+    for (start, end), owners in slots.items():
         assert owners["primary"][1] in ports
+        if not owners["replicas"]:
+            # One slot per node is listed with its primary alone (see CLUSTER SLOTS order).
+            assert start == end
+            lone += 1
+            continue
         assert len(owners["replicas"]) == 1
         assert owners["replicas"][0] != owners["primary"]
+    assert lone == 3
     nodes = rc.cluster_nodes()
     assert len(nodes) == 3
     assert all("master" in n["flags"] and n["connected"] for n in nodes.values())
@@ -86,7 +127,7 @@ def test_cluster_slots_nodes_info_and_shards_parse(cluster):
     assert info["cluster_state"] == "ok"
     assert info["cluster_known_nodes"] == "3"
     shards = rc.cluster_shards()
-    assert sum(s["slots"][i + 1] - s["slots"][i] + 1 for s in shards for i in range(0, len(s["slots"]), 2)) == 16384
+    assert sum(_shard_slot_count(s) for s in shards) == 16384
     assert rc.cluster_keyslot("foo") == 12182
     rc.close()
 

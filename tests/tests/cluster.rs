@@ -106,16 +106,46 @@ fn cluster_slots(node: &Shoal) -> Vec<SlotRow> {
 }
 
 /// Checks that `rows` cover 0..=16383 in order, once each, and returns the ids of primaries.
+/// Checks a `CLUSTER SLOTS` reply of a cluster with `replication` owners per slot: the ranges
+/// cover every slot once; every node is met first as a primary (the first entries are one slot
+/// of each node with its primary alone, for redis-py); every other entry lists all owners.
+/// Returns the primaries' ids.
 fn assert_covers_every_slot(rows: &[SlotRow], replication: usize) -> BTreeSet<String> {
-    let mut next = 0;
     let mut primaries = BTreeSet::new();
+    let mut met: BTreeSet<&String> = BTreeSet::new();
+    let mut leads = 0;
     for (start, end, owners) in rows {
-        assert_eq!(*start, next, "ranges must be contiguous");
-        assert!(end >= start);
-        assert_eq!(owners.len(), replication, "owners of {start}-{end}");
+        assert!(!owners.is_empty(), "owners of {start}-{end}");
+        let primary = &owners[0].2;
+        primaries.insert(primary.clone());
+        for (rank, owner) in owners.iter().enumerate() {
+            if met.insert(&owner.2) {
+                assert_eq!(rank, 0, "{} is met first as a replica", owner.2);
+            }
+        }
+        if owners.len() != replication {
+            assert!(
+                replication > 1 && owners.len() == 1 && start == end,
+                "{start}-{end}"
+            );
+            leads += 1;
+        }
         let distinct: BTreeSet<&String> = owners.iter().map(|o| &o.2).collect();
         assert_eq!(distinct.len(), owners.len(), "owners are distinct");
-        primaries.insert(owners[0].2.clone());
+    }
+    if replication > 1 {
+        assert_eq!(leads, primaries.len(), "one lone-primary slot per node");
+        assert!(
+            rows[..leads].iter().all(|r| r.2.len() == 1),
+            "leads come first"
+        );
+    }
+    let mut sorted: Vec<&SlotRow> = rows.iter().collect();
+    sorted.sort_by_key(|r| r.0);
+    let mut next = 0;
+    for (start, end, _) in sorted {
+        assert_eq!(*start, next, "ranges must be contiguous");
+        assert!(end >= start);
         next = end + 1;
     }
     assert_eq!(next, 16384);
@@ -458,6 +488,27 @@ fn a_node_with_the_wrong_secret_cannot_join_and_its_packets_are_counted() {
     );
     let intruder_info = cluster_text(&intruder, "INFO");
     assert_eq!(info_field(&intruder_info, "cluster_known_nodes"), "1");
+    // Not a silent cluster of its own: it reports the failure, refuses keys, says why in its
+    // log, and the seed says who it refused.
+    assert_eq!(info_field(&intruder_info, "cluster_state"), "fail");
+    let mut intruder_raw = intruder.raw();
+    assert_eq!(
+        intruder_raw.call(&["SET", "k", "v"]),
+        "-CLUSTERDOWN The cluster is down\r\n"
+    );
+    assert_eq!(intruder_raw.call(&["PING"]), "+PONG\r\n");
+    assert!(
+        wait_for_line(&intruder, "NOT JOINED: the seed refused our packets as unauthenticated"),
+        "the intruder says why it is not joined: {:?}",
+        intruder.output.lock().expect("output")
+    );
+    assert!(
+        wait_for_line(
+            cluster.node(0),
+            "refused gossip packets not authenticated with this cluster's secret"
+        ),
+        "the seed warns about the refused packets"
+    );
 
     // The members drop what the intruder sends; the watcher's Prometheus page shows it once
     // the intruder announces to it too (it only knows the seed, so point it at the watcher).
@@ -486,6 +537,98 @@ fn a_node_with_the_wrong_secret_cannot_join_and_its_packets_are_counted() {
     assert!(metric(metrics_port, "shoal_cluster_slots{role=\"replica\"}") > 0.0);
     assert!(metric(metrics_port, "shoal_cluster_membership_changes_total") >= 2.0);
     assert!(metric(metrics_port, "shoal_cluster_topology_epoch") > 0.0);
+}
+
+/// Waits until `node` has printed a line containing `text`.
+fn wait_for_line(node: &Shoal, text: &str) -> bool {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        if node
+            .output
+            .lock()
+            .expect("output")
+            .iter()
+            .any(|line| line.contains(text))
+        {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn a_node_whose_seed_does_not_answer_refuses_keys_until_it_joins() {
+    let seed = Shoal::start();
+    // A port nobody listens on (a typo in --join).
+    let wrong = format!("127.0.0.1:{}", free_port());
+    let lost = Shoal::start_with(&["--join", &wrong]);
+    let mut raw = lost.raw();
+    assert_eq!(
+        raw.call(&["SET", "k", "v"]),
+        "-CLUSTERDOWN The cluster is down\r\n"
+    );
+    assert_eq!(raw.call(&["GET", "k"]), "-CLUSTERDOWN The cluster is down\r\n");
+    assert_eq!(raw.call(&["DBSIZE"]), ":0\r\n");
+    assert_eq!(
+        info_field(&cluster_text(&lost, "INFO"), "cluster_state"),
+        "fail"
+    );
+    assert!(
+        wait_for_line(&lost, "NOT JOINED: no answer from any seed"),
+        "it says so: {:?}",
+        lost.output.lock().expect("output")
+    );
+    // Pointed at a live member, it joins and serves.
+    let meet = raw.call(&[
+        "CLUSTER",
+        "MEET",
+        "127.0.0.1",
+        &seed.port.to_string(),
+        &seed.cluster_port.to_string(),
+    ]);
+    assert_eq!(meet, "+OK\r\n");
+    let deadline = Instant::now() + PATIENCE;
+    while info_field(&cluster_text(&lost, "INFO"), "cluster_state") != "ok" {
+        assert!(Instant::now() < deadline, "it joins after CLUSTER MEET");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(raw.call(&["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(seed.raw().call(&["GET", "k"]), "$1\r\nv\r\n");
+}
+
+#[test]
+fn a_node_whose_seeds_all_name_itself_starts_a_new_cluster() {
+    let port = free_port();
+    let node = Shoal::start_with(&[
+        "--port",
+        &port.to_string(),
+        "--join",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    let deadline = Instant::now() + PATIENCE;
+    while info_field(&cluster_text(&node, "INFO"), "cluster_state") != "ok" {
+        assert!(Instant::now() < deadline, "a self-seeded node serves");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(node.raw().call(&["SET", "k", "v"]), "+OK\r\n");
+}
+
+#[test]
+fn config_get_shows_the_ports_in_use() {
+    let node = Shoal::start();
+    let mut raw = node.raw();
+    let shown = raw.call(&["CONFIG", "GET", "cluster-port"]);
+    let bus = node.cluster_port.to_string();
+    assert_eq!(
+        shown,
+        format!("*2\r\n$12\r\ncluster-port\r\n${}\r\n{bus}\r\n", bus.len())
+    );
+    let port = node.port.to_string();
+    assert_eq!(
+        raw.call(&["CONFIG", "GET", "port"]),
+        format!("*2\r\n$4\r\nport\r\n${}\r\n{port}\r\n", port.len())
+    );
 }
 
 #[test]
@@ -659,14 +802,28 @@ fn port_is_free(port: u16) -> bool {
         && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
 }
 
+/// The pid a node reports in `INFO server`.
+fn process_id(port: u16) -> u32 {
+    let info = redis_cli(port, &["INFO", "server"]);
+    info_field(&info, "process_id").trim().parse().expect("pid")
+}
+
 #[test]
-fn dev_cluster_starts_n_joined_nodes_and_stops_them_together() {
+fn dev_cluster_starts_n_joined_nodes_survives_a_killed_one_and_stops_them_together() {
     // Three consecutive client ports whose buses (+10000) are free too.
     let base = (0..200)
         .map(|i| 21000 + (std::process::id() as u16 % 100) * 40 + i * 3)
         .find(|&p| (0..3).all(|i| port_is_free(p + i) && port_is_free(p + i + 10000)))
         .expect("free ports");
-    let mut parent = Shoal::start_with(&["--dev-cluster", "3", "--port", &base.to_string()]);
+    // The user's own --port and --hz: the parent sets ports per node, passes the rest once.
+    let mut parent = Shoal::start_with(&[
+        "--dev-cluster",
+        "3",
+        "--port",
+        &base.to_string(),
+        "--hz",
+        "20",
+    ]);
     let deadline = Instant::now() + PATIENCE;
     let mut agreed = false;
     while Instant::now() < deadline && !agreed {
@@ -676,13 +833,62 @@ fn dev_cluster_starts_n_joined_nodes_and_stops_them_together() {
         });
         std::thread::sleep(Duration::from_millis(50));
     }
+    assert!(agreed, "the 3 nodes found each other");
+
+    // One config epoch per incarnation, even for nodes started together.
+    let nodes = parse_nodes(&try_cluster_command(base, "NODES").expect("nodes"));
+    let epochs: BTreeSet<String> = try_cluster_command(base, "NODES")
+        .expect("nodes")
+        .lines()
+        .map(|l| l.split(' ').nth(6).unwrap_or_default().to_string())
+        .collect();
+    assert_eq!((nodes.len(), epochs.len()), (3, 3), "{epochs:?}");
+
+    // Each child's command line names every setting once.
+    let pids: Vec<u32> = (0..3).map(|i| process_id(base + i)).collect();
+    for pid in &pids {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline");
+        let args: Vec<String> = cmdline
+            .split(|&b| b == 0)
+            .filter(|a| a.starts_with(b"--"))
+            .map(|a| String::from_utf8_lossy(a).to_string())
+            .collect();
+        let distinct: BTreeSet<&String> = args.iter().collect();
+        assert_eq!(distinct.len(), args.len(), "duplicated flags: {args:?}");
+        assert!(args.contains(&"--hz".to_string()), "{args:?}");
+    }
+
+    // Killing one node (to try failover) leaves the others running; the parent reports it.
+    let status = std::process::Command::new("kill")
+        .args(["-9", &pids[1].to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    assert!(wait_for_line(&parent, "node-2 (port"), "the parent reports the exit");
+    assert!(parent.is_running(), "the parent keeps running");
+    let deadline = Instant::now() + PATIENCE;
+    while !try_cluster_command(base, "INFO").is_ok_and(|i| i.contains("cluster_size:2\r\n")) {
+        assert!(Instant::now() < deadline, "the survivors see the node go");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(redis_cli(base + 2, &["SET", "after", "kill"]).trim(), "OK");
+    assert_eq!(redis_cli(base, &["GET", "after"]).trim(), "kill");
+
+    // Every log line says which node wrote it.
+    let output = parent.output.lock().expect("output").clone();
+    let node_lines: Vec<&String> = output.iter().filter(|l| l.contains(" INFO ")).collect();
+    assert!(!node_lines.is_empty());
+    assert!(
+        node_lines.iter().all(|l| l.starts_with("node-")),
+        "{node_lines:?}"
+    );
+
     parent.signal("TERM");
     let exited = parent.wait_exit(PATIENCE).is_some();
     let deadline = Instant::now() + PATIENCE;
     while (0..3).any(|i| !port_is_free(base + i)) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(agreed, "the 3 nodes found each other");
     assert!(exited, "the parent exits on SIGTERM");
     assert!((0..3).all(|i| port_is_free(base + i)), "every node stopped");
 }

@@ -66,6 +66,67 @@ fn unknown_directives_are_refused_with_their_line_number() {
 }
 
 #[test]
+fn requirepass_is_refused_as_not_supported_yet_not_as_a_bad_directive() {
+    let path = write_config("requirepass", "port 0\nrequirepass s3cret\n");
+    let error = Shoal::try_start(&["--config", path.to_str().expect("utf8 path")])
+        .err()
+        .expect("the node must refuse the file");
+    assert!(error.contains("at line 2"), "{error}");
+    assert!(
+        error.contains("authentication (requirepass, AUTH, ACL) is not supported yet"),
+        "{error}"
+    );
+    assert!(!error.contains("Bad directive"), "{error}");
+    let node = Shoal::start();
+    let mut raw = node.raw();
+    let reply = raw.call(&["CONFIG", "SET", "requirepass", "x"]);
+    assert!(
+        reply.starts_with("-ERR CONFIG SET failed (possibly related to argument 'requirepass')")
+            && reply.contains("not supported yet"),
+        "{reply}"
+    );
+}
+
+#[test]
+fn a_taken_port_stops_startup_whichever_it_is() {
+    // Taken client, metrics and bus ports each stop the node with one plain message.
+    let client = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let client_port = client.local_addr().expect("addr").port().to_string();
+    let error = Shoal::try_start(&["--port", &client_port])
+        .err()
+        .expect("a taken client port is fatal");
+    assert!(
+        error.contains(&format!(
+            "cannot bind the client port on 127.0.0.1:{client_port}: Address already in use"
+        )),
+        "{error}"
+    );
+    let metrics_port = client_port.clone();
+    let error = Shoal::try_start(&["--metrics-port", &metrics_port])
+        .err()
+        .expect("a taken metrics port is fatal");
+    assert!(
+        error.contains(&format!(
+            "cannot bind the metrics port on 127.0.0.1:{metrics_port}: Address already in use"
+        )),
+        "{error}"
+    );
+    let bus = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let bus_port = bus.local_addr().expect("addr").port().to_string();
+    let error = Shoal::try_start(&["--cluster-port", &bus_port])
+        .err()
+        .expect("a taken bus port is fatal");
+    assert!(
+        error.contains(&format!(
+            "cannot bind the cluster bus on 127.0.0.1:{bus_port}: Address already in use"
+        )),
+        "{error}"
+    );
+    // Said once, not twice.
+    assert_eq!(error.matches("Address already in use").count(), 1, "{error}");
+}
+
+#[test]
 fn invalid_values_and_unknown_flags_are_refused() {
     let path = write_config("badvalue", "maxclients lots\n");
     let error = Shoal::try_start(&["--config", path.to_str().expect("utf8 path")])

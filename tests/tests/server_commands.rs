@@ -891,11 +891,15 @@ fn debug_sleep_holds_only_its_own_connection() {
 fn debug_help_and_unknown_subcommands_answer_like_redis() {
     let node = Shoal::start();
     let mut raw = node.raw();
+    assert_eq!(raw.call(&["SET", "k", "v"]), "+OK\r\n");
     assert!(raw.call(&["DEBUG", "HELP"]).starts_with("*"));
     for (args, sub) in [
         (&["DEBUG", "nosuch"][..], "nosuch"),
         (&["DEBUG", "SLEEP"], "SLEEP"),
         (&["DEBUG", "sleep", "1", "2"], "sleep"),
+        // DEBUG OBJECT reports an RDB serialized length Shoal has no format for (it keeps
+        // nothing on disk): refused with DEBUG's own text, not an OBJECT error.
+        (&["DEBUG", "OBJECT", "k"], "OBJECT"),
     ] {
         assert_eq!(
             raw.call(args),

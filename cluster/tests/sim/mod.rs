@@ -250,7 +250,10 @@ impl Sim {
                         && self.groups.get(from) == self.groups.get(index)
                     {
                         let now = self.now;
-                        self.nodes[index].core.handle_datagram(now, &datagram);
+                        let sender = self.nodes[from].core.identity().bus;
+                        self.nodes[index]
+                            .core
+                            .handle_datagram(now, sender, &datagram);
                         self.after(index);
                     }
                 }

@@ -17,6 +17,7 @@ pub const COMMANDS: &[Command] = &[
             "O(N) in the number of commands",
             "",
         )
+        .tips(&["nondeterministic_output_order"])
         .subcommands(COMMAND),
     Command::new("config", -2, 0, KeySpec::NONE, Command::container)
         .doc(
@@ -27,20 +28,28 @@ pub const COMMANDS: &[Command] = &[
             "",
         )
         .subcommands(CONFIG),
-    Command::new("info", -1, LOADING | STALE | KEYSPACE, KeySpec::NONE, info).doc(
-        GROUP,
-        "1.0.0",
-        "Reports what the server knows about itself, by section.",
-        "O(1)",
-        "[section...]",
-    ),
-    Command::new("time", 1, LOADING | STALE | FAST, KeySpec::NONE, time).doc(
-        GROUP,
-        "2.6.0",
-        "Reports the server's clock as seconds and microseconds.",
-        "O(1)",
-        "",
-    ),
+    Command::new("info", -1, LOADING | STALE | KEYSPACE, KeySpec::NONE, info)
+        .doc(
+            GROUP,
+            "1.0.0",
+            "Reports what the server knows about itself, by section.",
+            "O(1)",
+            "[section...]",
+        )
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ]),
+    Command::new("time", 1, LOADING | STALE | FAST, KeySpec::NONE, time)
+        .doc(
+            GROUP,
+            "2.6.0",
+            "Reports the server's clock as seconds and microseconds.",
+            "O(1)",
+            "",
+        )
+        .tips(&["nondeterministic_output"]),
     Command::new(
         "shutdown",
         -1,
@@ -79,27 +88,33 @@ const COMMAND: &[Command] = &[
         "O(1)",
         "",
     ),
-    Command::new("info", -2, LOADING | STALE, KeySpec::NONE, command_info).doc(
-        GROUP,
-        "2.8.13",
-        "Describes the named commands, or all of them.",
-        "O(N) in the number of commands described",
-        "[command-name...]",
-    ),
-    Command::new("docs", -2, LOADING | STALE, KeySpec::NONE, command_docs).doc(
-        GROUP,
-        "7.0.0",
-        "Documents the named commands, or all of them.",
-        "O(N) in the number of commands documented",
-        "[command-name...]",
-    ),
-    Command::new("list", -2, LOADING | STALE, KeySpec::NONE, command_list).doc(
-        GROUP,
-        "7.0.0",
-        "Lists command names, optionally filtered.",
-        "O(N) in the number of commands",
-        "[filterby=FILTERBY (MODULE module-name | ACLCAT category | PATTERN pattern:pattern)]",
-    ),
+    Command::new("info", -2, LOADING | STALE, KeySpec::NONE, command_info)
+        .doc(
+            GROUP,
+            "2.8.13",
+            "Describes the named commands, or all of them.",
+            "O(N) in the number of commands described",
+            "[command-name...]",
+        )
+        .tips(&["nondeterministic_output_order"]),
+    Command::new("docs", -2, LOADING | STALE, KeySpec::NONE, command_docs)
+        .doc(
+            GROUP,
+            "7.0.0",
+            "Documents the named commands, or all of them.",
+            "O(N) in the number of commands documented",
+            "[command-name...]",
+        )
+        .tips(&["nondeterministic_output_order"]),
+    Command::new("list", -2, LOADING | STALE, KeySpec::NONE, command_list)
+        .doc(
+            GROUP,
+            "7.0.0",
+            "Lists command names, optionally filtered.",
+            "O(N) in the number of commands",
+            "[filterby=FILTERBY (MODULE module-name | ACLCAT category | PATTERN pattern:pattern)]",
+        )
+        .tips(&["nondeterministic_output_order"]),
     Command::new(
         "getkeys",
         -3,
@@ -151,7 +166,8 @@ const CONFIG: &[Command] = &[
         "Changes settings at runtime, all or none.",
         "O(N) in the number of settings",
         "(data=parameter value)...",
-    ),
+    )
+    .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
     Command::new(
         "resetstat",
         2,
@@ -331,6 +347,9 @@ fn config_set(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
             "CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
         )),
         ConfigError::Invalid { name, reason } => Error::err(format!(
+            "CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+        )),
+        ConfigError::NotSupported { name, reason } => Error::err(format!(
             "CONFIG SET failed (possibly related to argument '{name}') - {reason}"
         )),
         other => Error::err(other.to_string()),

@@ -30,7 +30,7 @@ use crate::error::{CommandResult, Error};
 use crate::node::Node;
 use crate::protocol::Reply;
 use shoal_cluster::slot::{SLOTS, Slot, key_slot};
-use shoal_cluster::{MemberInfo, MemberState, NodeId, Topology};
+use shoal_cluster::{MemberInfo, MemberState, NodeId, SlotRange, Topology};
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -86,13 +86,15 @@ pub const COMMANDS: &[Command] = &[
 ];
 
 const CLUSTER: &[Command] = &[
-    Command::new("info", 2, STALE, KeySpec::NONE, info).doc(
-        GROUP,
-        "3.0.0",
-        "Returns information about the state of a node.",
-        "O(1)",
-        "",
-    ),
+    Command::new("info", 2, STALE, KeySpec::NONE, info)
+        .doc(
+            GROUP,
+            "3.0.0",
+            "Returns information about the state of a node.",
+            "O(1)",
+            "",
+        )
+        .tips(&["nondeterministic_output"]),
     Command::new("myid", 2, STALE, KeySpec::NONE, myid).doc(
         GROUP,
         "3.0.0",
@@ -100,27 +102,33 @@ const CLUSTER: &[Command] = &[
         "O(1)",
         "",
     ),
-    Command::new("nodes", 2, STALE, KeySpec::NONE, nodes).doc(
-        GROUP,
-        "3.0.0",
-        "Returns the cluster configuration for a node.",
-        "O(N) where N is the total number of Cluster nodes",
-        "",
-    ),
-    Command::new("slots", 2, LOADING | STALE, KeySpec::NONE, slots).doc(
-        GROUP,
-        "3.0.0",
-        "Returns the mapping of cluster slots to nodes.",
-        "O(N) where N is the total number of Cluster nodes",
-        "",
-    ),
-    Command::new("shards", 2, LOADING | STALE, KeySpec::NONE, shards).doc(
-        GROUP,
-        "7.0.0",
-        "Returns the mapping of cluster slots to shards.",
-        "O(N) where N is the total number of cluster nodes",
-        "",
-    ),
+    Command::new("nodes", 2, STALE, KeySpec::NONE, nodes)
+        .doc(
+            GROUP,
+            "3.0.0",
+            "Returns the cluster configuration for a node.",
+            "O(N) where N is the total number of Cluster nodes",
+            "",
+        )
+        .tips(&["nondeterministic_output"]),
+    Command::new("slots", 2, LOADING | STALE, KeySpec::NONE, slots)
+        .doc(
+            GROUP,
+            "3.0.0",
+            "Returns the mapping of cluster slots to nodes.",
+            "O(N) where N is the total number of Cluster nodes",
+            "",
+        )
+        .tips(&["nondeterministic_output"]),
+    Command::new("shards", 2, LOADING | STALE, KeySpec::NONE, shards)
+        .doc(
+            GROUP,
+            "7.0.0",
+            "Returns the mapping of cluster slots to shards.",
+            "O(N) where N is the total number of cluster nodes",
+            "",
+        )
+        .tips(&["nondeterministic_output"]),
     Command::new("keyslot", 3, STALE, KeySpec::NONE, keyslot).doc(
         GROUP,
         "3.0.0",
@@ -135,34 +143,42 @@ const CLUSTER: &[Command] = &[
         "O(N) where N is the number of keys in the database (a scan)",
         "slot:int",
     ),
-    Command::new("getkeysinslot", 4, STALE, KeySpec::NONE, getkeysinslot).doc(
-        GROUP,
-        "3.0.0",
-        "Returns the key names in a hash slot.",
-        "O(N) where N is the number of keys in the database (a scan)",
-        "slot:int count:int",
-    ),
-    Command::new("replicas", 3, ADMIN | STALE, KeySpec::NONE, replicas).doc(
-        GROUP,
-        "5.0.0",
-        "Lists the replica nodes of a master node.",
-        "O(N) where N is the number of replicas.",
-        "node-id",
-    ),
-    Command::new("slaves", 3, ADMIN | STALE, KeySpec::NONE, replicas).doc(
-        GROUP,
-        "3.0.0",
-        "Lists the replica nodes of a master node.",
-        "O(N) where N is the number of replicas.",
-        "node-id",
-    ),
-    Command::new("links", 2, STALE, KeySpec::NONE, links).doc(
-        GROUP,
-        "7.0.0",
-        "Returns a list of all TCP links to and from peer nodes.",
-        "O(N) where N is the total number of Cluster nodes",
-        "",
-    ),
+    Command::new("getkeysinslot", 4, STALE, KeySpec::NONE, getkeysinslot)
+        .doc(
+            GROUP,
+            "3.0.0",
+            "Returns the key names in a hash slot.",
+            "O(N) where N is the number of keys in the database (a scan)",
+            "slot:int count:int",
+        )
+        .tips(&["nondeterministic_output"]),
+    Command::new("replicas", 3, ADMIN | STALE, KeySpec::NONE, replicas)
+        .doc(
+            GROUP,
+            "5.0.0",
+            "Lists the replica nodes of a master node.",
+            "O(N) where N is the number of replicas.",
+            "node-id",
+        )
+        .tips(&["nondeterministic_output"]),
+    Command::new("slaves", 3, ADMIN | STALE, KeySpec::NONE, replicas)
+        .doc(
+            GROUP,
+            "3.0.0",
+            "Lists the replica nodes of a master node.",
+            "O(N) where N is the number of replicas.",
+            "node-id",
+        )
+        .tips(&["nondeterministic_output"]),
+    Command::new("links", 2, STALE, KeySpec::NONE, links)
+        .doc(
+            GROUP,
+            "7.0.0",
+            "Returns a list of all TCP links to and from peer nodes.",
+            "O(N) where N is the total number of Cluster nodes",
+            "",
+        )
+        .tips(&["nondeterministic_output"]),
     Command::new("meet", -4, ADMIN | STALE, KeySpec::NONE, meet).doc(
         GROUP,
         "3.0.0",
@@ -255,14 +271,20 @@ fn info(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
         }
         current_epoch = current_epoch.max(member.generation);
     }
+    // A node still waiting to join its seeds' cluster serves no slot.
+    let (state, ok, fail) = if topology.is_ok() {
+        ("ok", u32::from(SLOTS) - pfail, 0)
+    } else {
+        ("fail", 0, u32::from(SLOTS))
+    };
     let mut out = String::new();
     let _ = write!(
         out,
-        "cluster_state:ok\r\n\
+        "cluster_state:{state}\r\n\
          cluster_slots_assigned:{SLOTS}\r\n\
-         cluster_slots_ok:{}\r\n\
+         cluster_slots_ok:{ok}\r\n\
          cluster_slots_pfail:{pfail}\r\n\
-         cluster_slots_fail:0\r\n\
+         cluster_slots_fail:{fail}\r\n\
          cluster_known_nodes:{}\r\n\
          cluster_size:{size}\r\n\
          cluster_current_epoch:{current_epoch}\r\n\
@@ -271,7 +293,6 @@ fn info(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
          cluster_stats_messages_received:{}\r\n\
          total_cluster_links_buffer_limit_exceeded:0\r\n\
          shoal_topology_epoch:{:016x}\r\n",
-        u32::from(SLOTS) - pfail,
         topology.members().len(),
         topology.myself().generation,
         stats.packets_sent,
@@ -347,7 +368,7 @@ fn slots(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     let listed = listed_owners(ctx.node);
     let table = topology.slots();
     // Runs whose listed owners are the same merge (when only primaries are listed).
-    let mut runs: Vec<(shoal_cluster::SlotRange, &[u16])> = Vec::new();
+    let mut runs: Vec<(SlotRange, &[u16])> = Vec::new();
     for range in table.ranges() {
         let owners = table.owners(range.start);
         let owners = &owners[..owners.len().min(listed)];
@@ -356,18 +377,63 @@ fn slots(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
             _ => runs.push((*range, owners)),
         }
     }
-    let out = runs
-        .iter()
-        .map(|(range, _)| {
+    let out = primaries_first(runs)
+        .into_iter()
+        .map(|(range, shown)| {
             let mut entry = vec![
                 Reply::Int(i64::from(range.start)),
                 Reply::Int(i64::from(range.end)),
             ];
-            entry.extend(topology.owners(range.start).take(listed).map(slot_node));
+            entry.extend(topology.owners(range.start).take(shown).map(slot_node));
             Reply::Array(entry)
         })
         .collect();
     Ok(Reply::Array(out))
+}
+
+/// Orders `CLUSTER SLOTS` entries so that every node appears first as a primary.
+///
+/// redis-py (sync and asyncio) takes a node's role from the first entry it appears in, and
+/// lists as primaries only the nodes it met first as one: in slot order, with replicas listed,
+/// most nodes would be met first as someone's replica, and its commands for "all primaries"
+/// (DBSIZE, KEYS, SCAN, FLUSHALL) would skip them. No order of whole entries avoids that (the
+/// first entry's replica is always met first as a replica), so the first slot of each node's
+/// first run is split off and listed, before everything else, with its primary alone. Ranges
+/// stay disjoint and cover every slot; those N slots (one per node) are shown without their
+/// replicas, so replica reads for them go to their primary. The rest follow in slot order.
+/// Returns (range, owners to show).
+fn primaries_first(runs: Vec<(SlotRange, &[u16])>) -> Vec<(SlotRange, usize)> {
+    let mut leads: Vec<(SlotRange, usize)> = Vec::new();
+    let mut rest: Vec<(SlotRange, usize)> = Vec::new();
+    let mut seen: Vec<u16> = Vec::new();
+    for (range, owners) in runs {
+        let Some(&primary) = owners.first() else {
+            continue;
+        };
+        if owners.len() > 1 && !seen.contains(&primary) {
+            seen.push(primary);
+            leads.push((
+                SlotRange {
+                    start: range.start,
+                    end: range.start,
+                },
+                1,
+            ));
+            if range.end > range.start {
+                rest.push((
+                    SlotRange {
+                        start: range.start + 1,
+                        end: range.end,
+                    },
+                    owners.len(),
+                ));
+            }
+        } else {
+            rest.push((range, owners.len()));
+        }
+    }
+    leads.extend(rest);
+    leads
 }
 
 fn shards(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
@@ -376,7 +442,7 @@ fn shards(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     let table = topology.slots();
     // One shard per distinct (listed) owner list, in the order of its first slot.
     let mut index: HashMap<&[u16], usize> = HashMap::new();
-    let mut groups: Vec<(shoal_cluster::SlotRange, Vec<Reply>)> = Vec::new();
+    let mut groups: Vec<(SlotRange, Vec<Reply>)> = Vec::new();
     for range in table.ranges() {
         let owners = table.owners(range.start);
         let owners = &owners[..owners.len().min(listed)];
@@ -542,9 +608,10 @@ fn links(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
             Reply::Map(vec![
                 field("direction", Reply::bulk_static("to")),
                 field("node", Reply::bulk_string(member.id.to_string())),
+                // The generation is the start time in µs; create-time is in ms.
                 field(
                     "create-time",
-                    Reply::Int(i64::try_from(member.generation).unwrap_or(i64::MAX)),
+                    Reply::Int(i64::try_from(member.generation / 1000).unwrap_or(i64::MAX)),
                 ),
                 field("events", Reply::bulk_static("")),
                 field("send-buffer-allocated", Reply::Int(0)),

@@ -17,13 +17,15 @@ const GROUP: &str = "connection";
 pub const REDIS_VERSION: &str = "7.2.4";
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("ping", -1, FAST, KeySpec::NONE, ping).doc(
-        GROUP,
-        "1.0.0",
-        "Answers PONG, or echoes the message when one is given.",
-        "O(1)",
-        "[message]",
-    ),
+    Command::new("ping", -1, FAST, KeySpec::NONE, ping)
+        .doc(
+            GROUP,
+            "1.0.0",
+            "Answers PONG, or echoes the message when one is given.",
+            "O(1)",
+            "[message]",
+        )
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
     Command::new("echo", 2, LOADING | STALE | FAST, KeySpec::NONE, echo).doc(
         GROUP,
         "1.0.0",
@@ -99,9 +101,9 @@ const CLIENT: &[Command] = &[
     Command::new("getname", 2, NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_getname)
         .doc(GROUP, "2.6.9", "Reports this connection's name, or null when it has none.", "O(1)", ""),
     Command::new("list", -2, ADMIN | NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_list)
-        .doc(GROUP, "2.4.0", "Describes the connected clients, one line each.", "O(N) in the number of connections", "[client-type=TYPE (NORMAL | MASTER | REPLICA | PUBSUB)] [ID client-id:int...]"),
+        .doc(GROUP, "2.4.0", "Describes the connected clients, one line each.", "O(N) in the number of connections", "[client-type=TYPE (NORMAL | MASTER | REPLICA | PUBSUB)] [ID client-id:int...]").tips(&["nondeterministic_output"]),
     Command::new("info", 2, NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_info)
-        .doc(GROUP, "6.2.0", "Describes this connection in the format of CLIENT LIST.", "O(1)", ""),
+        .doc(GROUP, "6.2.0", "Describes this connection in the format of CLIENT LIST.", "O(1)", "").tips(&["nondeterministic_output"]),
     Command::new("kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_kill)
         .doc(GROUP, "2.4.0", "Disconnects the clients matching the given filters.", "O(N) in the number of connections", "(filter=old-format=ip:port | (new-format=[ID client-id:int] | [client-type=TYPE (NORMAL | MASTER | SLAVE | REPLICA | PUBSUB)] | [USER username] | [ADDR addr=ip:port] | [LADDR laddr=ip:port] | [skipme=SKIPME (YES | NO)] | [MAXAGE maxage:int])...)"),
     Command::new("setinfo", 4, NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_setinfo)

@@ -56,7 +56,8 @@ const SLOWLOG: &[Command] = &[
         "Lists the newest slow log entries.",
         "O(N) in the number of entries returned",
         "[count:int]",
-    ),
+    )
+    .tips(&["request_policy:all_nodes", "nondeterministic_output"]),
     Command::new(
         "len",
         2,
@@ -64,7 +65,12 @@ const SLOWLOG: &[Command] = &[
         KeySpec::NONE,
         slowlog_len,
     )
-    .doc(GROUP, "2.2.12", "Counts the slow log entries.", "O(1)", ""),
+    .doc(GROUP, "2.2.12", "Counts the slow log entries.", "O(1)", "")
+    .tips(&[
+        "request_policy:all_nodes",
+        "response_policy:agg_sum",
+        "nondeterministic_output",
+    ]),
     Command::new(
         "reset",
         2,
@@ -78,7 +84,8 @@ const SLOWLOG: &[Command] = &[
         "Empties the slow log.",
         "O(N) in the number of entries",
         "",
-    ),
+    )
+    .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
     Command::new("help", 2, LOADING | STALE, KeySpec::NONE, slowlog_help).doc(
         GROUP,
         "6.2.0",
@@ -102,7 +109,12 @@ const LATENCY: &[Command] = &[
         "Gives the latest and highest spike of every latency event.",
         "O(1)",
         "",
-    ),
+    )
+    .tips(&[
+        "nondeterministic_output",
+        "request_policy:all_nodes",
+        "response_policy:special",
+    ]),
     Command::new(
         "history",
         3,
@@ -116,7 +128,12 @@ const LATENCY: &[Command] = &[
         "Gives the recorded spikes of one latency event.",
         "O(1)",
         "event",
-    ),
+    )
+    .tips(&[
+        "nondeterministic_output",
+        "request_policy:all_nodes",
+        "response_policy:special",
+    ]),
     Command::new(
         "reset",
         -2,
@@ -130,7 +147,8 @@ const LATENCY: &[Command] = &[
         "Forgets the spikes of the named events, or of all.",
         "O(1)",
         "[event...]",
-    ),
+    )
+    .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
     Command::new("help", 2, LOADING | STALE, KeySpec::NONE, latency_help).doc(
         GROUP,
         "2.8.13",

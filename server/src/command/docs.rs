@@ -527,7 +527,7 @@ pub fn info_reply(entry: &'static table::Entry) -> Reply {
         Reply::Int(last as i64),
         Reply::Int(step as i64),
         Reply::Set(categories(cmd).into_iter().map(Reply::status).collect()),
-        Reply::Set(vec![]),
+        Reply::Set(cmd.tips.iter().map(|tip| Reply::status(tip)).collect()),
         key_specs(cmd),
         subcommands_info(entry),
     ])

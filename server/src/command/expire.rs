@@ -41,20 +41,24 @@ pub const COMMANDS: &[Command] = &[
         "O(1)",
         "key unix-time-milliseconds:time [condition=NX | XX | GT | LT]",
     ),
-    Command::new("ttl", 2, READONLY | FAST, KeySpec::ONE, ttl).doc(
-        GROUP,
-        "1.0.0",
-        "Gives the seconds a key has left to live.",
-        "O(1)",
-        "key",
-    ),
-    Command::new("pttl", 2, READONLY | FAST, KeySpec::ONE, pttl).doc(
-        GROUP,
-        "2.6.0",
-        "Gives the milliseconds a key has left to live.",
-        "O(1)",
-        "key",
-    ),
+    Command::new("ttl", 2, READONLY | FAST, KeySpec::ONE, ttl)
+        .doc(
+            GROUP,
+            "1.0.0",
+            "Gives the seconds a key has left to live.",
+            "O(1)",
+            "key",
+        )
+        .tips(&["nondeterministic_output"]),
+    Command::new("pttl", 2, READONLY | FAST, KeySpec::ONE, pttl)
+        .doc(
+            GROUP,
+            "2.6.0",
+            "Gives the milliseconds a key has left to live.",
+            "O(1)",
+            "key",
+        )
+        .tips(&["nondeterministic_output"]),
     Command::new("expiretime", 2, READONLY | FAST, KeySpec::ONE, expiretime).doc(
         GROUP,
         "7.0.0",

@@ -29,7 +29,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new("hmset", -4, WRITE | DENYOOM | FAST, KeySpec::ONE, hmset)
         .doc(GROUP, "2.0.0", "Sets hash fields to values and answers OK (the older form of HSET).", "O(1) per field set.", "key (data=field value)..."),
     Command::new("hgetall", 2, READONLY, KeySpec::ONE, hgetall)
-        .doc(GROUP, "2.0.0", "Gives every field of a hash with its value.", "O(N) for a hash of N fields.", "key"),
+        .doc(GROUP, "2.0.0", "Gives every field of a hash with its value.", "O(N) for a hash of N fields.", "key").tips(&["nondeterministic_output_order"]),
     Command::new("hdel", -3, WRITE | FAST, KeySpec::ONE, hdel)
         .doc(GROUP, "2.0.0", "Removes fields from a hash and counts those that were there; a hash left empty is deleted.", "O(N) for N fields removed.", "key field..."),
     Command::new("hexists", 3, READONLY | FAST, KeySpec::ONE, hexists)
@@ -39,17 +39,17 @@ pub const COMMANDS: &[Command] = &[
     Command::new("hstrlen", 3, READONLY | FAST, KeySpec::ONE, hstrlen)
         .doc(GROUP, "3.2.0", "Gives the length in bytes of a hash field's value.", "O(1)", "key field"),
     Command::new("hkeys", 2, READONLY, KeySpec::ONE, hkeys)
-        .doc(GROUP, "2.0.0", "Lists the fields of a hash.", "O(N) for a hash of N fields.", "key"),
+        .doc(GROUP, "2.0.0", "Lists the fields of a hash.", "O(N) for a hash of N fields.", "key").tips(&["nondeterministic_output_order"]),
     Command::new("hvals", 2, READONLY, KeySpec::ONE, hvals)
-        .doc(GROUP, "2.0.0", "Lists the values of a hash.", "O(N) for a hash of N fields.", "key"),
+        .doc(GROUP, "2.0.0", "Lists the values of a hash.", "O(N) for a hash of N fields.", "key").tips(&["nondeterministic_output_order"]),
     Command::new("hincrby", 4, WRITE | DENYOOM | FAST, KeySpec::ONE, hincrby)
         .doc(GROUP, "2.0.0", "Adds an integer to an integer hash value; a missing field counts as 0.", "O(1)", "key field increment:int"),
     Command::new("hincrbyfloat", 4, WRITE | DENYOOM | FAST, KeySpec::ONE, hincrbyfloat)
         .doc(GROUP, "2.6.0", "Adds a decimal number to a numeric hash value; a missing field counts as 0.", "O(1)", "key field increment:double"),
     Command::new("hrandfield", -2, READONLY, KeySpec::ONE, hrandfield)
-        .doc(GROUP, "6.2.0", "Picks random fields of a hash, distinct ones for a positive count, possibly repeated ones for a negative count, optionally with their values.", "O(N) for N fields answered.", "key [options=count:int [WITHVALUES]]"),
+        .doc(GROUP, "6.2.0", "Picks random fields of a hash, distinct ones for a positive count, possibly repeated ones for a negative count, optionally with their values.", "O(N) for N fields answered.", "key [options=count:int [WITHVALUES]]").tips(&["nondeterministic_output"]),
     Command::new("hscan", -3, READONLY, KeySpec::ONE, hscan)
-        .doc(GROUP, "2.8.0", "Walks the fields and values of a hash a few at a time with a cursor.", "O(1) per call; O(N) for a whole walk over N fields.", "key cursor:int [MATCH pattern:pattern] [COUNT count:int]"),
+        .doc(GROUP, "2.8.0", "Walks the fields and values of a hash a few at a time with a cursor.", "O(1) per call; O(N) for a whole walk over N fields.", "key cursor:int [MATCH pattern:pattern] [COUNT count:int]").tips(&["nondeterministic_output"]),
 ];
 
 /// The hash in a found entry, or WRONGTYPE.

@@ -12,27 +12,33 @@ use crate::store::locked::Access;
 const GROUP: &str = "generic";
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("del", -2, WRITE, KeySpec::ALL, del).doc(
-        GROUP,
-        "1.0.0",
-        "Removes keys and counts those that existed.",
-        "O(N) for N keys, plus the size of the removed values.",
-        "key...",
-    ),
-    Command::new("unlink", -2, WRITE | FAST, KeySpec::ALL, unlink).doc(
-        GROUP,
-        "4.0.0",
-        "Removes keys, freeing large values in the background.",
-        "O(1) per key.",
-        "key...",
-    ),
-    Command::new("exists", -2, READONLY | FAST, KeySpec::ALL, exists).doc(
-        GROUP,
-        "1.0.0",
-        "Counts how many of the named keys exist.",
-        "O(N) for N keys.",
-        "key...",
-    ),
+    Command::new("del", -2, WRITE, KeySpec::ALL, del)
+        .doc(
+            GROUP,
+            "1.0.0",
+            "Removes keys and counts those that existed.",
+            "O(N) for N keys, plus the size of the removed values.",
+            "key...",
+        )
+        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
+    Command::new("unlink", -2, WRITE | FAST, KeySpec::ALL, unlink)
+        .doc(
+            GROUP,
+            "4.0.0",
+            "Removes keys, freeing large values in the background.",
+            "O(1) per key.",
+            "key...",
+        )
+        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
+    Command::new("exists", -2, READONLY | FAST, KeySpec::ALL, exists)
+        .doc(
+            GROUP,
+            "1.0.0",
+            "Counts how many of the named keys exist.",
+            "O(N) for N keys.",
+            "key...",
+        )
+        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
     Command::new("type", 2, READONLY | FAST, KeySpec::ONE, type_).doc(
         GROUP,
         "1.0.0",
@@ -68,13 +74,15 @@ pub const COMMANDS: &[Command] = &[
         "O(1)",
         "key db:int",
     ),
-    Command::new("touch", -2, READONLY | FAST, KeySpec::ALL, touch).doc(
-        GROUP,
-        "3.2.1",
-        "Marks keys as just used and counts those that exist.",
-        "O(N) for N keys.",
-        "key...",
-    ),
+    Command::new("touch", -2, READONLY | FAST, KeySpec::ALL, touch)
+        .doc(
+            GROUP,
+            "3.2.1",
+            "Marks keys as just used and counts those that exist.",
+            "O(N) for N keys.",
+            "key...",
+        )
+        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
     Command::new("object", -2, 0, KeySpec::NONE, Command::container)
         .doc(
             GROUP,
@@ -100,14 +108,17 @@ const OBJECT: &[Command] = &[
         "Names the internal representation of a key's value.",
         "O(1)",
         "key",
-    ),
-    Command::new("freq", 3, READONLY, KeySpec::range(2, 2, 1), object_freq).doc(
-        GROUP,
-        "4.0.0",
-        "Gives a key's access frequency counter (LFU policies only).",
-        "O(1)",
-        "key",
-    ),
+    )
+    .tips(&["nondeterministic_output"]),
+    Command::new("freq", 3, READONLY, KeySpec::range(2, 2, 1), object_freq)
+        .doc(
+            GROUP,
+            "4.0.0",
+            "Gives a key's access frequency counter (LFU policies only).",
+            "O(1)",
+            "key",
+        )
+        .tips(&["nondeterministic_output"]),
     Command::new(
         "idletime",
         3,
@@ -121,7 +132,8 @@ const OBJECT: &[Command] = &[
         "Gives the seconds since a key was last used.",
         "O(1)",
         "key",
-    ),
+    )
+    .tips(&["nondeterministic_output"]),
     Command::new(
         "refcount",
         3,
@@ -135,7 +147,8 @@ const OBJECT: &[Command] = &[
         "Gives how many references a key's value has.",
         "O(1)",
         "key",
-    ),
+    )
+    .tips(&["nondeterministic_output"]),
     Command::new("help", 2, LOADING | STALE, KeySpec::NONE, object_help).doc(
         GROUP,
         "6.2.0",

@@ -16,20 +16,24 @@ use rand::RngExt;
 const GROUP: &str = "generic";
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("keys", 2, READONLY | KEYSPACE, KeySpec::NONE, keys).doc(
-        GROUP,
-        "1.0.0",
-        "Lists the keys whose names match a glob pattern.",
-        "O(N) for N keys in the database.",
-        "pattern:pattern",
-    ),
-    Command::new("scan", -2, READONLY | KEYSPACE, KeySpec::NONE, scan).doc(
-        GROUP,
-        "2.8.0",
-        "Walks the key names of the database a few at a time with a cursor.",
-        "O(1) per call, O(N) for a whole iteration over N keys.",
-        "cursor:int [MATCH pattern:pattern] [COUNT count:int] [TYPE type]",
-    ),
+    Command::new("keys", 2, READONLY | KEYSPACE, KeySpec::NONE, keys)
+        .doc(
+            GROUP,
+            "1.0.0",
+            "Lists the keys whose names match a glob pattern.",
+            "O(N) for N keys in the database.",
+            "pattern:pattern",
+        )
+        .tips(&["request_policy:all_shards", "nondeterministic_output_order"]),
+    Command::new("scan", -2, READONLY | KEYSPACE, KeySpec::NONE, scan)
+        .doc(
+            GROUP,
+            "2.8.0",
+            "Walks the key names of the database a few at a time with a cursor.",
+            "O(1) per call, O(N) for a whole iteration over N keys.",
+            "cursor:int [MATCH pattern:pattern] [COUNT count:int] [TYPE type]",
+        )
+        .tips(&["nondeterministic_output", "request_policy:special"]),
     Command::new(
         "randomkey",
         1,
@@ -43,7 +47,8 @@ pub const COMMANDS: &[Command] = &[
         "Picks the name of a random key.",
         "O(1)",
         "",
-    ),
+    )
+    .tips(&["request_policy:all_shards", "nondeterministic_output"]),
     Command::new(
         "dbsize",
         1,
@@ -57,21 +62,26 @@ pub const COMMANDS: &[Command] = &[
         "Counts the keys of the selected database.",
         "O(1)",
         "",
-    ),
-    Command::new("flushdb", -1, WRITE | KEYSPACE, KeySpec::NONE, flushdb).doc(
-        "server",
-        "1.0.0",
-        "Empties the selected database.",
-        "O(N) for N keys in the database.",
-        "[flush-type=ASYNC | SYNC]",
-    ),
-    Command::new("flushall", -1, WRITE | KEYSPACE, KeySpec::NONE, flushall).doc(
-        "server",
-        "1.0.0",
-        "Empties every database.",
-        "O(N) for N keys in all databases.",
-        "[flush-type=ASYNC | SYNC]",
-    ),
+    )
+    .tips(&["request_policy:all_shards", "response_policy:agg_sum"]),
+    Command::new("flushdb", -1, WRITE | KEYSPACE, KeySpec::NONE, flushdb)
+        .doc(
+            "server",
+            "1.0.0",
+            "Empties the selected database.",
+            "O(N) for N keys in the database.",
+            "[flush-type=ASYNC | SYNC]",
+        )
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
+    Command::new("flushall", -1, WRITE | KEYSPACE, KeySpec::NONE, flushall)
+        .doc(
+            "server",
+            "1.0.0",
+            "Empties every database.",
+            "O(N) for N keys in all databases.",
+            "[flush-type=ASYNC | SYNC]",
+        )
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
     Command::new("swapdb", 3, WRITE | FAST | KEYSPACE, KeySpec::NONE, swapdb).doc(
         "server",
         "4.0.0",

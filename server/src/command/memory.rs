@@ -37,34 +37,54 @@ const SUBCOMMANDS: &[Command] = &[
         "O(1)",
         "key [SAMPLES count:int]",
     ),
-    Command::new("stats", 2, 0, KeySpec::NONE, stats).doc(
-        GROUP,
-        "4.0.0",
-        "Returns details about memory usage.",
-        "O(1)",
-        "",
-    ),
-    Command::new("doctor", 2, 0, KeySpec::NONE, doctor).doc(
-        GROUP,
-        "4.0.0",
-        "Outputs a memory problems report.",
-        "O(1)",
-        "",
-    ),
-    Command::new("malloc-stats", 2, 0, KeySpec::NONE, malloc_stats).doc(
-        GROUP,
-        "4.0.0",
-        "Returns the allocator statistics.",
-        "Depends on how much memory is allocated, could be slow",
-        "",
-    ),
-    Command::new("purge", 2, 0, KeySpec::NONE, purge).doc(
-        GROUP,
-        "4.0.0",
-        "Asks the allocator to release memory (not supported by Shoal).",
-        "Depends on how much memory is allocated, could be slow",
-        "",
-    ),
+    Command::new("stats", 2, 0, KeySpec::NONE, stats)
+        .doc(
+            GROUP,
+            "4.0.0",
+            "Returns details about memory usage.",
+            "O(1)",
+            "",
+        )
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ]),
+    Command::new("doctor", 2, 0, KeySpec::NONE, doctor)
+        .doc(
+            GROUP,
+            "4.0.0",
+            "Outputs a memory problems report.",
+            "O(1)",
+            "",
+        )
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ]),
+    Command::new("malloc-stats", 2, 0, KeySpec::NONE, malloc_stats)
+        .doc(
+            GROUP,
+            "4.0.0",
+            "Returns the allocator statistics.",
+            "Depends on how much memory is allocated, could be slow",
+            "",
+        )
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ]),
+    Command::new("purge", 2, 0, KeySpec::NONE, purge)
+        .doc(
+            GROUP,
+            "4.0.0",
+            "Asks the allocator to release memory (not supported by Shoal).",
+            "Depends on how much memory is allocated, could be slow",
+            "",
+        )
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
     Command::new("help", 2, LOADING | STALE, KeySpec::NONE, help).doc(
         GROUP,
         "4.0.0",

@@ -266,6 +266,10 @@ pub struct Command {
     pub run: Handler,
     /// For container commands (`CLIENT`, `CONFIG`…), their subcommands.
     pub subcommands: &'static [Command],
+    /// Redis's command tips (`request_policy:all_shards`, `response_policy:agg_sum`,
+    /// `nondeterministic_output`…), as `COMMAND INFO` and `COMMAND DOCS` report them: cluster
+    /// clients (redis-py 8) route keyless commands by them.
+    pub tips: &'static [&'static str],
 }
 
 impl Command {
@@ -292,7 +296,14 @@ impl Command {
                 args: "",
             },
             subcommands: &[],
+            tips: &[],
         }
+    }
+
+    /// Sets Redis's command tips (see [`Command::tips`]).
+    pub const fn tips(mut self, tips: &'static [&'static str]) -> Command {
+        self.tips = tips;
+        self
     }
 
     /// Sets the documentation: group, version introduced, summary, complexity and argument

@@ -31,19 +31,19 @@ pub const COMMANDS: &[Command] = &[
     Command::new("scard", 2, READONLY | FAST, KeySpec::ONE, scard)
         .doc(GROUP, "1.0.0", "Counts the members of a set.", "O(1)", "key"),
     Command::new("smembers", 2, READONLY, KeySpec::ONE, smembers)
-        .doc(GROUP, "1.0.0", "Lists every member of a set.", "O(N) for a set of N members.", "key"),
+        .doc(GROUP, "1.0.0", "Lists every member of a set.", "O(N) for a set of N members.", "key").tips(&["nondeterministic_output_order"]),
     Command::new("sismember", 3, READONLY | FAST, KeySpec::ONE, sismember)
         .doc(GROUP, "1.0.0", "Tells whether a value is a member of a set.", "O(1)", "key member"),
     Command::new("smismember", -3, READONLY | FAST, KeySpec::ONE, smismember)
         .doc(GROUP, "6.2.0", "Tells, for each of several values, whether it is a member of a set.", "O(N) for N values asked about.", "key member..."),
     Command::new("spop", -2, WRITE | FAST, KeySpec::ONE, spop)
-        .doc(GROUP, "1.0.0", "Removes random members from a set and answers them: one without a count, up to count distinct ones with it.", "O(1) without a count, else O(N) for N members removed.", "key [count:int]"),
+        .doc(GROUP, "1.0.0", "Removes random members from a set and answers them: one without a count, up to count distinct ones with it.", "O(1) without a count, else O(N) for N members removed.", "key [count:int]").tips(&["nondeterministic_output"]),
     Command::new("srandmember", -2, READONLY, KeySpec::ONE, srandmember)
-        .doc(GROUP, "1.0.0", "Picks random members of a set without removing them: distinct ones for a positive count, possibly repeated ones for a negative count.", "O(1) without a count, else O(N) for N members answered.", "key [count:int]"),
+        .doc(GROUP, "1.0.0", "Picks random members of a set without removing them: distinct ones for a positive count, possibly repeated ones for a negative count.", "O(1) without a count, else O(N) for N members answered.", "key [count:int]").tips(&["nondeterministic_output"]),
     Command::new("smove", 4, WRITE | FAST, KeySpec::TWO, smove)
         .doc(GROUP, "1.0.0", "Moves a member from one set to another.", "O(1)", "source:key destination:key member"),
     Command::new("sinter", -2, READONLY, KeySpec::ALL, sinter)
-        .doc(GROUP, "1.0.0", "Lists the members common to all the given sets.", "O(N*M) worst case for the smallest set of N members and M sets.", "key..."),
+        .doc(GROUP, "1.0.0", "Lists the members common to all the given sets.", "O(N*M) worst case for the smallest set of N members and M sets.", "key...").tips(&["nondeterministic_output_order"]),
     // SINTERCARD names its keys with a count; until KeySpec can say so, every argument from
     // the first key on is locked (the LIMIT words too, which is harmless).
     Command::new("sintercard", -3, READONLY, KeySpec::numkeys(1), sintercard)
@@ -51,15 +51,15 @@ pub const COMMANDS: &[Command] = &[
     Command::new("sinterstore", -3, WRITE | DENYOOM, KeySpec::ALL, sinterstore)
         .doc(GROUP, "1.0.0", "Stores the members common to all the given sets at a key and counts them; an empty result deletes the key.", "O(N*M) worst case for the smallest set of N members and M sets.", "destination:key key..."),
     Command::new("sunion", -2, READONLY, KeySpec::ALL, sunion)
-        .doc(GROUP, "1.0.0", "Lists the members found in any of the given sets.", "O(N) for N members in all the sets.", "key..."),
+        .doc(GROUP, "1.0.0", "Lists the members found in any of the given sets.", "O(N) for N members in all the sets.", "key...").tips(&["nondeterministic_output_order"]),
     Command::new("sunionstore", -3, WRITE | DENYOOM, KeySpec::ALL, sunionstore)
         .doc(GROUP, "1.0.0", "Stores the members found in any of the given sets at a key and counts them; an empty result deletes the key.", "O(N) for N members in all the sets.", "destination:key key..."),
     Command::new("sdiff", -2, READONLY, KeySpec::ALL, sdiff)
-        .doc(GROUP, "1.0.0", "Lists the members of the first set found in none of the others.", "O(N) for N members in all the sets.", "key..."),
+        .doc(GROUP, "1.0.0", "Lists the members of the first set found in none of the others.", "O(N) for N members in all the sets.", "key...").tips(&["nondeterministic_output_order"]),
     Command::new("sdiffstore", -3, WRITE | DENYOOM, KeySpec::ALL, sdiffstore)
         .doc(GROUP, "1.0.0", "Stores the members of the first set found in none of the others at a key and counts them; an empty result deletes the key.", "O(N) for N members in all the sets.", "destination:key key..."),
     Command::new("sscan", -3, READONLY, KeySpec::ONE, sscan)
-        .doc(GROUP, "2.8.0", "Walks the members of a set a few at a time with a cursor, optionally only those matching a glob pattern.", "O(1) per call, O(N) for a whole iteration over N members.", "key cursor:int [MATCH pattern:pattern] [COUNT count:int]"),
+        .doc(GROUP, "2.8.0", "Walks the members of a set a few at a time with a cursor, optionally only those matching a glob pattern.", "O(1) per call, O(N) for a whole iteration over N members.", "key cursor:int [MATCH pattern:pattern] [COUNT count:int]").tips(&["nondeterministic_output"]),
 ];
 
 /// Members copied out of a set at a time by the multi-key commands.

@@ -35,7 +35,7 @@ macro_rules! trim_syntax {
 
 pub const COMMANDS: &[Command] = &[
     Command::new("xadd", -5, WRITE | DENYOOM | FAST, KeySpec::ONE, xadd)
-        .doc(GROUP, "5.0.0", "Appends an entry to a stream (creating the stream unless NOMKSTREAM) and optionally trims its oldest entries.", "O(1) to append, plus O(N) for N entries trimmed.", concat!("key [NOMKSTREAM] [trim=", trim_syntax!(), "] (id_or_auto=auto_id=* | id) (field_value=field value)...")),
+        .doc(GROUP, "5.0.0", "Appends an entry to a stream (creating the stream unless NOMKSTREAM) and optionally trims its oldest entries.", "O(1) to append, plus O(N) for N entries trimmed.", concat!("key [NOMKSTREAM] [trim=", trim_syntax!(), "] (id_or_auto=auto_id=* | id) (field_value=field value)...")).tips(&["nondeterministic_output"]),
     Command::new("xlen", 2, READONLY | FAST, KeySpec::ONE, xlen)
         .doc(GROUP, "5.0.0", "Counts the entries of a stream.", "O(1)", "key"),
     Command::new("xrange", -4, READONLY, KeySpec::ONE, xrange)
@@ -45,7 +45,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new("xdel", -3, WRITE | FAST, KeySpec::ONE, xdel)
         .doc(GROUP, "5.0.0", "Removes entries from a stream by ID.", "O(log N) per ID.", "key id..."),
     Command::new("xtrim", -4, WRITE, KeySpec::ONE, xtrim)
-        .doc(GROUP, "5.0.0", "Removes the oldest entries of a stream beyond a length or below an ID.", "O(N) for N entries removed; whole blocks of entries go at once.", concat!("key (trim=", trim_syntax!(), ")")),
+        .doc(GROUP, "5.0.0", "Removes the oldest entries of a stream beyond a length or below an ID.", "O(N) for N entries removed; whole blocks of entries go at once.", concat!("key (trim=", trim_syntax!(), ")")).tips(&["nondeterministic_output"]),
     Command::new("xread", -4, READONLY | BLOCKING, KeySpec::after_keyword("STREAMS"), xread)
         .doc(GROUP, "5.0.0", "Reads the entries newer than given IDs from one or more streams, optionally waiting for some to arrive.", "O(log N + M) per stream for M entries returned.", "[COUNT count:int] [BLOCK milliseconds:int] (STREAMS key... id...)"),
 ];

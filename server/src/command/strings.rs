@@ -26,11 +26,11 @@ pub const COMMANDS: &[Command] = &[
     Command::new("getex", -2, WRITE | FAST, KeySpec::ONE, getex)
         .doc(GROUP, "6.2.0", "Answers the string at a key, optionally setting or removing its expiry.", "O(1)", "key [expiration=EX seconds:int | PX milliseconds:int | EXAT unix-time-seconds:time | PXAT unix-time-milliseconds:time | PERSIST]"),
     Command::new("mget", -2, READONLY | FAST, KeySpec::ALL, mget)
-        .doc(GROUP, "1.0.0", "Gets the strings of several keys in one step.", "O(N) for N keys.", "key..."),
+        .doc(GROUP, "1.0.0", "Gets the strings of several keys in one step.", "O(N) for N keys.", "key...").tips(&["request_policy:multi_shard"]),
     Command::new("mset", -3, WRITE | DENYOOM, KeySpec::PAIRS, mset)
-        .doc(GROUP, "1.0.1", "Stores several strings in one step.", "O(N) for N keys.", "(key value)..."),
+        .doc(GROUP, "1.0.1", "Stores several strings in one step.", "O(N) for N keys.", "(key value)...").tips(&["request_policy:multi_shard", "response_policy:all_succeeded"]),
     Command::new("msetnx", -3, WRITE | DENYOOM, KeySpec::PAIRS, msetnx)
-        .doc(GROUP, "1.0.1", "Stores several strings in one step, only if none of the keys exists.", "O(N) for N keys.", "(key value)..."),
+        .doc(GROUP, "1.0.1", "Stores several strings in one step, only if none of the keys exists.", "O(N) for N keys.", "(key value)...").tips(&["request_policy:multi_shard", "response_policy:agg_min"]),
     Command::new("append", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, append)
         .doc(GROUP, "2.0.0", "Adds bytes at the end of a string, creating it if missing.", "O(1) amortized: strings grow with spare room.", "key value"),
     Command::new("strlen", 2, READONLY | FAST, KeySpec::ONE, strlen)

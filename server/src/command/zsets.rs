@@ -215,7 +215,7 @@ pub const COMMANDS: &[Command] = &[
         "Picks random members; a negative count allows the same member more than once.",
         "O(N) for N members answered.",
         "key [options=count:int [WITHSCORES]]",
-    ),
+    ).tips(&["nondeterministic_output"]),
     Command::new("zunion", -3, READONLY, KeySpec::numkeys(1), algebra::zunion).doc(
         GROUP,
         "6.2.0",
@@ -271,7 +271,7 @@ pub const COMMANDS: &[Command] = &[
         "Walks the members and scores of a sorted set a few at a time with a cursor.",
         "O(1) per call, O(N) for a whole iteration over N members.",
         "key cursor:int [MATCH pattern:pattern] [COUNT count:int]",
-    ),
+    ).tips(&["nondeterministic_output"]),
 ];
 
 /// The sorted set a value holds, or WRONGTYPE.

@@ -45,6 +45,7 @@ pub enum Route {
 }
 
 const CROSSSLOT: Error = Error::msg("CROSSSLOT Keys in request don't hash to the same slot");
+const CLUSTERDOWN: Error = Error::msg("CLUSTERDOWN The cluster is down");
 const HOP_LIMIT: Error = Error::msg(
     "TRYAGAIN Forwarding hop limit reached: the nodes disagree on the slot's owner (topology change in progress)",
 );
@@ -58,6 +59,15 @@ pub fn route(node: &Node, client: &mut Client, command: &Command, args: &[&[u8]]
         return Route::Local;
     }
     let topology = cluster.topology.load();
+    if !topology.is_ok() {
+        // Not joined yet: keys are refused (a node that cannot reach its cluster must not
+        // serve as a cluster of its own); everything else runs here.
+        return if command.keys.has_keys() {
+            Route::Refuse(CLUSTERDOWN)
+        } else {
+            Route::Local
+        };
+    }
     if topology.slots().nodes().len() <= 1 {
         return Route::Local;
     }
