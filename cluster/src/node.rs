@@ -281,7 +281,9 @@ fn fallback_ip(config: &ClusterConfig) -> IpAddr {
             .find(|ip| !ip.is_loopback() && !ip.is_unspecified())
     };
     routed.or_else(by_hostname).unwrap_or_else(|| {
-        tracing::warn!("cannot tell which IP to announce; using 127.0.0.1 (set announce-ip)");
+        tracing::warn!(
+            "cannot tell which IP to announce; using 127.0.0.1 (set cluster-announce-ip)"
+        );
         loopback
     })
 }

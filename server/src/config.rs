@@ -484,6 +484,20 @@ fn directive(name: &str) -> Option<&'static Directive> {
     all_directives().find(|d| d.name.eq_ignore_ascii_case(name))
 }
 
+/// Every directive with its default value, one `--name default` per line, for `--help`.
+pub fn directives_help() -> String {
+    let defaults = Config::default();
+    all_directives()
+        .map(|d| {
+            let value = (d.get)(&defaults);
+            let shown = if value.is_empty() { "\"\"" } else { &value };
+            let runtime = if d.mutable { "  (CONFIG SET)" } else { "" };
+            format!("  --{} {shown}{runtime}", d.name)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 impl Config {
     /// Sets one directive by name (file, flags and `CONFIG SET` all come here).
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {

@@ -8,6 +8,7 @@ use shoal_server::config::{Config, LogFormat, LogLevel};
 use shoal_server::node::Node;
 use shoal_server::workers::Workers;
 use shoal_server::{server, store};
+use std::io::Write;
 use std::sync::Arc;
 use tracing_subscriber::{filter::LevelFilter, prelude::*, reload};
 
@@ -35,11 +36,20 @@ fn main() {
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{USAGE}");
+        // Written without panicking when the reader goes away (`shoal --help | head`).
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "{USAGE}\n\nDirectives, with their defaults (README.md says what each does):\n{}",
+            shoal_server::config::directives_help()
+        );
         return;
     }
     if args.iter().any(|a| a == "--version" || a == "-v") {
-        println!("shoal {}", env!("CARGO_PKG_VERSION"));
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "shoal {}",
+            env!("CARGO_PKG_VERSION")
+        );
         return;
     }
     if let Some(at) = args.iter().position(|a| a == "--dev-cluster") {

@@ -498,7 +498,10 @@ fn a_node_with_the_wrong_secret_cannot_join_and_its_packets_are_counted() {
     );
     assert_eq!(intruder_raw.call(&["PING"]), "+PONG\r\n");
     assert!(
-        wait_for_line(&intruder, "NOT JOINED: the seed refused our packets as unauthenticated"),
+        wait_for_line(
+            &intruder,
+            "NOT JOINED: the seed refused our packets as unauthenticated"
+        ),
         "the intruder says why it is not joined: {:?}",
         intruder.output.lock().expect("output")
     );
@@ -568,7 +571,10 @@ fn a_node_whose_seed_does_not_answer_refuses_keys_until_it_joins() {
         raw.call(&["SET", "k", "v"]),
         "-CLUSTERDOWN The cluster is down\r\n"
     );
-    assert_eq!(raw.call(&["GET", "k"]), "-CLUSTERDOWN The cluster is down\r\n");
+    assert_eq!(
+        raw.call(&["GET", "k"]),
+        "-CLUSTERDOWN The cluster is down\r\n"
+    );
     assert_eq!(raw.call(&["DBSIZE"]), ":0\r\n");
     assert_eq!(
         info_field(&cluster_text(&lost, "INFO"), "cluster_state"),
@@ -864,7 +870,10 @@ fn dev_cluster_starts_n_joined_nodes_survives_a_killed_one_and_stops_them_togeth
         .status()
         .expect("kill");
     assert!(status.success());
-    assert!(wait_for_line(&parent, "node-2 (port"), "the parent reports the exit");
+    assert!(
+        wait_for_line(&parent, "node-2 (port"),
+        "the parent reports the exit"
+    );
     assert!(parent.is_running(), "the parent keeps running");
     let deadline = Instant::now() + PATIENCE;
     while !try_cluster_command(base, "INFO").is_ok_and(|i| i.contains("cluster_size:2\r\n")) {

@@ -123,7 +123,11 @@ fn a_taken_port_stops_startup_whichever_it_is() {
         "{error}"
     );
     // Said once, not twice.
-    assert_eq!(error.matches("Address already in use").count(), 1, "{error}");
+    assert_eq!(
+        error.matches("Address already in use").count(),
+        1,
+        "{error}"
+    );
 }
 
 #[test]
