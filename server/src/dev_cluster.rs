@@ -69,6 +69,20 @@ pub(crate) fn run(args: &[String], at: usize) -> anyhow::Result<()> {
         anyhow::bail!("ports {base}..{base}+{count} do not fit");
     };
     let exe = std::env::current_exe().context("finding the shoal binary")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    // Installed before any child starts: a signal right after a node says it is ready must
+    // reach the handlers, not kill the parent and orphan its children.
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let _entered = runtime.enter();
+        (
+            signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+        )
+    };
     let mut nodes = Vec::new();
     for i in 0..count {
         let port = base + i;
@@ -121,11 +135,7 @@ pub(crate) fn run(args: &[String], at: usize) -> anyhow::Result<()> {
         "shoal: dev cluster of {count} nodes on ports {base}-{}{metrics}; try: redis-cli -c -p {base} cluster nodes",
         base + count - 1
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
-    let stopped = runtime.block_on(supervise(&mut nodes));
+    let stopped = runtime.block_on(supervise(&mut nodes, signals));
     stop_all(&mut nodes);
     if !stopped && nodes.iter().any(|n| n.exited.is_some_and(|s| !s.success())) {
         anyhow::bail!("every node has exited");
@@ -168,15 +178,10 @@ fn relay(pipe: impl Read + Send + 'static, prefix: String, to_stderr: bool) {
 
 /// Waits for SIGINT or SIGTERM (returns true) or for every child to exit (false), reporting
 /// each child that exits on its own.
-async fn supervise(nodes: &mut [DevNode]) -> bool {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        eprintln!("shoal: could not install signal handlers; stopping the dev cluster");
-        return true;
-    };
+async fn supervise(
+    nodes: &mut [DevNode],
+    (mut term, mut int): (tokio::signal::unix::Signal, tokio::signal::unix::Signal),
+) -> bool {
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
         tokio::select! {

@@ -145,7 +145,9 @@ async fn serve(
     node.record_bound_ports(node.cluster.get().map(|c| c.handle.local_bus_addr().port()));
     store::expire::spawn(&node.store, node.expiry.clone()).context("starting the expiry cycle")?;
     tokio::spawn(server::sample_stats(node.clone()));
-    tokio::spawn(shutdown_on_signal(node.clone()));
+    // The handlers are installed here, before the ready line: a signal sent as soon as the
+    // node says it is ready must find them (not kill the process).
+    tokio::spawn(shutdown_on_signal(node.clone(), signal_handlers()?));
     if let Some(listener) = metrics {
         serve_metrics(&node, listener);
     }
@@ -216,15 +218,17 @@ async fn leave_on_shutdown(node: Arc<Node>) {
     }
 }
 
-async fn shutdown_on_signal(node: Arc<Node>) {
+type SignalHandlers = (tokio::signal::unix::Signal, tokio::signal::unix::Signal);
+
+/// SIGTERM and SIGINT handlers, installed now.
+fn signal_handlers() -> anyhow::Result<SignalHandlers> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::warn!("could not install signal handlers");
-        return;
-    };
+    let term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok((term, int))
+}
+
+async fn shutdown_on_signal(node: Arc<Node>, (mut term, mut int): SignalHandlers) {
     let name = tokio::select! {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",
