@@ -12,6 +12,7 @@
 //! - `ring`: the slot table — V tokens per node, R owners per slot — from a set of live nodes.
 //! - `topology`: an immutable snapshot (members, slot table, epoch) published with `ArcSwap`.
 //! - `identity`: node ids and foca's `Identity` (addresses, generation).
+//! - `hlc`: versions of writes, from a hybrid logical clock.
 //! - `config`: [`ClusterConfig`] and how the node timeout maps onto SWIM timings.
 //! - `wire`: the gossip datagram envelope (HMAC-SHA256 when a secret is set) and foca's codec.
 //! - `peer_auth`: the challenge–response that authenticates peer links with the secret.
@@ -45,6 +46,7 @@
 
 pub mod config;
 pub mod error;
+pub mod hlc;
 pub mod identity;
 pub mod membership;
 pub mod node;
@@ -57,6 +59,7 @@ pub mod wire;
 
 pub use config::{ClusterConfig, Timings};
 pub use error::{ClusterError, ConfigError};
+pub use hlc::{Hlc, Version};
 pub use identity::{NodeId, NodeIdentity};
 pub use membership::{Membership, MembershipEvent};
 pub use node::Cluster;

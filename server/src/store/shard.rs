@@ -9,6 +9,7 @@ use super::entry::Entry;
 use super::evict::Tracking;
 use super::value::{Value, ValueRef};
 use hashbrown::HashTable;
+use shoal_cluster::Hlc;
 
 /// Counters a shard keeps under its own lock, summed for `INFO stats`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -46,8 +47,9 @@ pub struct Shard {
     pub(super) expire_cursor_generation: u32,
     /// Smallest expiry seen by the current pass of the active cycle.
     pub(super) pass_earliest: u64,
-    /// The last version given to an entry of this shard (versions only grow).
-    last_version: u64,
+    /// The clock stamping this shard's writes (see `shoal_cluster::hlc`): versions only
+    /// grow, and follow the wall clock.
+    clock: Hlc,
     /// Sum and count of remaining TTLs seen by the current pass, and the average the last
     /// complete pass found (`INFO keyspace` avg_ttl).
     pub(super) pass_ttl_sum: u64,
@@ -62,7 +64,9 @@ pub struct EntryMut<'a> {
     volatile: &'a mut usize,
     earliest: &'a mut u64,
     pass_earliest: &'a mut u64,
-    last_version: &'a mut u64,
+    clock: &'a mut Hlc,
+    /// Unix ms of the command: the time new versions are stamped with.
+    now: u64,
 }
 
 impl EntryMut<'_> {
@@ -99,8 +103,8 @@ impl EntryMut<'_> {
     }
 
     fn bump_version(&mut self) {
-        *self.last_version += 1;
-        self.entry.set_version(*self.last_version);
+        let version = self.clock.tick(self.now);
+        self.entry.set_version(version.raw());
     }
 
     /// Absolute expiry in Unix milliseconds, if any.
@@ -177,7 +181,7 @@ impl Shard {
             earliest_expiry,
             pass_earliest,
             stats,
-            last_version,
+            clock,
             ..
         } = self;
         let Ok(found) = table.find_entry(hash, |e| e.key() == key) else {
@@ -206,7 +210,8 @@ impl Shard {
             volatile,
             earliest: earliest_expiry,
             pass_earliest,
-            last_version,
+            clock,
+            now,
         })
     }
 
@@ -241,8 +246,8 @@ impl Shard {
         if self.table.len() == self.table.capacity() {
             self.generation = self.generation.wrapping_add(1);
         }
-        self.last_version += 1;
-        let new = Entry::new(key, value, at, access, self.last_version);
+        let version = self.clock.tick(now);
+        let new = Entry::new(key, value, at, access, version.raw());
         match self
             .table
             .entry(hash, |e| e.key() == key, |e| hasher(e.key()))
