@@ -159,13 +159,13 @@ impl Blocked {
         client.db = waiter.db;
         client.protocol = waiter.protocol;
         let args: Vec<&[u8]> = waiter.args.iter().map(Vec::as_slice).collect();
-        let (reply, ready) = crate::command::execute_retry(node, &mut client, &args);
-        if client.blocked.is_some() {
+        let (ran, ready) = crate::request::retry(node, &mut client, &args);
+        if ran.block.is_some() {
             return (false, ready);
         }
         *state = State::Finished;
         if let Some(tx) = waiter.reply.lock().take() {
-            let _ = tx.send(reply);
+            let _ = tx.send(ran.reply);
         }
         (true, ready)
     }

@@ -124,21 +124,11 @@ pub struct Client {
     pub reply_mode: ReplyMode,
     /// `CLIENT NO-TOUCH`: reads do not update LRU clocks.
     pub no_touch: bool,
-    /// Close after this command's reply (`QUIT`).
-    pub close_after_reply: bool,
-    /// Wait this long after this command before running the next (`DEBUG SLEEP`).
-    pub sleep_after: Option<std::time::Duration>,
-    /// Set by a blocking command that has to wait; the connection waits, then runs it again.
-    pub blocked: Option<BlockRequest>,
     /// Inside `MULTI`: the commands queued so far.
     pub multi: Option<Transaction>,
     /// Keys under `WATCH`, and the node's keyspace epoch when the first was watched.
     pub watched: Vec<Watched>,
     pub watch_epoch: u64,
-    /// Set by MONITOR: after this batch the connection streams commands instead.
-    pub monitoring: bool,
-    /// Set by dispatch when the request runs on other nodes: the connection sends it.
-    pub forward: Option<crate::forward::Plan>,
     /// This client's own link to a peer, for blocking commands and transactions there.
     pub session: Option<crate::forward::session::Session>,
     /// In a cluster, the slot of the first WATCHed key: the transaction runs on its primary.
@@ -157,14 +147,9 @@ impl Client {
             protocol: Protocol::Resp2,
             reply_mode: ReplyMode::On,
             no_touch: false,
-            close_after_reply: false,
-            sleep_after: None,
-            blocked: None,
             multi: None,
             watched: Vec::new(),
             watch_epoch: 0,
-            monitoring: false,
-            forward: None,
             session: None,
             watch_slot: None,
             peer: crate::forward::PeerSide::default(),

@@ -15,10 +15,10 @@
 
 use crate::blocking::Waiter;
 use crate::client::{BlockRequest, Client, ClientInfo, ReplyMode};
-use crate::command;
 use crate::forward::{self, Issued, Pending};
 use crate::node::Node;
 use crate::protocol::{Batch, Reply, RequestParser};
+use crate::request::{self, After, Outcome};
 use bytes::{Buf, Bytes, BytesMut};
 use smallvec::SmallVec;
 use std::collections::VecDeque;
@@ -57,6 +57,7 @@ pub async fn serve(node: Arc<Node>, stream: TcpStream, info: Arc<ClientInfo>) {
         read_buf: BytesMut::with_capacity(READ_BUFFER_SIZE),
         out: Vec::with_capacity(READ_BUFFER_SIZE),
         batch: Batch::default(),
+        monitoring: false,
         monitor_feed: None,
         stream,
         node,
@@ -83,6 +84,8 @@ struct Connection {
     out: Vec<u8>,
     parser: RequestParser,
     batch: Batch,
+    /// In MONITOR mode (entered by `MONITOR`, left by `RESET`): the client only listens.
+    monitoring: bool,
     /// MONITOR lines to pass on, while the client is in MONITOR mode.
     monitor_feed: Option<mpsc::UnboundedReceiver<Bytes>>,
 }
@@ -201,6 +204,7 @@ impl Connection {
             read_buf,
             out,
             batch,
+            monitoring,
             ..
         } = self;
         let mut now = crate::clock::now_ms();
@@ -220,7 +224,7 @@ impl Connection {
             }
             let args: SmallVec<[&[u8]; 16]> = batch.args(read_buf, i).collect();
             // A client in MONITOR mode only listens: QUIT and RESET are all it can still do.
-            if client.monitoring
+            if *monitoring
                 && !args[0].eq_ignore_ascii_case(b"quit")
                 && !args[0].eq_ignore_ascii_case(b"reset")
             {
@@ -231,9 +235,14 @@ impl Connection {
                 client.reply_mode = ReplyMode::Skipping;
             }
             since_yield += args.iter().map(|a| a.len()).sum::<usize>();
-            let mut reply = command::execute(node, client, &args, now);
-            if let Some(plan) = client.forward.take() {
-                match forward::issue(node, client, plan, now) {
+            let mut after = None;
+            let reply = match request::execute(node, client, &args, now) {
+                Outcome::Reply(reply) => reply,
+                Outcome::ReplyThen(reply, then) => {
+                    after = Some(then);
+                    reply
+                }
+                Outcome::Forward(plan) => match forward::issue(node, client, plan, now) {
                     Issued::Waiting(pending) => {
                         // Its reply goes out in its turn; later local replies queue behind it.
                         if audible(client) {
@@ -267,36 +276,36 @@ impl Connection {
                         now = crate::clock::now_ms();
                         continue;
                     }
-                }
-            }
-            if let Some(request) = client.blocked.take() {
-                let retry_args = request
-                    .args
-                    .clone()
-                    .unwrap_or_else(|| args.iter().map(|a| a.to_vec()).collect());
-                // The wait may read more input into the buffer the arguments point into.
-                drop(args);
-                drain(node, &mut queue, out).await;
-                write_out(node, stream, out).await?;
-                let waited = wait_blocked(
-                    node,
-                    stream,
-                    client,
-                    read_buf,
-                    stopped.as_mut(),
-                    request,
-                    retry_args,
-                )
-                .await?;
-                match waited {
-                    Some(answer) => reply = answer,
-                    None => {
-                        flow = Flow::Close;
-                        break;
+                },
+                Outcome::Block(request) => {
+                    let retry_args = request
+                        .args
+                        .clone()
+                        .unwrap_or_else(|| args.iter().map(|a| a.to_vec()).collect());
+                    // The wait may read more input into the buffer the arguments point into.
+                    drop(args);
+                    drain(node, &mut queue, out).await;
+                    write_out(node, stream, out).await?;
+                    let waited = wait_blocked(
+                        node,
+                        stream,
+                        client,
+                        read_buf,
+                        stopped.as_mut(),
+                        request,
+                        retry_args,
+                    )
+                    .await?;
+                    now = crate::clock::now_ms();
+                    match waited {
+                        Some(answer) => answer,
+                        None => {
+                            flow = Flow::Close;
+                            break;
+                        }
                     }
                 }
-                now = crate::clock::now_ms();
-            }
+            };
             if let Reply::Error(text) = &reply {
                 node.count_error(text);
             }
@@ -309,15 +318,20 @@ impl Connection {
                     queue.push_back(Queued::Encoded(bytes));
                 }
             }
-            if client.close_after_reply {
-                flow = Flow::Close;
-                break;
-            }
-            if let Some(pause) = client.sleep_after.take() {
-                drain(node, &mut queue, out).await;
-                write_out(node, stream, out).await?;
-                tokio::time::sleep(pause).await;
-                now = crate::clock::now_ms();
+            match after {
+                None => {}
+                Some(After::Close) => {
+                    flow = Flow::Close;
+                    break;
+                }
+                Some(After::Sleep(pause)) => {
+                    drain(node, &mut queue, out).await;
+                    write_out(node, stream, out).await?;
+                    tokio::time::sleep(pause).await;
+                    now = crate::clock::now_ms();
+                }
+                Some(After::Monitor) => *monitoring = true,
+                Some(After::Reset) => *monitoring = false,
             }
             if out.len() >= FLUSH_THRESHOLD {
                 write_out(node, stream, out).await?;
@@ -336,7 +350,7 @@ impl Connection {
 
     /// Starts or stops receiving MONITOR lines as the client enters or leaves MONITOR mode.
     fn update_monitoring(&mut self) {
-        match (self.client.monitoring, self.monitor_feed.is_some()) {
+        match (self.monitoring, self.monitor_feed.is_some()) {
             (true, false) => {
                 self.monitor_feed = Some(self.node.monitors.add(self.client.id));
                 self.client.info.monitor.store(true, Ordering::Relaxed);

@@ -44,6 +44,7 @@ pub mod monitor;
 pub mod node;
 pub mod number;
 pub mod protocol;
+pub mod request;
 pub mod server;
 pub mod slowlog;
 pub mod stats;

@@ -418,7 +418,7 @@ fn shutdown(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     }
     tracing::warn!(client = ctx.client.id, "SHUTDOWN requested by a client");
     ctx.node.shutdown();
-    ctx.client.close_after_reply = true;
+    ctx.after = Some(crate::request::After::Close);
     ctx.client.reply_mode = crate::client::ReplyMode::Skipping;
     Ok(Reply::Ok)
 }
@@ -445,7 +445,9 @@ fn debug(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let sub = args[1];
     if is(sub, "sleep") && args.len() == 3 {
         let seconds = parse::float(args[2]).unwrap_or(0.0).max(0.0);
-        ctx.client.sleep_after = Some(std::time::Duration::from_secs_f64(seconds.min(1e9)));
+        ctx.after = Some(crate::request::After::Sleep(
+            std::time::Duration::from_secs_f64(seconds.min(1e9)),
+        ));
         return Ok(Reply::Ok);
     }
     if is(sub, "set-active-expire") && args.len() == 3 {

@@ -9,6 +9,7 @@ use super::{Command, Ctx, KeySpec, flag::*, help_reply};
 use crate::client::{ClientInfo, ReplyMode};
 use crate::error::{CommandResult, Error};
 use crate::protocol::{Protocol, Reply};
+use crate::request::After;
 use std::sync::atomic::Ordering;
 
 const GROUP: &str = "connection";
@@ -136,7 +137,7 @@ fn echo(_ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 }
 
 fn quit(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
-    ctx.client.close_after_reply = true;
+    ctx.after = Some(After::Close);
     Ok(Reply::Ok)
 }
 
@@ -153,9 +154,10 @@ fn reset(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     client.info.no_evict.store(false, Ordering::Relaxed);
     *client.info.name.lock() = None;
     client.multi = None;
-    client.monitoring = false;
     client.info.multi.store(-1, Ordering::Relaxed);
     client.watched.clear();
+    // The connection leaves MONITOR mode.
+    ctx.after = Some(After::Reset);
     Ok(Reply::status("RESET"))
 }
 
@@ -394,7 +396,7 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
             return Err(Error::msg("ERR No such client"));
         };
         if target.id == ctx.client.id {
-            ctx.client.close_after_reply = true;
+            ctx.after = Some(After::Close);
         } else {
             target.kill();
         }
@@ -473,7 +475,7 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         if selected {
             killed += 1;
             if me {
-                ctx.client.close_after_reply = true;
+                ctx.after = Some(After::Close);
             } else {
                 info.kill();
             }

@@ -281,7 +281,7 @@ fn monitor(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     if ctx.client.multi.is_some() {
         return Err(Error::msg("ERR MONITOR isn't allowed inside MULTI"));
     }
-    ctx.client.monitoring = true;
+    ctx.after = Some(crate::request::After::Monitor);
     let _ = is;
     Ok(Reply::Ok)
 }

@@ -4,10 +4,11 @@
 //! documentation (which `COMMAND INFO` and `COMMAND DOCS` are generated from) and its handler.
 //! Handlers are grouped by Redis command group, one module each; `table` gathers them.
 //!
-//! Dispatch (`execute`) looks the command up, checks arity, locks the shards of the keys the
-//! command names (from its key positions, so a handler never locks anything itself) and runs
-//! the handler with a [`Ctx`]. The handler returns a [`Reply`] or an [`Error`]; nothing here
-//! writes to a socket.
+//! [`lookup`] finds a request's entry and checks its arity; `request` locks the shards of the
+//! keys the command names (from its key positions, so a handler never locks anything itself)
+//! and runs the handler with a [`Ctx`]. The handler returns a [`Reply`] or an [`Error`], and
+//! says through the `Ctx` whether it must wait for a key or what the connection does next;
+//! nothing here writes to a socket.
 
 pub mod admin;
 pub mod bitmaps;
@@ -32,7 +33,6 @@ pub mod zsets;
 
 use crate::client::Client;
 use crate::error::{CommandResult, Error};
-use crate::forward::route::Route;
 use crate::node::Node;
 use crate::protocol::Reply;
 use crate::store::{DbIndex, Locked};
@@ -61,6 +61,10 @@ pub struct Ctx<'a, 's> {
     /// The shards this command may touch, already locked.
     pub keys: &'a mut Locked<'s>,
     pub mode: Mode,
+    /// Set by [`Ctx::block`]: the command waits for one of its keys instead of answering.
+    pub block: Option<crate::client::BlockRequest>,
+    /// What the connection does after sending the reply (see [`crate::request::After`]).
+    pub after: Option<crate::request::After>,
 }
 
 impl Ctx<'_, '_> {
@@ -85,7 +89,7 @@ impl Ctx<'_, '_> {
         if self.mode == Mode::Transaction {
             return Ok(timeout_reply);
         }
-        self.client.blocked = Some(crate::client::BlockRequest {
+        self.block = Some(crate::client::BlockRequest {
             db: self.client.db,
             keys,
             deadline: timeout.map(|t| std::time::Instant::now() + t),
@@ -415,225 +419,6 @@ pub fn help_reply(command: &str, lines: &[&str]) -> Reply {
     out.push(Reply::status("HELP"));
     out.push(Reply::status("    Prints this help."));
     Reply::Array(out)
-}
-
-/// Runs one request for `client` at `now` (Unix ms) and returns its reply. Clients waiting
-/// on keys the command made ready are served before this returns. When the request runs on
-/// other nodes, its plan is left in `client.forward` for the connection to send (the reply
-/// returned then is a placeholder, never sent).
-pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Reply {
-    execute_routed(node, client, args, now, true)
-}
-
-/// [`execute`] on this node, whoever owns the keys (a split request's local part).
-pub fn execute_local(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Reply {
-    execute_routed(node, client, args, now, false)
-}
-
-fn execute_routed(
-    node: &Node,
-    client: &mut Client,
-    args: &[&[u8]],
-    now: u64,
-    routed: bool,
-) -> Reply {
-    if crate::forward::envelope::is_internal(args[0]) {
-        return crate::forward::envelope::execute(node, client, args, now);
-    }
-    let entry = match lookup(args) {
-        Ok(entry) => entry,
-        Err(error) => {
-            // A refused command inside MULTI makes the EXEC fail.
-            if let Some(transaction) = client.multi.as_mut() {
-                transaction.failed = true;
-            }
-            return error.into();
-        }
-    };
-    client
-        .info
-        .last_command
-        .store(entry.id, std::sync::atomic::Ordering::Relaxed);
-    // Redis's order: a key another node owns is redirected before memory is considered.
-    if routed {
-        match crate::forward::route::route(node, client, entry.command, args) {
-            Route::Local => {}
-            Route::Refuse(error) => {
-                crate::commandstats::record_rejected(entry.id);
-                if let Some(transaction) = client.multi.as_mut() {
-                    transaction.failed = true;
-                }
-                return error.into();
-            }
-            Route::Forward(plan) => {
-                client.forward = Some(plan);
-                return Reply::Null;
-            }
-        }
-    }
-    if out_of_memory(node, client, entry.command, args, now) {
-        crate::commandstats::record_rejected(entry.id);
-        return refuse_for_memory(client, entry.command);
-    }
-    if client.multi.is_some() && !transactions::runs_inside_multi(entry.command.name) {
-        let reply = transactions::queue(client, entry.command, args);
-        if reply.is_error() {
-            crate::commandstats::record_rejected(entry.id);
-        }
-        return reply;
-    }
-    // Like Redis, count commands that ran (not those refused by lookup or arity).
-    node.stats.commands_processed.add(1);
-    let started = std::time::Instant::now();
-    let (reply, ready) = run(node, client, entry.command, args, now, Mode::Normal);
-    let took = started.elapsed().as_micros() as u64;
-    crate::commandstats::record_call(entry.id, took, reply.is_error());
-    observe(node, client, entry.command, args, took);
-    if !ready.is_empty() {
-        node.blocked.serve(node, ready);
-    }
-    reply
-}
-
-/// Redis's check before every command while `maxmemory` is set: makes room (evicting as the
-/// policy says), then tells whether the command must be refused because memory is still over
-/// the limit with nothing left to evict. Commands that may grow memory are Redis's `denyoom`
-/// ones, any command being queued inside MULTI, and an EXEC whose queue holds a `denyoom`
-/// one; only they are refused, and only they evict before running (see `Store::make_room`).
-fn out_of_memory(
-    node: &Node,
-    client: &Client,
-    command: &Command,
-    args: &[&[u8]],
-    now: u64,
-) -> bool {
-    if node.store.evictor.settings.maxmemory() == 0 {
-        return false;
-    }
-    let queued = client.multi.is_some() && !transactions::runs_inside_multi(command.name);
-    let exec_grows = command.name == "exec"
-        && client
-            .multi
-            .as_ref()
-            .is_some_and(|t| t.flags & flag::DENYOOM != 0);
-    let grows = command.has(flag::DENYOOM) || queued || exec_grows;
-    // A command carrying a lot of data (its arguments are allocated, and count) is judged on
-    // the allocator's figure of this instant.
-    const BIG_REQUEST: usize = 64 * 1024;
-    let big = args.iter().map(|a| a.len()).sum::<usize>() >= BIG_REQUEST;
-    let room = node.store.make_room(now, big, grows);
-    grows && room == crate::store::evict::Room::Full
-}
-
-/// The `-OOM` refusal. Inside MULTI it fails the transaction; refusing EXEC discards it, with
-/// Redis's `EXECABORT` text.
-fn refuse_for_memory(client: &mut Client, command: &Command) -> Reply {
-    const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
-    if command.name == "exec" && client.multi.take().is_some() {
-        client.watched.clear();
-        client
-            .info
-            .multi
-            .store(-1, std::sync::atomic::Ordering::Relaxed);
-        return Reply::Error(format!("EXECABORT Transaction discarded because of: {OOM}").into());
-    }
-    if let Some(transaction) = client.multi.as_mut() {
-        transaction.failed = true;
-    }
-    Reply::err(OOM)
-}
-
-/// What every executed command feeds besides its statistics: the slow log, the latency
-/// monitor and MONITOR clients (as Redis: not admin commands, and a command that blocked is
-/// logged when it finally runs, not when it starts waiting).
-pub fn observe(node: &Node, client: &Client, command: &Command, args: &[&[u8]], micros: u64) {
-    if client.blocked.is_some() {
-        return;
-    }
-    if node.slowlog.is_slow(micros) && !command.has(flag::SKIP_SLOWLOG) {
-        let name = client.info.name.lock().clone().unwrap_or_default();
-        node.slowlog
-            .push(args, micros, client.info.addr.to_string(), name);
-    }
-    let event = if command.has(flag::FAST) {
-        "fast-command"
-    } else {
-        "command"
-    };
-    node.latency.sample(event, micros / 1000);
-    if !command.has(flag::ADMIN | flag::SKIP_MONITOR) {
-        node.monitors
-            .feed(client.id, client.db, client.info.addr, args);
-    }
-}
-
-/// Runs a blocked client's command again (`Mode::Retry`) now that a key it waits on may have
-/// something. Returns the reply and the keys the command made ready in turn; the caller
-/// serves those.
-pub fn execute_retry(
-    node: &Node,
-    client: &mut Client,
-    args: &[&[u8]],
-) -> (Reply, Vec<(DbIndex, Vec<u8>)>) {
-    match lookup(args) {
-        Ok(entry) => run(
-            node,
-            client,
-            entry.command,
-            args,
-            crate::clock::now_ms(),
-            Mode::Retry,
-        ),
-        Err(error) => (error.into(), Vec::new()),
-    }
-}
-
-/// Locks the command's keys, runs its handler, releases the locks; returns the reply and the
-/// keys the command signalled ready.
-fn run(
-    node: &Node,
-    client: &mut Client,
-    command: &'static Command,
-    args: &[&[u8]],
-    now: u64,
-    mode: Mode,
-) -> (Reply, Vec<(DbIndex, Vec<u8>)>) {
-    let mut keys = lock_for(node, client.db, command, args, now);
-    keys.touch = !client.no_touch;
-    let mut ctx = Ctx {
-        node,
-        client,
-        keys: &mut keys,
-        mode,
-    };
-    let reply = (command.run)(&mut ctx, args).unwrap_or_else(Reply::from);
-    let ready = keys.take_ready();
-    (reply, ready)
-}
-
-/// Locks what `command` will touch: the shards of its keys, or nothing up front for keyless
-/// commands (they lock shard by shard as they go).
-fn lock_for<'s>(
-    node: &'s Node,
-    db: DbIndex,
-    command: &Command,
-    args: &[&[u8]],
-    now: u64,
-) -> Locked<'s> {
-    if !command.keys.has_keys() {
-        return node.store.on_demand(now);
-    }
-    let mut keys: SmallVec<[(DbIndex, &[u8]); 4]> = command
-        .keys
-        .positions(args)
-        .into_iter()
-        .map(|i| (db, args[i]))
-        .collect();
-    // MOVE and COPY ... DB also touch a key in another database.
-    if let Some((other_db, index)) = keys::cross_db_key(command, args, node.store.databases()) {
-        keys.push((other_db, args[index]));
-    }
-    node.store.lock(keys, now)
 }
 
 #[cfg(test)]

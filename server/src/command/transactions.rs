@@ -13,7 +13,7 @@
 //! the first WATCH (those bump the node's keyspace epoch). A key that did not exist at WATCH
 //! and was created and deleted again before EXEC goes unnoticed.
 
-use super::{Command, Ctx, KeySpec, Mode, flag::*, keys};
+use super::{Command, Ctx, KeySpec, Mode, flag::*, keys, table};
 use crate::client::{Transaction, Watched};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
@@ -177,12 +177,12 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
         ));
     }
     // Every queued command was looked up when it was queued; the table does not change.
-    let commands: Vec<(&'static Command, Vec<&[u8]>)> = transaction
+    let commands: Vec<(&'static table::Entry, Vec<&[u8]>)> = transaction
         .queued
         .iter()
         .filter_map(|args| {
             let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-            super::lookup(&argv).ok().map(|entry| (entry.command, argv))
+            super::lookup(&argv).ok().map(|entry| (entry, argv))
         })
         .collect();
     let node = ctx.node;
@@ -200,32 +200,25 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     if changed {
         return Ok(Reply::NullArray);
     }
-    locked.touch = !ctx.client.no_touch;
     let mut replies = Vec::with_capacity(commands.len());
-    for (command, argv) in &commands {
-        let id = super::lookup(argv).map(|entry| entry.id).ok();
-        if let Some(id) = id {
-            ctx.client.info.last_command.store(id, Ordering::Relaxed);
-        }
-        node.stats.commands_processed.add(1);
-        let started = std::time::Instant::now();
-        let mut inner = Ctx {
+    for (entry, argv) in &commands {
+        let ran = crate::request::run(
             node,
-            client: &mut *ctx.client,
-            keys: &mut locked,
-            mode: Mode::Transaction,
-        };
-        let reply = (command.run)(&mut inner, argv).unwrap_or_else(Reply::from);
-        if let Some(id) = id {
-            let took = started.elapsed().as_micros() as u64;
-            crate::commandstats::record_call(id, took, reply.is_error());
-            super::observe(node, ctx.client, command, argv, took);
+            ctx.client,
+            &mut locked,
+            entry,
+            argv,
+            Mode::Transaction,
+        );
+        // A queued `CLIENT KILL` of oneself or `DEBUG SLEEP` takes effect after EXEC.
+        if ran.after.is_some() {
+            ctx.after = ran.after;
         }
         // Errors inside EXEC's reply are error replies too, as Redis counts them.
-        if let Reply::Error(text) = &reply {
+        if let Reply::Error(text) = &ran.reply {
             node.count_error(text);
         }
-        replies.push(reply);
+        replies.push(ran.reply);
     }
     // Clients blocked on keys this transaction filled are served once EXEC is done.
     let ready = locked.take_ready();
@@ -239,7 +232,7 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
 /// or changes the selected one.
 fn lock_everything_needed<'s>(
     ctx: &Ctx<'_, 's>,
-    commands: &[(&'static Command, Vec<&[u8]>)],
+    commands: &[(&'static table::Entry, Vec<&[u8]>)],
     watched: &[Watched],
     now: u64,
 ) -> crate::store::Locked<'s> {
@@ -247,14 +240,15 @@ fn lock_everything_needed<'s>(
     let databases = store.databases();
     let everything = commands
         .iter()
-        .any(|(command, _)| command.has(KEYSPACE) || command.name == "select");
+        .any(|(entry, _)| entry.command.has(KEYSPACE) || entry.command.name == "select");
     if everything {
         let all: Vec<DbIndex> = (0..databases).collect();
         return store.lock_databases(&all, now);
     }
     let db = ctx.db();
     let mut keys: SmallVec<[(DbIndex, &[u8]); 8]> = SmallVec::new();
-    for (command, argv) in commands {
+    for (entry, argv) in commands {
+        let command = entry.command;
         keys.extend(
             command
                 .keys

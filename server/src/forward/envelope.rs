@@ -16,6 +16,7 @@ use crate::client::Client;
 use crate::command::parse;
 use crate::node::Node;
 use crate::protocol::{Protocol, Reply};
+use crate::request::Outcome;
 
 /// Whether `name` is one of the internal commands (`SHOAL.*`).
 pub fn is_internal(name: &[u8]) -> bool {
@@ -23,13 +24,13 @@ pub fn is_internal(name: &[u8]) -> bool {
 }
 
 /// Runs an internal command.
-pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Reply {
+pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Outcome {
     let name = &args[0][6..];
     if name.eq_ignore_ascii_case(b"nonce") && args.len() == 1 {
         let nonce = shoal_cluster::peer_auth::nonce();
         let reply = Reply::bulk(nonce.as_bytes());
         client.peer.nonce = Some(nonce);
-        return reply;
+        return Outcome::Reply(reply);
     }
     if name.eq_ignore_ascii_case(b"auth") && args.len() == 2 {
         let secret = node.forward.secret.as_deref();
@@ -39,28 +40,28 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Re
         });
         if !valid {
             tracing::warn!(client = %client.info.addr, "peer link authentication failed");
-            return Reply::err("WRONGPASS invalid peer link proof");
+            return Outcome::Reply(Reply::err("WRONGPASS invalid peer link proof"));
         }
         client.peer.authenticated = true;
-        return Reply::Ok;
+        return Outcome::Reply(Reply::Ok);
     }
     if name.eq_ignore_ascii_case(b"fwd") && args.len() >= 5 {
         if !client.peer.authenticated {
-            return Reply::err("NOAUTH Authentication required.");
+            return Outcome::Reply(Reply::err("NOAUTH Authentication required."));
         }
         return forwarded(node, client, args, now);
     }
-    Reply::Error(
+    Outcome::Reply(Reply::Error(
         format!(
             "ERR unknown command '{}'",
             crate::error::truncate(&parse::text(args[0]), 128)
         )
         .into(),
-    )
+    ))
 }
 
 /// `SHOAL.FWD hops db proto command...`.
-fn forwarded(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Reply {
+fn forwarded(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Outcome {
     let number = |arg: &[u8]| crate::protocol::request::parse_int(arg);
     let hops = number(args[1]).and_then(|n| u8::try_from(n).ok());
     let db = number(args[2])
@@ -72,7 +73,7 @@ fn forwarded(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Repl
         _ => None,
     };
     let (Some(hops), Some(db), Some(protocol)) = (hops, db, protocol) else {
-        return Reply::err("ERR malformed SHOAL.FWD envelope");
+        return Outcome::Reply(Reply::err("ERR malformed SHOAL.FWD envelope"));
     };
     client.peer.hops = hops;
     if client.db != db {
@@ -82,15 +83,17 @@ fn forwarded(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Repl
         client.set_protocol(protocol);
     }
     let inner = &args[4..];
-    let reply = crate::command::execute(node, client, inner, now);
-    // A blocking command waits on this connection and is run again later: with its own
-    // arguments, not the envelope's.
-    if let Some(blocked) = client.blocked.as_mut()
-        && blocked.args.is_none()
-    {
-        blocked.args = Some(inner.iter().map(|a| a.to_vec()).collect());
+    match crate::request::execute(node, client, inner, now) {
+        // A blocking command waits on this connection and is run again later: with its own
+        // arguments, not the envelope's.
+        Outcome::Block(mut request) => {
+            if request.args.is_none() {
+                request.args = Some(inner.iter().map(|a| a.to_vec()).collect());
+            }
+            Outcome::Block(request)
+        }
+        other => other,
     }
-    reply
 }
 
 /// A request for `client`, wrapped for the peer: the client's database and protocol, and one

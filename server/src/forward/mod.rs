@@ -322,7 +322,7 @@ fn send(node: &Node, client: &Client, peer: SocketAddr, bytes: Vec<u8>) -> Await
 /// Runs a split request's local part and encodes its reply for the client.
 fn run_here(node: &Node, client: &mut Client, args: &[Vec<u8>], now: u64) -> Bytes {
     let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-    let reply = crate::command::execute_local(node, client, &argv, now);
+    let reply = crate::request::execute_here(node, client, &argv, now);
     let mut out = Vec::new();
     reply.encode(client.protocol, &mut out);
     Bytes::from(out)

@@ -1,0 +1,304 @@
+//! One request, from its arguments to what its connection does next.
+//!
+//! [`execute`] takes a client's request through every step, in Redis's order: the internal
+//! commands of peer links (`SHOAL.*`), lookup and arity, routing (run here, forward, split,
+//! redirect or refuse), the `maxmemory` check, queueing inside `MULTI`, locking the shards of
+//! the command's keys, running it, and handing what it changed to whoever reacts to changes
+//! (see `effects`). It returns an [`Outcome`]: a reply, or what the connection must do
+//! instead of (or after) sending one. Nothing is signalled through the client's state.
+//!
+//! [`run`] is the one function that calls command handlers, for every caller: a plain
+//! request, each command queued in `EXEC`, a blocked command retried when its key is ready
+//! (and scripts, later). It counts the call, feeds the slow log, the latency monitor and
+//! MONITOR clients, and returns the reply with what the handler asked for next.
+
+use crate::client::{BlockRequest, Client};
+use crate::command::{self, Command, Ctx, Mode, flag, table, transactions};
+use crate::error::Error;
+use crate::forward::Plan;
+use crate::forward::route::Route;
+use crate::node::Node;
+use crate::protocol::Reply;
+use crate::store::{DbIndex, Locked};
+use smallvec::SmallVec;
+use std::time::Duration;
+
+/// What a connection does with a request.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Send this reply.
+    Reply(Reply),
+    /// Send this reply, then do this.
+    ReplyThen(Reply, After),
+    /// Wait until one of the keys can serve the command (or its timeout), then answer.
+    Block(BlockRequest),
+    /// The request runs on other nodes: send it there and relay the answer.
+    Forward(Plan),
+}
+
+/// What a connection does after sending a command's reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// Close the connection (`QUIT`, `CLIENT KILL` of oneself, `SHUTDOWN`).
+    Close,
+    /// Wait this long before the next command (`DEBUG SLEEP`).
+    Sleep(Duration),
+    /// Stream the commands every client runs (`MONITOR`).
+    Monitor,
+    /// Leave any special mode (MONITOR) and forget connection-held state (`RESET`).
+    Reset,
+}
+
+impl Outcome {
+    fn from_ran(ran: Ran) -> Outcome {
+        match (ran.block, ran.after) {
+            (Some(request), _) => Outcome::Block(request),
+            (None, Some(after)) => Outcome::ReplyThen(ran.reply, after),
+            (None, None) => Outcome::Reply(ran.reply),
+        }
+    }
+}
+
+/// What running one command gave.
+pub struct Ran {
+    pub reply: Reply,
+    /// Set when the command asked to wait for a key (the reply is then not sent).
+    pub block: Option<BlockRequest>,
+    pub after: Option<After>,
+}
+
+/// Runs one request for `client` at `now` (Unix ms). Clients waiting on keys the command
+/// made ready are served before this returns.
+pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Outcome {
+    execute_routed(node, client, args, now, true)
+}
+
+/// [`execute`] on this node, whoever owns the keys (a split request's local part).
+pub fn execute_here(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Reply {
+    match execute_routed(node, client, args, now, false) {
+        Outcome::Reply(reply) | Outcome::ReplyThen(reply, _) => reply,
+        Outcome::Block(request) => request.timeout_reply,
+        Outcome::Forward(_) => Reply::err("ERR internal: a local part was routed elsewhere"),
+    }
+}
+
+fn execute_routed(
+    node: &Node,
+    client: &mut Client,
+    args: &[&[u8]],
+    now: u64,
+    routed: bool,
+) -> Outcome {
+    if crate::forward::envelope::is_internal(args[0]) {
+        return crate::forward::envelope::execute(node, client, args, now);
+    }
+    let entry = match command::lookup(args) {
+        Ok(entry) => entry,
+        Err(error) => return Outcome::Reply(refuse(client, None, error)),
+    };
+    client
+        .info
+        .last_command
+        .store(entry.id, std::sync::atomic::Ordering::Relaxed);
+    // Redis's order: a key another node owns is redirected before memory is considered.
+    if routed {
+        match crate::forward::route::route(node, client, entry.command, args) {
+            Route::Local => {}
+            Route::Refuse(error) => return Outcome::Reply(refuse(client, Some(entry), error)),
+            Route::Forward(plan) => return Outcome::Forward(plan),
+        }
+    }
+    if out_of_memory(node, client, entry.command, args, now) {
+        crate::commandstats::record_rejected(entry.id);
+        return Outcome::Reply(refuse_for_memory(client, entry.command));
+    }
+    if client.multi.is_some() && !transactions::runs_inside_multi(entry.command.name) {
+        let reply = transactions::queue(client, entry.command, args);
+        if reply.is_error() {
+            crate::commandstats::record_rejected(entry.id);
+        }
+        return Outcome::Reply(reply);
+    }
+    let mut keys = lock_for(node, client.db, entry.command, args, now);
+    let ran = run(node, client, &mut keys, entry, args, Mode::Normal);
+    let ready = keys.take_ready();
+    drop(keys);
+    if !ready.is_empty() {
+        node.blocked.serve(node, ready);
+    }
+    Outcome::from_ran(ran)
+}
+
+/// The answer to a request refused before it ran; inside MULTI the refusal makes EXEC fail.
+fn refuse(client: &mut Client, entry: Option<&table::Entry>, error: Error) -> Reply {
+    if let Some(entry) = entry {
+        crate::commandstats::record_rejected(entry.id);
+    }
+    if let Some(transaction) = client.multi.as_mut() {
+        transaction.failed = true;
+    }
+    error.into()
+}
+
+/// Runs `entry`'s handler for `client` over the locked `keys`: the only place handlers are
+/// called. A command that completes is counted (`INFO commandstats`, `total_commands_processed`)
+/// and observed (slow log, latency monitor, MONITOR); one that has to wait for a key is
+/// counted when it finally runs, as in Redis.
+pub fn run<'s>(
+    node: &'s Node,
+    client: &mut Client,
+    keys: &mut Locked<'s>,
+    entry: &'static table::Entry,
+    args: &[&[u8]],
+    mode: Mode,
+) -> Ran {
+    client
+        .info
+        .last_command
+        .store(entry.id, std::sync::atomic::Ordering::Relaxed);
+    keys.touch = !client.no_touch;
+    let started = std::time::Instant::now();
+    let mut ctx = Ctx {
+        node,
+        client,
+        keys,
+        mode,
+        block: None,
+        after: None,
+    };
+    let reply = (entry.command.run)(&mut ctx, args).unwrap_or_else(Reply::from);
+    let (block, after) = (ctx.block.take(), ctx.after.take());
+    if block.is_none() {
+        let took = started.elapsed().as_micros() as u64;
+        node.stats.commands_processed.add(1);
+        crate::commandstats::record_call(entry.id, took, reply.is_error());
+        observe(node, client, entry.command, args, took);
+    }
+    Ran {
+        reply,
+        block,
+        after,
+    }
+}
+
+/// Runs a blocked client's command again (`Mode::Retry`) now that a key it waits on may have
+/// something. Returns what it gave and the keys the command made ready in turn; the caller
+/// serves those.
+pub fn retry(node: &Node, client: &mut Client, args: &[&[u8]]) -> (Ran, Vec<(DbIndex, Vec<u8>)>) {
+    match command::lookup(args) {
+        Ok(entry) => {
+            let mut keys = lock_for(
+                node,
+                client.db,
+                entry.command,
+                args,
+                crate::clock::now_ms(),
+            );
+            let ran = run(node, client, &mut keys, entry, args, Mode::Retry);
+            (ran, keys.take_ready())
+        }
+        Err(error) => (
+            Ran {
+                reply: error.into(),
+                block: None,
+                after: None,
+            },
+            Vec::new(),
+        ),
+    }
+}
+
+/// Redis's check before every command while `maxmemory` is set: makes room (evicting as the
+/// policy says), then tells whether the command must be refused because memory is still over
+/// the limit with nothing left to evict. Commands that may grow memory are Redis's `denyoom`
+/// ones, any command being queued inside MULTI, and an EXEC whose queue holds a `denyoom`
+/// one; only they are refused, and only they evict before running (see `Store::make_room`).
+fn out_of_memory(
+    node: &Node,
+    client: &Client,
+    command: &Command,
+    args: &[&[u8]],
+    now: u64,
+) -> bool {
+    if node.store.evictor.settings.maxmemory() == 0 {
+        return false;
+    }
+    let queued = client.multi.is_some() && !transactions::runs_inside_multi(command.name);
+    let exec_grows = command.name == "exec"
+        && client
+            .multi
+            .as_ref()
+            .is_some_and(|t| t.flags & flag::DENYOOM != 0);
+    let grows = command.has(flag::DENYOOM) || queued || exec_grows;
+    // A command carrying a lot of data (its arguments are allocated, and count) is judged on
+    // the allocator's figure of this instant.
+    const BIG_REQUEST: usize = 64 * 1024;
+    let big = args.iter().map(|a| a.len()).sum::<usize>() >= BIG_REQUEST;
+    let room = node.store.make_room(now, big, grows);
+    grows && room == crate::store::evict::Room::Full
+}
+
+/// The `-OOM` refusal. Inside MULTI it fails the transaction; refusing EXEC discards it, with
+/// Redis's `EXECABORT` text.
+fn refuse_for_memory(client: &mut Client, command: &Command) -> Reply {
+    const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+    if command.name == "exec" && client.multi.take().is_some() {
+        client.watched.clear();
+        client
+            .info
+            .multi
+            .store(-1, std::sync::atomic::Ordering::Relaxed);
+        return Reply::Error(format!("EXECABORT Transaction discarded because of: {OOM}").into());
+    }
+    if let Some(transaction) = client.multi.as_mut() {
+        transaction.failed = true;
+    }
+    Reply::err(OOM)
+}
+
+/// What every executed command feeds besides its statistics: the slow log, the latency
+/// monitor and MONITOR clients (as Redis: not admin commands).
+fn observe(node: &Node, client: &Client, command: &Command, args: &[&[u8]], micros: u64) {
+    if node.slowlog.is_slow(micros) && !command.has(flag::SKIP_SLOWLOG) {
+        let name = client.info.name.lock().clone().unwrap_or_default();
+        node.slowlog
+            .push(args, micros, client.info.addr.to_string(), name);
+    }
+    let event = if command.has(flag::FAST) {
+        "fast-command"
+    } else {
+        "command"
+    };
+    node.latency.sample(event, micros / 1000);
+    if !command.has(flag::ADMIN | flag::SKIP_MONITOR) {
+        node.monitors
+            .feed(client.id, client.db, client.info.addr, args);
+    }
+}
+
+/// Locks what `command` will touch: the shards of its keys, or nothing up front for keyless
+/// commands (they lock shard by shard as they go).
+pub fn lock_for<'s>(
+    node: &'s Node,
+    db: DbIndex,
+    command: &Command,
+    args: &[&[u8]],
+    now: u64,
+) -> Locked<'s> {
+    if !command.keys.has_keys() {
+        return node.store.on_demand(now);
+    }
+    let mut keys: SmallVec<[(DbIndex, &[u8]); 4]> = command
+        .keys
+        .positions(args)
+        .into_iter()
+        .map(|i| (db, args[i]))
+        .collect();
+    // MOVE and COPY ... DB also touch a key in another database.
+    if let Some((other_db, index)) =
+        command::keys::cross_db_key(command, args, node.store.databases())
+    {
+        keys.push((other_db, args[index]));
+    }
+    node.store.lock(keys, now)
+}
