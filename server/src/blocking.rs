@@ -148,8 +148,8 @@ impl Blocked {
         }
     }
 
-    /// Runs `waiter`'s command again. True when it got an answer (and was sent it); the second
-    /// value lists keys its command made ready.
+    /// Runs `waiter`'s command again, handing what it changed on. True when it got an answer
+    /// (and was sent it); the second value lists keys its command made ready.
     fn try_serve(&self, node: &Node, waiter: &Arc<Waiter>) -> (bool, Vec<QueueKey>) {
         let mut state = waiter.state.lock();
         if *state != State::Waiting {
@@ -159,7 +159,9 @@ impl Blocked {
         client.db = waiter.db;
         client.protocol = waiter.protocol;
         let args: Vec<&[u8]> = waiter.args.iter().map(Vec::as_slice).collect();
-        let (ran, ready) = crate::request::retry(node, &mut client, &args);
+        let (ran, mut effects) = crate::request::retry(node, &mut client, &args);
+        let ready = effects.take_ready();
+        crate::effects::publish(node, &effects);
         if ran.block.is_some() {
             return (false, ready);
         }

@@ -33,6 +33,7 @@ pub mod command;
 pub mod commandstats;
 pub mod config;
 pub mod connection;
+pub mod effects;
 pub mod error;
 pub mod forward;
 pub mod glob;

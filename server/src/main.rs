@@ -131,6 +131,7 @@ async fn serve(
     workers: Arc<Workers>,
 ) -> anyhow::Result<()> {
     let node = Arc::new(Node::new(config.clone(), Some(hook)));
+    shoal_server::effects::listen_to_store(&node);
     // Every port is bound before the node serves or gossips: one that is taken stops startup.
     let listeners = server::bind(&node, &config.bind, config.port).await?;
     let metrics = bind_metrics(&config).await?;

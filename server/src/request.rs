@@ -19,6 +19,7 @@ use crate::forward::Plan;
 use crate::forward::route::Route;
 use crate::node::Node;
 use crate::protocol::Reply;
+use crate::store::effects::Effects;
 use crate::store::{DbIndex, Locked};
 use smallvec::SmallVec;
 use std::time::Duration;
@@ -119,13 +120,16 @@ fn execute_routed(
         }
         return Outcome::Reply(reply);
     }
-    let mut keys = lock_for(node, client.db, entry.command, args, now);
+    let mut keys = lock_for(node, client.db, entry.command, args, now)
+        .recording(std::mem::take(&mut client.effects));
     let ran = run(node, client, &mut keys, entry, args, Mode::Normal);
-    let ready = keys.take_ready();
+    let mut effects = keys.take_effects();
     drop(keys);
-    if !ready.is_empty() {
-        node.blocked.serve(node, ready);
+    // The locks are released: whoever reacts to the changes hears of them now.
+    if !effects.is_empty() {
+        crate::effects::dispatch(node, &mut effects);
     }
+    client.effects = effects;
     Outcome::from_ran(ran)
 }
 
@@ -157,6 +161,7 @@ pub fn run<'s>(
         .last_command
         .store(entry.id, std::sync::atomic::Ordering::Relaxed);
     keys.touch = !client.no_touch;
+    keys.begin_command(entry.command.event);
     let started = std::time::Instant::now();
     let mut ctx = Ctx {
         node,
@@ -166,8 +171,13 @@ pub fn run<'s>(
         block: None,
         after: None,
     };
-    let reply = (entry.command.run)(&mut ctx, args).unwrap_or_else(Reply::from);
+    let mut reply = (entry.command.run)(&mut ctx, args).unwrap_or_else(Reply::from);
     let (block, after) = (ctx.block.take(), ctx.after.take());
+    if keys.violated() {
+        reply = Reply::err(
+            "ERR internal error: the command touched a key it did not declare (its writes there were dropped)",
+        );
+    }
     if block.is_none() {
         let took = started.elapsed().as_micros() as u64;
         node.stats.commands_processed.add(1);
@@ -182,9 +192,9 @@ pub fn run<'s>(
 }
 
 /// Runs a blocked client's command again (`Mode::Retry`) now that a key it waits on may have
-/// something. Returns what it gave and the keys the command made ready in turn; the caller
-/// serves those.
-pub fn retry(node: &Node, client: &mut Client, args: &[&[u8]]) -> (Ran, Vec<(DbIndex, Vec<u8>)>) {
+/// something. Returns what it gave and what it changed; the caller hands the changes on (and
+/// serves the keys it made ready in turn).
+pub fn retry(node: &Node, client: &mut Client, args: &[&[u8]]) -> (Ran, Effects) {
     match command::lookup(args) {
         Ok(entry) => {
             let mut keys = lock_for(
@@ -195,7 +205,7 @@ pub fn retry(node: &Node, client: &mut Client, args: &[&[u8]]) -> (Ran, Vec<(DbI
                 crate::clock::now_ms(),
             );
             let ran = run(node, client, &mut keys, entry, args, Mode::Retry);
-            (ran, keys.take_ready())
+            (ran, keys.take_effects())
         }
         Err(error) => (
             Ran {
@@ -203,7 +213,7 @@ pub fn retry(node: &Node, client: &mut Client, args: &[&[u8]]) -> (Ran, Vec<(DbI
                 block: None,
                 after: None,
             },
-            Vec::new(),
+            Effects::default(),
         ),
     }
 }
@@ -301,4 +311,99 @@ pub fn lock_for<'s>(
         keys.push((other_db, args[index]));
     }
     node.store.lock(keys, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::store::effects::ChangeKind;
+
+    fn node_and_client() -> (Node, Client) {
+        let node = Node::new(Config::default(), None);
+        let addr = "127.0.0.1:1".parse().expect("addr");
+        let info = node.clients.register(addr, addr, -1, 0);
+        (node, Client::new(info))
+    }
+
+    /// Runs `line` and returns the changes it recorded: (kind, key, expiry).
+    fn changes(
+        node: &Node,
+        client: &mut Client,
+        line: &str,
+        now: u64,
+    ) -> Vec<(ChangeKind, Vec<u8>, Option<u64>)> {
+        let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        let _ = execute(node, client, &args, now);
+        client
+            .effects
+            .changes()
+            .map(|(c, k)| (c.kind, k.to_vec(), c.expire_at))
+            .collect()
+    }
+
+    #[test]
+    fn every_write_is_recorded_with_a_newer_version() {
+        let (node, mut client) = node_and_client();
+        let now = 1_000_000;
+        assert_eq!(
+            changes(&node, &mut client, "SET k v PX 500", now),
+            vec![(ChangeKind::Written, b"k".to_vec(), Some(now + 500))]
+        );
+        let first = client.effects.changes().next().map(|(c, _)| c.version);
+        assert!(changes(&node, &mut client, "GET k", now).is_empty());
+        assert_eq!(
+            changes(&node, &mut client, "APPEND k w", now),
+            vec![(ChangeKind::Written, b"k".to_vec(), Some(now + 500))]
+        );
+        let second = client.effects.changes().next().map(|(c, _)| c.version);
+        assert!(second > first);
+        assert_eq!(
+            changes(&node, &mut client, "DEL k nope", now),
+            vec![(ChangeKind::Deleted, b"k".to_vec(), None)]
+        );
+        // A list emptied by a pop is written, then deleted.
+        changes(&node, &mut client, "RPUSH l a", now);
+        assert_eq!(
+            changes(&node, &mut client, "LPOP l", now),
+            vec![
+                (ChangeKind::Written, b"l".to_vec(), None),
+                (ChangeKind::Deleted, b"l".to_vec(), None)
+            ]
+        );
+        // RENAME deletes its source and writes its destination.
+        changes(&node, &mut client, "SET a 1", now);
+        assert_eq!(
+            changes(&node, &mut client, "RENAME a b", now),
+            vec![
+                (ChangeKind::Deleted, b"a".to_vec(), None),
+                (ChangeKind::Written, b"b".to_vec(), None)
+            ]
+        );
+    }
+
+    #[test]
+    fn lazy_expiry_and_transactions_are_recorded() {
+        let (node, mut client) = node_and_client();
+        changes(&node, &mut client, "SET k v PX 10", 1_000);
+        assert_eq!(
+            changes(&node, &mut client, "GET k", 2_000),
+            vec![(ChangeKind::Expired, b"k".to_vec(), None)]
+        );
+        changes(&node, &mut client, "MULTI", 2_000);
+        changes(&node, &mut client, "SET x 1", 2_000);
+        changes(&node, &mut client, "INCR y", 2_000);
+        assert_eq!(
+            changes(&node, &mut client, "EXEC", 2_000),
+            vec![
+                (ChangeKind::Written, b"x".to_vec(), None),
+                (ChangeKind::Written, b"y".to_vec(), None)
+            ]
+        );
+        assert!(changes(&node, &mut client, "FLUSHALL", 2_000).is_empty());
+        assert_eq!(
+            client.effects.wholes(),
+            &[crate::store::effects::Whole::Flushed(None)]
+        );
+    }
 }

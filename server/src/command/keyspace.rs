@@ -285,6 +285,7 @@ fn flushdb(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let lazy = flush_mode(&args[1..])?;
     let db = ctx.db();
     flush_db(ctx, db, lazy);
+    ctx.keys.flushed(Some(db));
     ctx.node
         .keyspace_epoch
         .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -296,6 +297,7 @@ fn flushall(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     for db in 0..ctx.node.store.databases() {
         flush_db(ctx, db, lazy);
     }
+    ctx.keys.flushed(None);
     ctx.node
         .keyspace_epoch
         .fetch_add(1, std::sync::atomic::Ordering::SeqCst);

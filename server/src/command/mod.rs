@@ -274,6 +274,10 @@ pub struct Command {
     /// `nondeterministic_output`…), as `COMMAND INFO` and `COMMAND DOCS` report them: cluster
     /// clients (redis-py 8) route keyless commands by them.
     pub tips: &'static [&'static str],
+    /// The keyspace notification Redis emits for each key the command writes (class and
+    /// event name), recorded at its first write of the key. Commands whose events differ by
+    /// key or option record theirs themselves (see `store::effects`).
+    pub event: Option<crate::store::effects::EventKind>,
 }
 
 impl Command {
@@ -301,7 +305,14 @@ impl Command {
             },
             subcommands: &[],
             tips: &[],
+            event: None,
         }
+    }
+
+    /// Sets the notification Redis emits for each key the command writes.
+    pub const fn notifies(mut self, class: u16, name: &'static str) -> Command {
+        self.event = Some((class, name));
+        self
     }
 
     /// Sets Redis's command tips (see [`Command::tips`]).

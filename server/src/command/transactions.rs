@@ -220,10 +220,11 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
         }
         replies.push(ran.reply);
     }
-    // Clients blocked on keys this transaction filled are served once EXEC is done.
-    let ready = locked.take_ready();
+    // What the queued commands changed goes with EXEC's own record: clients blocked on keys
+    // the transaction filled are served once EXEC is done, and so on.
+    let mut inner = locked.take_effects();
     drop(locked);
-    ctx.keys.add_ready(ready);
+    ctx.keys.effects().append(&mut inner);
     Ok(Reply::Array(replies))
 }
 

@@ -20,6 +20,7 @@
 //! while memory stays above the limit. Freed memory is counted from the entries' sizes as they
 //! go; the allocator's figure is read again before the next decision.
 
+use super::effects::Effects;
 use super::{DbIndex, SHARDS, Store};
 use crate::clock;
 use parking_lot::{Condvar, Mutex, MutexGuard};
@@ -374,8 +375,10 @@ impl Store {
             return Room::Enough;
         }
         let deadline = Instant::now() + FOREGROUND_BUDGET;
-        let outcome = self.evict(&mut pool, used - max, deadline, now_ms);
+        let mut effects = Effects::new(self.events_wanted());
+        let outcome = self.evict(&mut pool, used - max, deadline, now_ms, &mut effects);
         MutexGuard::unlock_fair(pool);
+        self.hand_on(&mut effects);
         evictor.last_foreground_ms.store(now_ms, Ordering::Relaxed);
         if outcome.freed >= used - max {
             Room::Enough
@@ -393,7 +396,14 @@ impl Store {
     }
 
     /// Evicts keys until `to_free` bytes are freed, nothing is left to evict, or `deadline`.
-    fn evict(&self, pool: &mut Pool, to_free: usize, deadline: Instant, now_ms: u64) -> Outcome {
+    fn evict(
+        &self,
+        pool: &mut Pool,
+        to_free: usize,
+        deadline: Instant,
+        now_ms: u64,
+        effects: &mut Effects,
+    ) -> Outcome {
         let policy = self.evictor.settings.policy();
         let samples = self.evictor.settings.samples.load(Ordering::Relaxed) as usize;
         let decay = self.evictor.settings.lfu_decay_time.load(Ordering::Relaxed);
@@ -416,17 +426,21 @@ impl Store {
             let freed = match policy {
                 Policy::NoEviction => None,
                 Policy::AllKeysRandom | Policy::VolatileRandom => {
-                    self.evict_random(&pool.dbs, policy.volatile_only(), now_ms)
+                    self.evict_random(&pool.dbs, policy.volatile_only(), now_ms, effects)
                 }
                 _ => {
                     let dbs = std::mem::take(&mut pool.dbs);
-                    let freed = self.evict_from_pool(
-                        &mut pool.candidates,
-                        &dbs,
+                    let sampling = Sampling {
                         policy,
                         samples,
                         decay,
+                    };
+                    let freed = self.evict_from_pool(
+                        &mut pool.candidates,
+                        &dbs,
+                        sampling,
                         now_ms,
+                        effects,
                     );
                     pool.dbs = dbs;
                     freed
@@ -469,7 +483,13 @@ impl Store {
     }
 
     /// Removes one random key (with an expiry, for `volatile-random`); returns the bytes freed.
-    fn evict_random(&self, dbs: &[DbIndex], volatile_only: bool, now_ms: u64) -> Option<usize> {
+    fn evict_random(
+        &self,
+        dbs: &[DbIndex],
+        volatile_only: bool,
+        now_ms: u64,
+        effects: &mut Effects,
+    ) -> Option<usize> {
         for attempt in 0..SHARDS {
             let db = dbs[(rand::random::<u32>() as usize + attempt) % dbs.len()];
             let shard = self.lock_shard(db, rand::random::<u32>() as usize % SHARDS);
@@ -478,7 +498,7 @@ impl Store {
                 victim = Some(entry.key().to_vec());
             });
             if let Some(key) = victim {
-                return self.remove_victim(shard, self.hash(&key), &key, now_ms);
+                return self.remove_victim(shard, db, self.hash(&key), &key, now_ms, effects);
             }
         }
         None
@@ -490,11 +510,15 @@ impl Store {
         &self,
         pool: &mut Vec<Candidate>,
         dbs: &[DbIndex],
-        policy: Policy,
-        samples: usize,
-        decay: u32,
+        sampling: Sampling,
         now_ms: u64,
+        effects: &mut Effects,
     ) -> Option<usize> {
+        let Sampling {
+            policy,
+            samples,
+            decay,
+        } = sampling;
         for &db in dbs {
             let shard_index = rand::random::<u32>() as usize % SHARDS;
             let shard = self.lock_shard(db, shard_index);
@@ -523,7 +547,7 @@ impl Store {
             if !untouched {
                 continue;
             }
-            return self.remove_victim(shard, hash, &best.key, now_ms);
+            return self.remove_victim(shard, best.db, hash, &best.key, now_ms, effects);
         }
         None
     }
@@ -533,16 +557,29 @@ impl Store {
     fn remove_victim(
         &self,
         mut shard: MutexGuard<'_, super::Shard>,
+        db: DbIndex,
         hash: u64,
         key: &[u8],
         now_ms: u64,
+        effects: &mut Effects,
     ) -> Option<usize> {
         let entry = shard.remove(hash, key, now_ms)?;
+        let version = shard.tick(now_ms);
         drop(shard);
+        effects.evicted(db, key, version);
         let bytes = entry.heap_size() + SLOT_BYTES;
         self.dispose_entry(entry);
         Some(bytes)
     }
+}
+
+/// How a round of sampled eviction picks: the policy, keys sampled per database, and the LFU
+/// decay time in minutes.
+#[derive(Clone, Copy)]
+struct Sampling {
+    policy: Policy,
+    samples: usize,
+    decay: u32,
 }
 
 /// Adds a sampled key to the pool (kept sorted, lowest score first) unless it is already
@@ -631,9 +668,11 @@ impl Store {
             return false;
         }
         let deadline = Instant::now() + BACKGROUND_SLICE;
-        let outcome = self.evict(&mut pool, used - max, deadline, clock::now_ms());
+        let mut effects = Effects::new(self.events_wanted());
+        let outcome = self.evict(&mut pool, used - max, deadline, clock::now_ms(), &mut effects);
         // Hand the pool to a waiting writer, if any, between slices.
         MutexGuard::unlock_fair(pool);
+        self.hand_on(&mut effects);
         !outcome.exhausted
     }
 }

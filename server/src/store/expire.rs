@@ -15,6 +15,7 @@
 //! The cursor is a bucket index, which stays valid until the table is rebuilt (see
 //! `Shard::generation`); after a rebuild the pass over that shard restarts from bucket 0.
 
+use super::effects::Effects;
 use super::entry::Entry;
 use super::{SHARDS, Store};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -37,14 +38,16 @@ impl ExpiryCycle {
         let start = Instant::now();
         let total_shards = store.databases() * SHARDS;
         let mut reclaimed = Vec::new();
+        let mut effects = Effects::new(store.events_wanted());
         let mut count = 0;
         for _ in 0..total_shards {
             loop {
                 let now = crate::clock::now_ms();
-                let done = self.step(store, now, &mut reclaimed);
+                let done = self.step(store, now, &mut reclaimed, &mut effects);
                 count += reclaimed.len();
-                // Drop outside the lock.
+                // Drop and tell outside the lock.
                 reclaimed.clear();
+                store.hand_on(&mut effects);
                 if done || start.elapsed() >= budget {
                     break;
                 }
@@ -66,7 +69,13 @@ impl ExpiryCycle {
     }
 
     /// Visits one chunk of the current shard. True when the shard needs nothing more now.
-    fn step(&mut self, store: &Store, now: u64, reclaimed: &mut Vec<Entry>) -> bool {
+    fn step(
+        &mut self,
+        store: &Store,
+        now: u64,
+        reclaimed: &mut Vec<Entry>,
+        effects: &mut Effects,
+    ) -> bool {
         let mut shard = store.lock_shard(self.db, self.shard);
         if shard.expire_cursor == 0 {
             // Between passes: give back the memory of tables emptied by expiry or deletes.
@@ -90,6 +99,10 @@ impl ExpiryCycle {
         let from = shard.expire_cursor;
         let to = (from + CHUNK).min(buckets);
         let earliest = shard.expire_buckets(from, to, now, reclaimed);
+        for entry in reclaimed.iter() {
+            let version = shard.tick(now);
+            effects.expired(self.db, entry.key(), version);
+        }
         if earliest != 0 && (shard.pass_earliest == 0 || earliest < shard.pass_earliest) {
             shard.pass_earliest = earliest;
         }

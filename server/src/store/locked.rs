@@ -4,12 +4,17 @@
 //! (database, shard) order, so two commands can never wait on each other in a cycle; a
 //! transaction gets one view over all its keys. A keyless command gets an on-demand view that
 //! holds at most one shard at a time (so it too never waits while holding a lock). Every
-//! lookup goes through here, which is where lazy expiry, access tracking and hit/miss counting
-//! happen.
+//! lookup and every write goes through here, which is where lazy expiry, access tracking,
+//! hit/miss counting and the effects record (what the command changed, see `effects`) happen.
+//!
+//! A command that touches a shard its view does not hold (a key its table entry does not
+//! declare) is a bug; it gets a scratch shard that is thrown away, and the request path
+//! answers it with an error (see [`Locked::violated`]) rather than bringing the node down.
 
+use super::effects::{ChangeKind, Effects, EventKind, Whole, class};
 use super::entry::Entry;
 use super::evict::Tracking;
-use super::shard::{EntryMut, Shard};
+use super::shard::{EntryMut, Found, Shard};
 use super::value::Value;
 use super::{DbIndex, SHARDS, Store};
 use parking_lot::MutexGuard;
@@ -50,8 +55,11 @@ pub struct Locked<'s> {
     pub touch: bool,
     /// How accesses are recorded (LRU clock or LFU counter), read once per command.
     tracking: Tracking,
-    /// Keys that may now serve a waiting client (see [`Locked::signal_ready`]).
-    ready: Vec<(DbIndex, Vec<u8>)>,
+    /// What the commands run through this view changed.
+    effects: Effects,
+    /// Where a shard this view does not hold is redirected (see the module doc).
+    scratch: Option<Box<Shard>>,
+    violated: bool,
 }
 
 impl<'s> Locked<'s> {
@@ -76,7 +84,9 @@ impl<'s> Locked<'s> {
             now,
             touch: true,
             tracking: store.evictor.settings.tracking(),
-            ready: Vec::new(),
+            effects: Effects::new(store.events_wanted()),
+            scratch: None,
+            violated: false,
         }
     }
 
@@ -87,8 +97,43 @@ impl<'s> Locked<'s> {
             now,
             touch: true,
             tracking: store.evictor.settings.tracking(),
-            ready: Vec::new(),
+            effects: Effects::new(store.events_wanted()),
+            scratch: None,
+            violated: false,
         }
+    }
+
+    /// Records into `effects` (a reused buffer, emptied first) from now on.
+    pub fn recording(mut self, mut effects: Effects) -> Self {
+        effects.reset(self.effects.records_events());
+        self.effects = effects;
+        self
+    }
+
+    /// What was recorded; the view records into an empty record afterwards.
+    pub fn take_effects(&mut self) -> Effects {
+        std::mem::take(&mut self.effects)
+    }
+
+    /// The record, for a command to add events Redis emits where its usual one differs.
+    pub fn effects(&mut self) -> &mut Effects {
+        &mut self.effects
+    }
+
+    /// Marks the start of a command whose usual notification is `usual` (see `effects`).
+    pub fn begin_command(&mut self, usual: Option<EventKind>) {
+        self.effects.begin_command(usual);
+    }
+
+    /// Records a keyspace notification (when someone listens).
+    pub fn notify(&mut self, class: u16, name: &'static str, db: DbIndex, key: &[u8]) {
+        self.effects.event(class, name, db, key);
+    }
+
+    /// Whether a command touched a shard this view does not hold (its writes there were
+    /// thrown away); the request path answers it with an error.
+    pub fn violated(&self) -> bool {
+        self.violated
     }
 
     /// The store this view belongs to.
@@ -97,49 +142,43 @@ impl<'s> Locked<'s> {
     }
 
     /// The locked shard `(db, shard)`. In on-demand mode this releases the shard held before.
-    ///
-    /// # Panics
-    /// If a holding view is asked for a shard it did not lock: the command table's key
-    /// positions disagree with what the command touches, a bug that must not go unnoticed.
+    /// A holding view asked for a shard it did not lock (the command table's key positions
+    /// disagree with what the command touches) gives a scratch shard and remembers it.
     pub fn shard(&mut self, db: DbIndex, shard: usize) -> &mut Shard {
-        let store = self.store;
-        match &mut self.mode {
-            Mode::Holding(held) => {
-                let found = held.iter_mut().find(|h| h.db == db && h.shard == shard);
-                match found {
-                    Some(h) => &mut h.guard,
-                    None => panic!("shard {db}/{shard} used without being locked"),
-                }
-            }
-            Mode::OnDemand(current) => {
-                if !current
-                    .as_ref()
-                    .is_some_and(|h| h.db == db && h.shard == shard)
-                {
-                    // Release before locking the next one: never hold one lock while waiting.
-                    *current = None;
-                    *current = Some(Held {
-                        db,
-                        shard,
-                        guard: store.lock_shard(db, shard),
-                    });
-                }
-                match current {
-                    Some(h) => &mut h.guard,
-                    None => unreachable!("a shard was just locked"),
-                }
-            }
-        }
+        shard_in(
+            self.store,
+            &mut self.mode,
+            &mut self.scratch,
+            &mut self.violated,
+            db,
+            shard,
+        )
     }
 
-    /// Looks `key` up in `db`. Expired keys are removed and reported missing.
+    /// Looks `key` up in `db`. Expired keys are removed (an `expired` change) and reported
+    /// missing. Writes through the entry returned are recorded.
     pub fn lookup(&mut self, db: DbIndex, key: &[u8], access: Access) -> Option<EntryMut<'_>> {
         let hash = self.store.hash(key);
         let now = self.now;
         let touch = (self.touch && access != Access::Peek).then_some(self.tracking);
         let count = access == Access::Read;
-        self.shard(db, Store::shard_of(hash))
-            .find(hash, key, now, touch, count)
+        let Locked {
+            store,
+            mode,
+            scratch,
+            violated,
+            effects,
+            ..
+        } = self;
+        let shard = shard_in(store, mode, scratch, violated, db, Store::shard_of(hash));
+        match shard.find(hash, key, now, touch, count) {
+            Found::Live(entry) => Some(entry.recording(effects, db)),
+            Found::Missing => None,
+            Found::Expired(version) => {
+                effects.expired(db, key, version);
+                None
+            }
+        }
     }
 
     /// The live value of `key`, for reading (counts a hit or miss).
@@ -172,7 +211,9 @@ impl<'s> Locked<'s> {
         if value.can_unblock() {
             self.signal_ready(db, key);
         }
-        self.shard(db, Store::shard_of(hash)).insert(
+        let shard = self.shard(db, Store::shard_of(hash));
+        let expired_before = shard.stats.expired;
+        let old = shard.insert(
             hash,
             key,
             value,
@@ -180,7 +221,20 @@ impl<'s> Locked<'s> {
             now,
             tracking,
             store.hasher(),
-        )
+        );
+        let (version, replaced_expired) = (
+            shard.last_version(),
+            shard.stats.expired != expired_before,
+        );
+        if replaced_expired {
+            self.effects.expired(db, key, version);
+        }
+        if old.is_none() {
+            self.effects.event(class::NEW, "new", db, key);
+        }
+        self.effects
+            .change(db, key, ChangeKind::Written, version, expire_at);
+        old
     }
 
     /// Moves the live entry `from` (in `from_db`) to `to` (in `to_db`), keeping its value,
@@ -206,29 +260,47 @@ impl<'s> Locked<'s> {
     /// add, a stream entry). Commands that add to lists, sorted sets or streams call this;
     /// the waiting clients are served after the command, in the order they blocked.
     pub fn signal_ready(&mut self, db: DbIndex, key: &[u8]) {
-        if self.store.has_waiters() && !self.ready.iter().any(|(d, k)| *d == db && k == key) {
-            self.ready.push((db, key.to_vec()));
+        if self.store.has_waiters() {
+            self.effects.ready(db, key);
         }
     }
 
-    /// Adds keys another view signalled ready (a transaction's inner view), to be served after
-    /// this command.
-    pub fn add_ready(&mut self, keys: Vec<(DbIndex, Vec<u8>)>) {
-        for (db, key) in keys {
-            self.signal_ready(db, &key);
-        }
-    }
-
-    /// The keys signalled ready since the last call.
-    pub fn take_ready(&mut self) -> Vec<(DbIndex, Vec<u8>)> {
-        std::mem::take(&mut self.ready)
-    }
-
-    /// Removes `key` and returns its entry if it was live.
+    /// Removes `key` and returns its entry if it was live (a `deleted` change; an entry found
+    /// past its expiry is an `expired` one).
     pub fn remove(&mut self, db: DbIndex, key: &[u8]) -> Option<Entry> {
         let hash = self.store.hash(key);
         let now = self.now;
-        self.shard(db, Store::shard_of(hash)).remove(hash, key, now)
+        let shard = self.shard(db, Store::shard_of(hash));
+        let expired_before = shard.stats.expired;
+        let removed = shard.remove(hash, key, now);
+        let expired = shard.stats.expired != expired_before;
+        let version = if removed.is_some() || expired {
+            shard.tick(now)
+        } else {
+            return None;
+        };
+        if removed.is_some() {
+            self.effects
+                .change(db, key, ChangeKind::Deleted, version, None);
+        } else {
+            self.effects.expired(db, key, version);
+        }
+        removed
+    }
+
+    /// Removes `key` whose collection the command just emptied: Redis then notifies `del`
+    /// after the command's own event.
+    pub fn remove_emptied(&mut self, db: DbIndex, key: &[u8]) -> Option<Entry> {
+        let removed = self.remove(db, key);
+        if removed.is_some() {
+            self.effects.event(class::GENERIC, "del", db, key);
+        }
+        removed
+    }
+
+    /// Records that `db` (`None`: every database) was emptied (FLUSHDB, FLUSHALL).
+    pub fn flushed(&mut self, db: Option<DbIndex>) {
+        self.effects.whole(Whole::Flushed(db));
     }
 
     /// Calls `f` on every shard of `db` in turn. An on-demand view locks them one at a time;
@@ -242,6 +314,7 @@ impl<'s> Locked<'s> {
     /// Swaps the contents of two databases. An on-demand view locks both databases' shards
     /// for the swap; a holding view must already hold them.
     pub fn swap_databases(&mut self, a: DbIndex, b: DbIndex) {
+        self.effects.whole(Whole::Swapped(a, b));
         match &mut self.mode {
             Mode::OnDemand(current) => {
                 *current = None;
@@ -283,5 +356,53 @@ impl<'s> Locked<'s> {
             });
         }
         total
+    }
+}
+
+/// The shard `(db, shard)` of a view: see [`Locked::shard`]. A free function so that a caller
+/// can borrow the view's other fields (its effects record) at the same time.
+fn shard_in<'m, 's>(
+    store: &'s Store,
+    mode: &'m mut Mode<'s>,
+    scratch: &'m mut Option<Box<Shard>>,
+    violated: &mut bool,
+    db: DbIndex,
+    shard: usize,
+) -> &'m mut Shard {
+    match mode {
+        Mode::Holding(held) => {
+            match held.iter_mut().find(|h| h.db == db && h.shard == shard) {
+                Some(h) => &mut h.guard,
+                None => {
+                    if !*violated {
+                        tracing::error!(
+                            db,
+                            shard,
+                            "a command touched a shard it did not lock: its key positions are wrong"
+                        );
+                    }
+                    *violated = true;
+                    scratch.get_or_insert_with(Box::default)
+                }
+            }
+        }
+        Mode::OnDemand(current) => {
+            if !current
+                .as_ref()
+                .is_some_and(|h| h.db == db && h.shard == shard)
+            {
+                // Release before locking the next one: never hold one lock while waiting.
+                *current = None;
+                *current = Some(Held {
+                    db,
+                    shard,
+                    guard: store.lock_shard(db, shard),
+                });
+            }
+            match current {
+                Some(h) => &mut h.guard,
+                None => scratch.get_or_insert_with(Box::default),
+            }
+        }
     }
 }

