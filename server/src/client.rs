@@ -129,8 +129,9 @@ pub struct Client {
     /// Keys under `WATCH`, and the node's keyspace epoch when the first was watched.
     pub watched: Vec<Watched>,
     pub watch_epoch: u64,
-    /// The effects record its commands run with, kept between commands for its buffers.
-    pub effects: crate::store::effects::Effects,
+    /// The effects record its commands run with, kept between commands for its buffers
+    /// (allocated on the first command that changes something).
+    pub effects: Option<Box<crate::store::effects::Effects>>,
     /// This client's own link to a peer, for blocking commands and transactions there.
     pub session: Option<crate::forward::session::Session>,
     /// In a cluster, the slot of the first WATCHed key: the transaction runs on its primary.

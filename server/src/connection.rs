@@ -242,7 +242,7 @@ impl Connection {
                     after = Some(then);
                     reply
                 }
-                Outcome::Forward(plan) => match forward::issue(node, client, plan, now) {
+                Outcome::Forward(plan) => match forward::issue(node, client, *plan, now) {
                     Issued::Waiting(pending) => {
                         // Its reply goes out in its turn; later local replies queue behind it.
                         if audible(client) {
@@ -292,7 +292,7 @@ impl Connection {
                         client,
                         read_buf,
                         stopped.as_mut(),
-                        request,
+                        *request,
                         retry_args,
                     )
                     .await?;

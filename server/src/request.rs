@@ -32,9 +32,9 @@ pub enum Outcome {
     /// Send this reply, then do this.
     ReplyThen(Reply, After),
     /// Wait until one of the keys can serve the command (or its timeout), then answer.
-    Block(BlockRequest),
+    Block(Box<BlockRequest>),
     /// The request runs on other nodes: send it there and relay the answer.
-    Forward(Plan),
+    Forward(Box<Plan>),
 }
 
 /// What a connection does after sending a command's reply.
@@ -64,7 +64,7 @@ impl Outcome {
 pub struct Ran {
     pub reply: Reply,
     /// Set when the command asked to wait for a key (the reply is then not sent).
-    pub block: Option<BlockRequest>,
+    pub block: Option<Box<BlockRequest>>,
     pub after: Option<After>,
 }
 
@@ -106,7 +106,7 @@ fn execute_routed(
         match crate::forward::route::route(node, client, entry.command, args) {
             Route::Local => {}
             Route::Refuse(error) => return Outcome::Reply(refuse(client, Some(entry), error)),
-            Route::Forward(plan) => return Outcome::Forward(plan),
+            Route::Forward(plan) => return Outcome::Forward(Box::new(plan)),
         }
     }
     if out_of_memory(node, client, entry.command, args, now) {
@@ -120,16 +120,18 @@ fn execute_routed(
         }
         return Outcome::Reply(reply);
     }
-    let mut keys = lock_for(node, client.db, entry.command, args, now)
-        .recording(std::mem::take(&mut client.effects));
+    let mut keys = lock_for(node, client.db, entry.command, args, now);
+    keys.recording(client.effects.take());
     let ran = run(node, client, &mut keys, entry, args, Mode::Normal);
-    let mut effects = keys.take_effects();
+    let effects = keys.take_effects();
     drop(keys);
     // The locks are released: whoever reacts to the changes hears of them now.
-    if !effects.is_empty() {
-        crate::effects::dispatch(node, &mut effects);
+    if let Some(mut effects) = effects {
+        if !effects.is_empty() {
+            crate::effects::dispatch(node, &mut effects);
+        }
+        client.effects = Some(effects);
     }
-    client.effects = effects;
     Outcome::from_ran(ran)
 }
 
@@ -205,7 +207,7 @@ pub fn retry(node: &Node, client: &mut Client, args: &[&[u8]]) -> (Ran, Effects)
                 crate::clock::now_ms(),
             );
             let ran = run(node, client, &mut keys, entry, args, Mode::Retry);
-            (ran, keys.take_effects())
+            (ran, keys.take_effects().map(|e| *e).unwrap_or_default())
         }
         Err(error) => (
             Ran {
@@ -337,9 +339,13 @@ mod tests {
         let _ = execute(node, client, &args, now);
         client
             .effects
-            .changes()
-            .map(|(c, k)| (c.kind, k.to_vec(), c.expire_at))
-            .collect()
+            .as_ref()
+            .map(|e| {
+                e.changes()
+                    .map(|(c, k)| (c.kind, k.to_vec(), c.expire_at))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     #[test]
@@ -350,13 +356,19 @@ mod tests {
             changes(&node, &mut client, "SET k v PX 500", now),
             vec![(ChangeKind::Written, b"k".to_vec(), Some(now + 500))]
         );
-        let first = client.effects.changes().next().map(|(c, _)| c.version);
+        let version = |client: &Client| {
+            client
+                .effects
+                .as_ref()
+                .and_then(|e| e.changes().next().map(|(c, _)| c.version))
+        };
+        let first = version(&client);
         assert!(changes(&node, &mut client, "GET k", now).is_empty());
         assert_eq!(
             changes(&node, &mut client, "APPEND k w", now),
             vec![(ChangeKind::Written, b"k".to_vec(), Some(now + 500))]
         );
-        let second = client.effects.changes().next().map(|(c, _)| c.version);
+        let second = version(&client);
         assert!(second > first);
         assert_eq!(
             changes(&node, &mut client, "DEL k nope", now),
@@ -402,8 +414,8 @@ mod tests {
         );
         assert!(changes(&node, &mut client, "FLUSHALL", 2_000).is_empty());
         assert_eq!(
-            client.effects.wholes(),
-            &[crate::store::effects::Whole::Flushed(None)]
+            client.effects.as_ref().map(|e| e.wholes().to_vec()),
+            Some(vec![crate::store::effects::Whole::Flushed(None)])
         );
     }
 }

@@ -62,7 +62,7 @@ pub struct Ctx<'a, 's> {
     pub keys: &'a mut Locked<'s>,
     pub mode: Mode,
     /// Set by [`Ctx::block`]: the command waits for one of its keys instead of answering.
-    pub block: Option<crate::client::BlockRequest>,
+    pub block: Option<Box<crate::client::BlockRequest>>,
     /// What the connection does after sending the reply (see [`crate::request::After`]).
     pub after: Option<crate::request::After>,
 }
@@ -89,13 +89,13 @@ impl Ctx<'_, '_> {
         if self.mode == Mode::Transaction {
             return Ok(timeout_reply);
         }
-        self.block = Some(crate::client::BlockRequest {
+        self.block = Some(Box::new(crate::client::BlockRequest {
             db: self.client.db,
             keys,
             deadline: timeout.map(|t| std::time::Instant::now() + t),
             timeout_reply,
             args,
-        });
+        }));
         Ok(Reply::Null)
     }
 }

@@ -222,9 +222,11 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     }
     // What the queued commands changed goes with EXEC's own record: clients blocked on keys
     // the transaction filled are served once EXEC is done, and so on.
-    let mut inner = locked.take_effects();
+    let inner = locked.take_effects();
     drop(locked);
-    ctx.keys.effects().append(&mut inner);
+    if let Some(mut inner) = inner {
+        ctx.keys.effects().append(&mut inner);
+    }
     Ok(Reply::Array(replies))
 }
 

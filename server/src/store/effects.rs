@@ -324,6 +324,49 @@ impl Effects {
     }
 }
 
+/// An effects record allocated on first use: a command that changes nothing (a read) costs no
+/// allocation, and a reused record (a connection's) costs none either.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    record: Option<Box<Effects>>,
+    events: bool,
+}
+
+impl Recorder {
+    /// A recorder that notes events if `events`.
+    pub fn new(events: bool) -> Recorder {
+        Recorder {
+            record: None,
+            events,
+        }
+    }
+
+    /// Records into `record` (emptied first) instead of allocating one.
+    pub fn reuse(&mut self, record: Option<Box<Effects>>) {
+        self.record = record.map(|mut r| {
+            r.reset(self.events);
+            r
+        });
+    }
+
+    /// The record, allocated now if it was not.
+    pub fn get(&mut self) -> &mut Effects {
+        let events = self.events;
+        self.record
+            .get_or_insert_with(|| Box::new(Effects::new(events)))
+    }
+
+    /// Whether events are noted.
+    pub fn records_events(&self) -> bool {
+        self.events
+    }
+
+    /// The record, if one was used or given.
+    pub fn take(&mut self) -> Option<Box<Effects>> {
+        self.record.take()
+    }
+}
+
 impl Change {
     /// The cluster slot of the changed key.
     pub fn slot(&self, effects: &Effects) -> Slot {

@@ -11,7 +11,7 @@
 //! declare) is a bug; it gets a scratch shard that is thrown away, and the request path
 //! answers it with an error (see [`Locked::violated`]) rather than bringing the node down.
 
-use super::effects::{ChangeKind, Effects, EventKind, Whole, class};
+use super::effects::{ChangeKind, Effects, EventKind, Recorder, Whole, class};
 use super::entry::Entry;
 use super::evict::Tracking;
 use super::shard::{EntryMut, Found, Shard};
@@ -56,7 +56,7 @@ pub struct Locked<'s> {
     /// How accesses are recorded (LRU clock or LFU counter), read once per command.
     tracking: Tracking,
     /// What the commands run through this view changed.
-    effects: Effects,
+    effects: Recorder,
     /// Where a shard this view does not hold is redirected (see the module doc).
     scratch: Option<Box<Shard>>,
     violated: bool,
@@ -84,7 +84,7 @@ impl<'s> Locked<'s> {
             now,
             touch: true,
             tracking: store.evictor.settings.tracking(),
-            effects: Effects::new(store.events_wanted()),
+            effects: Recorder::new(store.events_wanted()),
             scratch: None,
             violated: false,
         }
@@ -97,37 +97,37 @@ impl<'s> Locked<'s> {
             now,
             touch: true,
             tracking: store.evictor.settings.tracking(),
-            effects: Effects::new(store.events_wanted()),
+            effects: Recorder::new(store.events_wanted()),
             scratch: None,
             violated: false,
         }
     }
 
-    /// Records into `effects` (a reused buffer, emptied first) from now on.
-    pub fn recording(mut self, mut effects: Effects) -> Self {
-        effects.reset(self.effects.records_events());
-        self.effects = effects;
-        self
+    /// Records into `record` (a reused buffer, emptied first) rather than a new one.
+    pub fn recording(&mut self, record: Option<Box<Effects>>) {
+        self.effects.reuse(record);
     }
 
-    /// What was recorded; the view records into an empty record afterwards.
-    pub fn take_effects(&mut self) -> Effects {
-        std::mem::take(&mut self.effects)
+    /// What was recorded (`None`: nothing was, and no buffer was given).
+    pub fn take_effects(&mut self) -> Option<Box<Effects>> {
+        self.effects.take()
     }
 
     /// The record, for a command to add events Redis emits where its usual one differs.
     pub fn effects(&mut self) -> &mut Effects {
-        &mut self.effects
+        self.effects.get()
     }
 
     /// Marks the start of a command whose usual notification is `usual` (see `effects`).
     pub fn begin_command(&mut self, usual: Option<EventKind>) {
-        self.effects.begin_command(usual);
+        self.effects.get().begin_command(usual);
     }
 
     /// Records a keyspace notification (when someone listens).
     pub fn notify(&mut self, class: u16, name: &'static str, db: DbIndex, key: &[u8]) {
-        self.effects.event(class, name, db, key);
+        if self.effects.records_events() {
+            self.effects.get().event(class, name, db, key);
+        }
     }
 
     /// Whether a command touched a shard this view does not hold (its writes there were
@@ -175,7 +175,7 @@ impl<'s> Locked<'s> {
             Found::Live(entry) => Some(entry.recording(effects, db)),
             Found::Missing => None,
             Found::Expired(version) => {
-                effects.expired(db, key, version);
+                effects.get().expired(db, key, version);
                 None
             }
         }
@@ -227,12 +227,13 @@ impl<'s> Locked<'s> {
             shard.stats.expired != expired_before,
         );
         if replaced_expired {
-            self.effects.expired(db, key, version);
+            self.effects.get().expired(db, key, version);
         }
         if old.is_none() {
-            self.effects.event(class::NEW, "new", db, key);
+            self.effects.get().event(class::NEW, "new", db, key);
         }
         self.effects
+            .get()
             .change(db, key, ChangeKind::Written, version, expire_at);
         old
     }
@@ -261,7 +262,7 @@ impl<'s> Locked<'s> {
     /// the waiting clients are served after the command, in the order they blocked.
     pub fn signal_ready(&mut self, db: DbIndex, key: &[u8]) {
         if self.store.has_waiters() {
-            self.effects.ready(db, key);
+            self.effects.get().ready(db, key);
         }
     }
 
@@ -281,9 +282,10 @@ impl<'s> Locked<'s> {
         };
         if removed.is_some() {
             self.effects
+                .get()
                 .change(db, key, ChangeKind::Deleted, version, None);
         } else {
-            self.effects.expired(db, key, version);
+            self.effects.get().expired(db, key, version);
         }
         removed
     }
@@ -293,14 +295,14 @@ impl<'s> Locked<'s> {
     pub fn remove_emptied(&mut self, db: DbIndex, key: &[u8]) -> Option<Entry> {
         let removed = self.remove(db, key);
         if removed.is_some() {
-            self.effects.event(class::GENERIC, "del", db, key);
+            self.effects.get().event(class::GENERIC, "del", db, key);
         }
         removed
     }
 
     /// Records that `db` (`None`: every database) was emptied (FLUSHDB, FLUSHALL).
     pub fn flushed(&mut self, db: Option<DbIndex>) {
-        self.effects.whole(Whole::Flushed(db));
+        self.effects.get().whole(Whole::Flushed(db));
     }
 
     /// Calls `f` on every shard of `db` in turn. An on-demand view locks them one at a time;
@@ -314,7 +316,7 @@ impl<'s> Locked<'s> {
     /// Swaps the contents of two databases. An on-demand view locks both databases' shards
     /// for the swap; a holding view must already hold them.
     pub fn swap_databases(&mut self, a: DbIndex, b: DbIndex) {
-        self.effects.whole(Whole::Swapped(a, b));
+        self.effects.get().whole(Whole::Swapped(a, b));
         match &mut self.mode {
             Mode::OnDemand(current) => {
                 *current = None;

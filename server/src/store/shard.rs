@@ -9,7 +9,7 @@ use super::entry::Entry;
 use super::evict::Tracking;
 use super::value::{Value, ValueRef};
 use super::DbIndex;
-use super::effects::{ChangeKind, Effects};
+use super::effects::{ChangeKind, Recorder};
 use hashbrown::HashTable;
 use shoal_cluster::{Hlc, Version};
 
@@ -75,7 +75,7 @@ pub struct EntryMut<'a> {
 
 /// The effects record an entry's writes go to, and its change there once recorded.
 struct EntryLog<'a> {
-    effects: &'a mut Effects,
+    effects: &'a mut Recorder,
     db: DbIndex,
     change: Option<usize>,
 }
@@ -92,7 +92,7 @@ impl<'a> EntryMut<'a> {
     }
 
     /// Records this entry's writes in `effects` (key of database `db`).
-    pub(super) fn recording(mut self, effects: &'a mut Effects, db: DbIndex) -> Self {
+    pub(super) fn recording(mut self, effects: &'a mut Recorder, db: DbIndex) -> Self {
         self.log = Some(EntryLog {
             effects,
             db,
@@ -123,12 +123,13 @@ impl<'a> EntryMut<'a> {
         let version = Version::from_raw(self.entry.version());
         let expire_at = self.entry.expire_at();
         match log.change {
-            Some(index) => log.effects.rewrite(index, version, expire_at),
+            Some(index) => log.effects.get().rewrite(index, version, expire_at),
             None => {
                 let key = self.entry.key();
-                let index = log
-                    .effects
-                    .change(log.db, key, ChangeKind::Written, version, expire_at);
+                let index =
+                    log.effects
+                        .get()
+                        .change(log.db, key, ChangeKind::Written, version, expire_at);
                 log.change = Some(index);
             }
         }
