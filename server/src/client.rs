@@ -133,11 +133,11 @@ pub struct Client {
     /// (allocated on the first command that changes something).
     pub effects: Option<Box<crate::store::effects::Effects>>,
     /// This client's own link to a peer, for blocking commands and transactions there.
-    pub session: Option<crate::forward::session::Session>,
+    pub session: Option<crate::peer::session::Session>,
     /// In a cluster, the slot of the first WATCHed key: the transaction runs on its primary.
     pub watch_slot: Option<shoal_cluster::slot::Slot>,
     /// When this connection is a peer's link: its handshake state and the request's hops.
-    pub peer: crate::forward::PeerSide,
+    pub peer: crate::peer::PeerSide,
     pub info: Arc<ClientInfo>,
 }
 
@@ -156,7 +156,7 @@ impl Client {
             effects: Default::default(),
             session: None,
             watch_slot: None,
-            peer: crate::forward::PeerSide::default(),
+            peer: crate::peer::PeerSide::default(),
             info,
         }
     }

@@ -9,7 +9,7 @@
 //! (`cluster-mode`, `cluster-keyspace-commands`) is in `forward/`.
 
 use crate::config::{Config, Directive, int_in};
-use crate::forward::ClusterMode;
+use crate::peer::ClusterMode;
 use shoal_cluster::config::{DEFAULT_NODE_TIMEOUT_MS, DEFAULT_REPLICAS, DEFAULT_TOKENS_PER_NODE};
 use shoal_cluster::{Cluster, ClusterConfig, ClusterError, TopologyHandle};
 use std::fmt;

@@ -15,7 +15,7 @@
 
 use crate::blocking::Waiter;
 use crate::client::{BlockRequest, Client, ClientInfo, ReplyMode};
-use crate::forward::{self, Issued, Pending};
+use crate::peer::{self, Issued, Pending};
 use crate::node::Node;
 use crate::protocol::{Batch, Reply, RequestParser};
 use crate::request::{self, After, Outcome};
@@ -242,7 +242,7 @@ impl Connection {
                     after = Some(then);
                     reply
                 }
-                Outcome::Forward(plan) => match forward::issue(node, client, *plan, now) {
+                Outcome::Forward(plan) => match peer::issue(node, client, *plan, now) {
                     Issued::Waiting(pending) => {
                         // Its reply goes out in its turn; later local replies queue behind it.
                         if audible(client) {
@@ -416,7 +416,7 @@ async fn drain(node: &Node, queue: &mut VecDeque<Queued>, out: &mut Vec<u8>) {
 
 /// Counts a forwarded error reply like a local one (INFO errorstats).
 fn count_forwarded_error(node: &Node, reply: &[u8]) {
-    if forward::frame::is_error(reply) {
+    if peer::frame::is_error(reply) {
         let end = reply.len().saturating_sub(2);
         node.count_error(&String::from_utf8_lossy(&reply[1..end.max(1)]));
     }
@@ -432,17 +432,17 @@ async fn wait_session(
     client: &mut Client,
     read_buf: &mut BytesMut,
     mut stopped: Pin<&mut impl Future<Output = ()>>,
-    job: forward::SessionJob,
+    job: peer::SessionJob,
 ) -> io::Result<Option<Bytes>> {
     let secret = node.forward.secret.clone();
-    let stats = node.forward.stats.peer(job.peer);
+    let stats = node.forward.stats.peer(job.peer.addr);
     stats
         .forwarded
         .fetch_add(job.replies as u64, Ordering::Relaxed);
     client.info.blocked.store(true, Ordering::Relaxed);
     let outcome = {
         let topology = node.cluster.get().map(|c| c.topology.clone());
-        let call = forward::run_session(&mut client.session, secret.as_deref(), topology, job);
+        let call = peer::run_session(&mut client.session, secret.as_deref(), topology, job);
         tokio::pin!(call);
         loop {
             tokio::select! {

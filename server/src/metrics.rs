@@ -407,7 +407,7 @@ fn collect_forwarding(node: &Node) {
 /// Appends `shoal_forward_duration_seconds`: time from sending a forwarded request on a
 /// shared link to its reply.
 fn render_forward_histogram(node: &Node, out: &mut String) {
-    use crate::forward::stats::LATENCY_BOUNDS_US;
+    use crate::peer::stats::LATENCY_BOUNDS_US;
     let name = "shoal_forward_duration_seconds";
     let (buckets, sum_us) = node.forward.stats.latency();
     let _ = writeln!(

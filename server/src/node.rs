@@ -111,7 +111,7 @@ pub struct Node {
     /// Membership and topology, set once at startup (empty with `cluster-enabled no`).
     pub cluster: std::sync::OnceLock<crate::cluster::NodeCluster>,
     /// Forwarding to other nodes: routing settings, the secret links prove, counters.
-    pub forward: crate::forward::Forwarder,
+    pub forward: crate::peer::Forwarder,
     shutdown: watch::Sender<bool>,
     log_level_hook: Option<LogLevelHook>,
 }
@@ -127,7 +127,7 @@ impl Node {
         let store = Arc::new(Store::new(config.databases));
         apply_eviction_settings(&store, &config);
         crate::store::evict::start_background(&store);
-        let forward = crate::forward::Forwarder::new(config.cluster.secret.as_deref());
+        let forward = crate::peer::Forwarder::new(config.cluster.secret.as_deref());
         forward
             .settings
             .apply(config.cluster.mode, config.cluster.keyspace_whole);

@@ -1,5 +1,6 @@
 //! Cluster commands: CLUSTER (INFO MYID NODES SLOTS SHARDS KEYSLOT COUNTKEYSINSLOT
-//! GETKEYSINSLOT REPLICAS LINKS MEET HELP), READONLY, READWRITE, ASKING, and the `-MOVED` check.
+//! GETKEYSINSLOT REPLICAS LINKS MEET HELP), READONLY, READWRITE, ASKING. (`-MOVED` is decided
+//! with the rest of routing, in `request::route`.)
 //!
 //! Replies have Redis 7's formats, built from the current [`Topology`] snapshot. Shoal's ring
 //! gives every slot its own owner list (primary first, then R - 1 replicas) instead of Redis's
@@ -656,41 +657,3 @@ fn meet(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     Ok(Reply::Ok)
 }
 
-/// Redis Cluster's redirection, until requests are forwarded between nodes: `None` when this
-/// node is the primary of every key's slot (or the command has no keys, or cluster mode is
-/// off); otherwise `-MOVED slot ip:port` naming the primary when all keys share one slot, and
-/// `-CROSSSLOT` when they do not. Keys in several slots that are all ours run here, as on a
-/// standalone server.
-pub fn redirect(node: &Node, command: &Command, args: &[&[u8]]) -> Option<Error> {
-    if !command.keys.has_keys() {
-        return None;
-    }
-    let topology = node.cluster.get()?.topology.load();
-    if topology.slots().nodes().len() <= 1 {
-        return None;
-    }
-    let mut first: Option<Slot> = None;
-    let mut remote: Option<Slot> = None;
-    let mut one_slot = true;
-    for position in command.keys.positions(args) {
-        let slot = key_slot(args.get(position)?);
-        match first {
-            None => first = Some(slot),
-            Some(seen) if seen != slot => one_slot = false,
-            Some(_) => {}
-        }
-        if remote.is_none() && !topology.is_primary(slot) {
-            remote = Some(slot);
-        }
-    }
-    let slot = remote?;
-    if !one_slot {
-        return Some(Error::msg(
-            "CROSSSLOT Keys in request don't hash to the same slot",
-        ));
-    }
-    let primary = topology.primary(slot).client;
-    Some(Error::Other(
-        format!("MOVED {slot} {}:{}", primary.ip(), primary.port()).into(),
-    ))
-}

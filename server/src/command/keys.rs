@@ -2,7 +2,7 @@
 //! OBJECT. Expiry commands are in `expire`, whole-database ones in `keyspace`.
 
 use super::parse::{self, is};
-use super::{Command, Ctx, KeySpec, flag::*};
+use super::{Combine, Routing, Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
 use crate::store::DbIndex;
@@ -19,7 +19,7 @@ pub const COMMANDS: &[Command] = &[
             "Removes keys and counts those that existed.",
             "O(N) for N keys, plus the size of the removed values.",
             "key...",
-        )
+        ).routing(Routing::Split(Combine::Sum))
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
     Command::new("unlink", -2, WRITE | FAST, KeySpec::ALL, unlink)
         .doc(
@@ -28,7 +28,7 @@ pub const COMMANDS: &[Command] = &[
             "Removes keys, freeing large values in the background.",
             "O(1) per key.",
             "key...",
-        )
+        ).routing(Routing::Split(Combine::Sum))
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
     Command::new("exists", -2, READONLY | FAST, KeySpec::ALL, exists)
         .doc(
@@ -37,7 +37,7 @@ pub const COMMANDS: &[Command] = &[
             "Counts how many of the named keys exist.",
             "O(N) for N keys.",
             "key...",
-        )
+        ).routing(Routing::Split(Combine::Sum))
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
     Command::new("type", 2, READONLY | FAST, KeySpec::ONE, type_).doc(
         GROUP,
@@ -81,7 +81,7 @@ pub const COMMANDS: &[Command] = &[
             "Marks keys as just used and counts those that exist.",
             "O(N) for N keys.",
             "key...",
-        )
+        ).routing(Routing::Split(Combine::Sum))
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
     Command::new("object", -2, 0, KeySpec::NONE, Command::container)
         .doc(

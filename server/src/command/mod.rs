@@ -245,6 +245,44 @@ impl KeySpec {
     }
 }
 
+/// How a command is placed in a cluster (see `request::route`), beyond what its keys say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Routing {
+    /// Where its keys are: the node that is primary of them all; keyless commands run here.
+    Keys,
+    /// Like `Keys`, but keys on several nodes are split per node and the parts' replies
+    /// combined (`MGET`, `MSET`, `DEL`…) instead of refused.
+    Split(Combine),
+    /// Runs on every live node, replies combined (`FLUSHALL`, `FLUSHDB`).
+    Everywhere(Combine),
+    /// Every live node with `cluster-keyspace-commands whole`, else here (`DBSIZE`, `KEYS`).
+    WholeKeyspace(Combine),
+    /// `SCAN`: with `cluster-keyspace-commands whole`, node after node.
+    ScanNodes,
+    /// `EXEC`: here, or the whole transaction to the node its keys are on.
+    Exec,
+    /// `DISCARD`, `UNWATCH`, `RESET`: here, and the client forgets where its transaction was
+    /// going (its session to that node closes, dropping the WATCHes there).
+    EndsTransaction,
+    /// `WATCH`: fixes the node a later transaction runs on; runs there.
+    Watch,
+    /// Runs here even inside `MULTI` (`MULTI`, `QUIT`).
+    Here,
+}
+
+/// How the replies of a command sent to several nodes become one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Combine {
+    /// An array with one element per key, in the client's order (`MGET`).
+    ByKey,
+    /// The sum of integer replies (`DEL`, `UNLINK`, `EXISTS`, `TOUCH`, `DBSIZE`).
+    Sum,
+    /// `+OK` when every part said so (`MSET`, `FLUSHALL`).
+    AllOk,
+    /// One array of every part's elements, in part order (`KEYS`).
+    Concat,
+}
+
 /// Documentation of a command, for `COMMAND DOCS` and redis-cli's hints.
 #[derive(Clone, Copy, Debug)]
 pub struct Doc {
@@ -278,6 +316,8 @@ pub struct Command {
     /// event name), recorded at its first write of the key. Commands whose events differ by
     /// key or option record theirs themselves (see `store::effects`).
     pub event: Option<crate::store::effects::EventKind>,
+    /// How it is placed in a cluster.
+    pub routing: Routing,
 }
 
 impl Command {
@@ -306,7 +346,14 @@ impl Command {
             subcommands: &[],
             tips: &[],
             event: None,
+            routing: Routing::Keys,
         }
+    }
+
+    /// Sets how the command is placed in a cluster.
+    pub const fn routing(mut self, routing: Routing) -> Command {
+        self.routing = routing;
+        self
     }
 
     /// Sets the notification Redis emits for each key the command writes.

@@ -1,7 +1,7 @@
 //! String commands: GET/SET and friends, counters, ranges, LCS.
 
 use super::parse::{self, is};
-use super::{Command, Ctx, KeySpec, flag::*};
+use super::{Combine, Routing, Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
 use crate::store::{EntryMut, StrEncoding, Value, ValueRef};
@@ -26,9 +26,9 @@ pub const COMMANDS: &[Command] = &[
     Command::new("getex", -2, WRITE | FAST, KeySpec::ONE, getex)
         .doc(GROUP, "6.2.0", "Answers the string at a key, optionally setting or removing its expiry.", "O(1)", "key [expiration=EX seconds:int | PX milliseconds:int | EXAT unix-time-seconds:time | PXAT unix-time-milliseconds:time | PERSIST]"),
     Command::new("mget", -2, READONLY | FAST, KeySpec::ALL, mget)
-        .doc(GROUP, "1.0.0", "Gets the strings of several keys in one step.", "O(N) for N keys.", "key...").tips(&["request_policy:multi_shard"]),
+        .doc(GROUP, "1.0.0", "Gets the strings of several keys in one step.", "O(N) for N keys.", "key...").routing(Routing::Split(Combine::ByKey)).tips(&["request_policy:multi_shard"]),
     Command::new("mset", -3, WRITE | DENYOOM, KeySpec::PAIRS, mset)
-        .doc(GROUP, "1.0.1", "Stores several strings in one step.", "O(N) for N keys.", "(key value)...").tips(&["request_policy:multi_shard", "response_policy:all_succeeded"]),
+        .doc(GROUP, "1.0.1", "Stores several strings in one step.", "O(N) for N keys.", "(key value)...").routing(Routing::Split(Combine::AllOk)).tips(&["request_policy:multi_shard", "response_policy:all_succeeded"]),
     Command::new("msetnx", -3, WRITE | DENYOOM, KeySpec::PAIRS, msetnx)
         .doc(GROUP, "1.0.1", "Stores several strings in one step, only if none of the keys exists.", "O(N) for N keys.", "(key value)...").tips(&["request_policy:multi_shard", "response_policy:agg_min"]),
     Command::new("append", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, append)

@@ -1,11 +1,11 @@
-//! Forwarding: any client, any node.
+//! Peers: the other nodes, reached by node id, and the requests forwarded to them.
 //!
 //! A node that is not the primary of a request's keys sends the request to the node that is
 //! and relays its reply byte for byte, so a client without cluster support can use any node.
 //! This module owns that path; the rest of the server sees three things:
 //!
-//! - `command::execute` asks [`route::route`] where a request runs. When it is elsewhere, the
-//!   [`Plan`] is left in `Client::forward` and the connection calls [`issue`].
+//! - `request::execute` asks `request::route` where a request runs. When it is elsewhere, it
+//!   returns a [`Plan`] in its outcome and the connection calls [`issue`].
 //! - The connection keeps the replies of a batch in order: a forwarded reply is a [`Pending`]
 //!   it awaits before writing what follows it (see `connection.rs`); blocking commands and
 //!   transactions run on the client's own [`session::Session`] instead, awaited on the spot
@@ -16,7 +16,6 @@
 //!
 //! # Layout
 //!
-//! - `route`: the decision (local, one peer, split, refused), from the topology snapshot.
 //! - `frame`: RESP replies as bytes — where one ends, merging split replies.
 //! - `link`: one pipelined, authenticated TCP link to a peer (reader and writer tasks).
 //! - `pool`: each worker thread's links per peer, replaced with backoff.
@@ -32,7 +31,6 @@ pub mod envelope;
 pub mod frame;
 pub mod link;
 pub mod pool;
-pub mod route;
 pub mod session;
 pub mod stats;
 
@@ -41,7 +39,7 @@ use crate::node::Node;
 use crate::protocol::Protocol;
 use bytes::Bytes;
 use frame::Merge;
-use shoal_cluster::TopologyHandle;
+use shoal_cluster::{NodeId, TopologyHandle};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -124,20 +122,26 @@ pub struct PeerSide {
     pub hops: u8,
 }
 
+/// Another node: its id, which identifies it, and its client address, where links connect.
+/// A node restarted on the same address is a new node (a new id): links to the old one are
+/// not reused for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Peer {
+    pub id: NodeId,
+    pub addr: SocketAddr,
+}
+
 /// Where a request goes.
 #[derive(Debug)]
 pub enum Plan {
     /// The whole request, over the shared link to `peer` (already in its envelope).
-    One { peer: SocketAddr, request: Vec<u8> },
+    One { peer: Peer, request: Vec<u8> },
     /// The whole request, over the client's session with `peer` (blocking commands, WATCH).
-    Session {
-        peer: SocketAddr,
-        args: Vec<Vec<u8>>,
-    },
+    Session { peer: Peer, args: Vec<Vec<u8>> },
     /// A transaction: MULTI, the queued commands and EXEC over the session with `peer`.
     /// `watched`: the client WATCHed keys there, through its session.
     Exec {
-        peer: SocketAddr,
+        peer: Peer,
         queued: Vec<Vec<Vec<u8>>>,
         watched: bool,
     },
@@ -154,7 +158,7 @@ pub enum Plan {
 #[derive(Debug)]
 pub struct Part {
     /// `None`: this node.
-    pub peer: Option<SocketAddr>,
+    pub peer: Option<Peer>,
     pub args: Vec<Vec<u8>>,
     /// For each key of this part, its index among the request's keys.
     pub positions: Vec<usize>,
@@ -174,14 +178,14 @@ pub enum Pending {
 /// One reply: ready, or awaited from a peer's link.
 pub enum Awaited {
     Ready(Bytes),
-    Link(oneshot::Receiver<Bytes>, SocketAddr),
+    Link(oneshot::Receiver<Bytes>, Peer),
 }
 
 impl Awaited {
     async fn get(self) -> Bytes {
         match self {
             Awaited::Ready(bytes) => bytes,
-            Awaited::Link(rx, peer) => rx.await.unwrap_or_else(|_| unreachable_peer(peer)),
+            Awaited::Link(rx, peer) => rx.await.unwrap_or_else(|_| unreachable_peer(peer.addr)),
         }
     }
 }
@@ -218,7 +222,7 @@ pub enum Issued {
 
 /// Requests for the client's session with `peer`.
 pub struct SessionJob {
-    pub peer: SocketAddr,
+    pub peer: Peer,
     /// Encoded requests, pipelined.
     pub requests: Vec<u8>,
     /// Replies to read; the last one is the answer.
@@ -236,14 +240,14 @@ const PEER_CHECK: std::time::Duration = std::time::Duration::from_millis(250);
 /// Resolves once `peer` is no longer a live member of the cluster (declared down, or gone):
 /// a link or session waiting on it gives up then, even if its socket never closes (a peer
 /// that hangs, or a network partition). Never resolves without a topology.
-pub async fn peer_gone(topology: Option<TopologyHandle>, peer: SocketAddr) {
+pub async fn peer_gone(topology: Option<TopologyHandle>, peer: NodeId) {
     let Some(topology) = topology else {
         return std::future::pending().await;
     };
     let mut tick = tokio::time::interval(PEER_CHECK);
     loop {
         tick.tick().await;
-        if !topology.load().live_members().any(|m| m.client == peer) {
+        if !topology.load().live_members().any(|m| m.id == peer) {
             return;
         }
     }
@@ -310,12 +314,12 @@ pub fn issue(node: &Node, client: &mut Client, plan: Plan, now: u64) -> Issued {
 }
 
 /// Sends one request (in its envelope) over this worker's shared link to `peer`.
-fn send(node: &Node, client: &Client, peer: SocketAddr, bytes: Vec<u8>) -> Awaited {
+fn send(node: &Node, client: &Client, peer: Peer, bytes: Vec<u8>) -> Awaited {
     let forward = &node.forward;
     let topology = || node.cluster.get().map(|c| c.topology.clone());
     match pool::send(peer, client.id, bytes, forward, topology) {
         Some(rx) => Awaited::Link(rx, peer),
-        None => Awaited::Ready(unreachable_peer(peer)),
+        None => Awaited::Ready(unreachable_peer(peer.addr)),
     }
 }
 
@@ -348,24 +352,24 @@ pub async fn run_session(
         *session = match session::Session::open(job.peer, secret).await {
             Ok(opened) => Some(opened),
             Err(error) => {
-                tracing::debug!(peer = %job.peer, %error, "session failed to open");
-                return unreachable_peer(job.peer);
+                tracing::debug!(peer = %job.peer.addr, %error, "session failed to open");
+                return unreachable_peer(job.peer.addr);
             }
         };
     }
     let Some(open) = session.as_mut() else {
-        return unreachable_peer(job.peer);
+        return unreachable_peer(job.peer.addr);
     };
     let outcome = tokio::select! {
         outcome = open.call(&job.requests, job.replies) => outcome,
-        _ = peer_gone(topology, job.peer) => Err(std::io::ErrorKind::NotConnected.into()),
+        _ = peer_gone(topology, job.peer.id) => Err(std::io::ErrorKind::NotConnected.into()),
     };
     match outcome {
-        Ok(mut replies) => replies.pop().unwrap_or_else(|| unreachable_peer(job.peer)),
+        Ok(mut replies) => replies.pop().unwrap_or_else(|| unreachable_peer(job.peer.addr)),
         Err(error) => {
-            tracing::debug!(peer = %job.peer, %error, "session failed");
+            tracing::debug!(peer = %job.peer.addr, %error, "session failed");
             *session = None;
-            unreachable_peer(job.peer)
+            unreachable_peer(job.peer.addr)
         }
     }
 }

@@ -15,11 +15,13 @@
 use crate::client::{BlockRequest, Client};
 use crate::command::{self, Command, Ctx, Mode, flag, table, transactions};
 use crate::error::Error;
-use crate::forward::Plan;
-use crate::forward::route::Route;
+use crate::peer::{ClusterMode, Part, Plan, frame::Merge};
+use route::{ClientView, Decision, MultiView};
 use crate::node::Node;
 use crate::protocol::Reply;
 use crate::store::effects::Effects;
+
+pub mod route;
 use crate::store::{DbIndex, Locked};
 use smallvec::SmallVec;
 use std::time::Duration;
@@ -90,8 +92,8 @@ fn execute_routed(
     now: u64,
     routed: bool,
 ) -> Outcome {
-    if crate::forward::envelope::is_internal(args[0]) {
-        return crate::forward::envelope::execute(node, client, args, now);
+    if crate::peer::envelope::is_internal(args[0]) {
+        return crate::peer::envelope::execute(node, client, args, now);
     }
     let entry = match command::lookup(args) {
         Ok(entry) => entry,
@@ -103,10 +105,10 @@ fn execute_routed(
         .store(entry.id, std::sync::atomic::Ordering::Relaxed);
     // Redis's order: a key another node owns is redirected before memory is considered.
     if routed {
-        match crate::forward::route::route(node, client, entry.command, args) {
-            Route::Local => {}
-            Route::Refuse(error) => return Outcome::Reply(refuse(client, Some(entry), error)),
-            Route::Forward(plan) => return Outcome::Forward(Box::new(plan)),
+        match place(node, client, entry.command, args) {
+            Placed::Here => {}
+            Placed::Refused(error) => return Outcome::Reply(refuse(client, Some(entry), error)),
+            Placed::Elsewhere(plan) => return Outcome::Forward(Box::new(plan)),
         }
     }
     if out_of_memory(node, client, entry.command, args, now) {
@@ -133,6 +135,161 @@ fn execute_routed(
         client.effects = Some(effects);
     }
     Outcome::from_ran(ran)
+}
+
+/// Where a request runs, once the routing decision is applied.
+enum Placed {
+    Here,
+    Refused(Error),
+    Elsewhere(Plan),
+}
+
+/// Decides where a request runs (see `route`) and applies the decision: remembers the slot a
+/// WATCH or transaction is bound to, forgets a finished transaction's session, and builds the
+/// plan of what goes to which node.
+fn place(node: &Node, client: &mut Client, command: &Command, args: &[&[u8]]) -> Placed {
+    let Some(cluster) = node.cluster.get() else {
+        return Placed::Here;
+    };
+    // One atomic load when this node owns everything and serves (the usual single node).
+    if cluster.topology.is_single_node() {
+        return Placed::Here;
+    }
+    let topology = cluster.topology.load();
+    let settings = &node.forward.settings;
+    let view = ClientView {
+        hops: client.peer.hops,
+        redirect: settings.mode() == ClusterMode::Redirect,
+        whole_keyspace: settings.whole_keyspace(),
+        multi: client.multi.as_ref().map(|t| MultiView {
+            slot: t.slot,
+            failed: t.failed,
+        }),
+        watch_slot: client.watch_slot,
+    };
+    match route::decide(&topology, command, args, &view) {
+        Decision::Here => Placed::Here,
+        Decision::HereFixing { watch, transaction } => {
+            if let Some(slot) = watch {
+                client.watch_slot.get_or_insert(slot);
+            }
+            if let (Some(multi), Some(slot)) = (client.multi.as_mut(), transaction) {
+                multi.slot.get_or_insert(slot);
+            }
+            Placed::Here
+        }
+        Decision::HereEndingTransaction => {
+            // The peer forgets the client's WATCHes when its session closes.
+            client.session = None;
+            client.watch_slot = None;
+            Placed::Here
+        }
+        Decision::Refuse(error) => {
+            if view.redirect && error.text().starts_with("MOVED") {
+                node.forward
+                    .stats
+                    .redirects
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Placed::Refused(error)
+        }
+        Decision::Remote {
+            node: peer,
+            session,
+            watch,
+        } => {
+            if let Some(slot) = watch {
+                client.watch_slot.get_or_insert(slot);
+            }
+            Placed::Elsewhere(if session {
+                let args = args.iter().map(|a| a.to_vec()).collect();
+                Plan::Session { peer, args }
+            } else {
+                let request = crate::peer::envelope::encode(client, args);
+                Plan::One { peer, request }
+            })
+        }
+        Decision::Split { shares, combine } => {
+            let positions = command.keys.positions(args);
+            let step = command.keys.step.max(1);
+            let keys = positions.len();
+            let parts = shares
+                .into_iter()
+                .map(|share| {
+                    let mut part_args = vec![args[0].to_vec()];
+                    for &k in &share.keys {
+                        let at = positions[k];
+                        part_args.extend(args[at..at + step].iter().map(|a| a.to_vec()));
+                    }
+                    Part {
+                        peer: share.node,
+                        args: part_args,
+                        positions: share.keys,
+                    }
+                })
+                .collect();
+            Placed::Elsewhere(Plan::Split {
+                parts,
+                merge: Merge::from(combine),
+                keys,
+            })
+        }
+        Decision::Everywhere { others, combine } => {
+            let owned: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+            let parts = std::iter::once(None)
+                .chain(others.into_iter().map(Some))
+                .map(|peer| Part {
+                    peer,
+                    args: owned.clone(),
+                    positions: Vec::new(),
+                })
+                .collect();
+            Placed::Elsewhere(Plan::Split {
+                parts,
+                merge: Merge::from(combine),
+                keys: 0,
+            })
+        }
+        Decision::ScanNode {
+            node: peer,
+            index,
+            last,
+            inner,
+        } => {
+            let mut owned: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+            owned[1] = inner.to_string().into_bytes();
+            Placed::Elsewhere(Plan::Split {
+                parts: vec![Part {
+                    peer,
+                    args: owned,
+                    positions: Vec::new(),
+                }],
+                merge: Merge::Scan {
+                    node: index,
+                    last,
+                    shift: route::SCAN_NODE_SHIFT,
+                },
+                keys: 0,
+            })
+        }
+        Decision::Exec {
+            node: peer,
+            watched,
+        } => {
+            let queued = client.multi.take().map(|t| t.queued).unwrap_or_default();
+            client
+                .info
+                .multi
+                .store(-1, std::sync::atomic::Ordering::Relaxed);
+            client.watched.clear();
+            client.watch_slot = None;
+            Placed::Elsewhere(Plan::Exec {
+                peer,
+                queued,
+                watched,
+            })
+        }
+    }
 }
 
 /// The answer to a request refused before it ran; inside MULTI the refusal makes EXEC fail.

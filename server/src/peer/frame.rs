@@ -122,6 +122,18 @@ pub enum Merge {
     Scan { node: u64, last: bool, shift: u32 },
 }
 
+impl From<crate::command::Combine> for Merge {
+    fn from(combine: crate::command::Combine) -> Merge {
+        use crate::command::Combine;
+        match combine {
+            Combine::ByKey => Merge::ByKey,
+            Combine::Sum => Merge::Sum,
+            Combine::AllOk => Merge::AllOk,
+            Combine::Concat => Merge::Concat,
+        }
+    }
+}
+
 /// Merges the parts' replies. `positions[i]` lists, for part `i`, the index in the client's
 /// key order of each element of its reply (used by `ByKey`); `keys` is the number of keys.
 /// The first error among the parts is the answer, as a command that fails on one node failed.

@@ -56,7 +56,7 @@ impl Link {
     /// Opens a link to `peer` (connecting in the background: requests sent meanwhile wait in
     /// the channel). Must run inside a tokio runtime; its tasks run on that runtime.
     pub fn open(
-        peer: SocketAddr,
+        peer: super::Peer,
         secret: Option<Arc<str>>,
         topology: Option<TopologyHandle>,
         peer_stats: Arc<PeerStats>,
@@ -66,12 +66,12 @@ impl Link {
         let alive = Arc::new(AtomicBool::new(true));
         let up = Arc::new(AtomicBool::new(false));
         let flags = (alive.clone(), up.clone());
-        let peer = Peer {
-            addr: peer,
+        let target = Target {
+            peer,
             secret,
             topology,
         };
-        tokio::spawn(run(peer, rx, flags, peer_stats, stats));
+        tokio::spawn(run(target, rx, flags, peer_stats, stats));
         Link { tx, alive, up }
     }
 
@@ -93,8 +93,8 @@ impl Link {
 }
 
 /// Whom a link connects to.
-struct Peer {
-    addr: SocketAddr,
+struct Target {
+    peer: super::Peer,
     secret: Option<Arc<str>>,
     /// To close the link once the cluster declares the peer down.
     topology: Option<TopologyHandle>,
@@ -103,11 +103,11 @@ struct Peer {
 /// Connects, authenticates, then runs the reader and writer until the link fails or the
 /// peer is declared down.
 async fn run(
-    Peer {
-        addr: peer,
+    Target {
+        peer: super::Peer { id, addr: peer },
         secret,
         topology,
-    }: Peer,
+    }: Target,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     (alive, up): (Arc<AtomicBool>, Arc<AtomicBool>),
     peer_stats: Arc<PeerStats>,
@@ -144,7 +144,7 @@ async fn run(
     tokio::select! {
         _ = write_requests(write_half, &mut rx, &waiting) => {}
         _ = &mut reader => {}
-        _ = super::peer_gone(topology, peer) => {
+        _ = super::peer_gone(topology, id) => {
             tracing::debug!(%peer, "peer declared down: its link closes");
         }
     }

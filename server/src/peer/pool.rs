@@ -1,4 +1,5 @@
-//! The links of this worker thread to each peer, replaced with backoff when they fail.
+//! The links of this worker thread to each peer (by node id), replaced with backoff when they
+//! fail.
 //!
 //! Every worker thread keeps its own small pool per peer ([`LINKS_PER_PEER`] links), so that
 //! forwarding from a connection never crosses threads: the link tasks run on the worker that
@@ -9,14 +10,13 @@
 //! immediately instead of waiting. A link closes (failing what waits on it) when its socket
 //! does, or when the cluster declares the peer down.
 
-use super::Forwarder;
+use super::{Forwarder, Peer};
 use super::link::{Link, Outgoing};
 use super::stats::PeerStats;
 use bytes::Bytes;
-use shoal_cluster::TopologyHandle;
+use shoal_cluster::{NodeId, TopologyHandle};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -37,7 +37,7 @@ struct PeerLinks {
 }
 
 thread_local! {
-    static POOLS: RefCell<HashMap<SocketAddr, PeerLinks>> = RefCell::new(HashMap::new());
+    static POOLS: RefCell<HashMap<NodeId, PeerLinks>> = RefCell::new(HashMap::new());
 }
 
 /// Sends a request to `peer` on the link of `client_id`. `None`: the peer cannot be reached
@@ -46,7 +46,7 @@ thread_local! {
 /// `topology` is asked for only when a link is opened: the link closes once the cluster no
 /// longer counts the peer as live.
 pub fn send(
-    peer: SocketAddr,
+    peer: Peer,
     client_id: u64,
     bytes: Vec<u8>,
     forwarder: &Forwarder,
@@ -55,9 +55,9 @@ pub fn send(
     let stats = &forwarder.stats;
     POOLS.with(|pools| {
         let mut pools = pools.borrow_mut();
-        let links = pools.entry(peer).or_insert_with(|| PeerLinks {
+        let links = pools.entry(peer.id).or_insert_with(|| PeerLinks {
             links: (0..LINKS_PER_PEER).map(|_| None).collect(),
-            stats: stats.peer(peer),
+            stats: stats.peer(peer.addr),
             failures: 0,
             retry_at: Instant::now(),
         });

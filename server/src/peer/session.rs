@@ -10,7 +10,6 @@
 use super::link;
 use bytes::{Bytes, BytesMut};
 use std::io;
-use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -20,15 +19,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A dedicated, authenticated connection to one peer.
 pub struct Session {
-    pub peer: SocketAddr,
+    pub peer: super::Peer,
     stream: TcpStream,
     buf: BytesMut,
 }
 
 impl Session {
     /// Connects to `peer` and authenticates.
-    pub async fn open(peer: SocketAddr, secret: Option<&str>) -> io::Result<Session> {
-        let connect = link::connect(peer, secret);
+    pub async fn open(peer: super::Peer, secret: Option<&str>) -> io::Result<Session> {
+        let connect = link::connect(peer.addr, secret);
         let (stream, buf) = tokio::time::timeout(CONNECT_TIMEOUT, connect)
             .await
             .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
