@@ -52,6 +52,10 @@ pub struct ClientInfo {
     /// Bytes in the query buffer / pending output, updated per batch.
     pub query_buffer: AtomicUsize,
     pub output_buffer: AtomicUsize,
+    /// Subscriptions to channels, patterns and shard channels, for `CLIENT LIST`.
+    pub subscriptions: [AtomicUsize; 3],
+    /// Pub/Sub messages waiting to be written to it.
+    pub inbox: crate::pubsub::Inbox,
     /// Set by `CLIENT KILL`; the connection closes when it sees it.
     killed: AtomicBool,
     kill_notify: Notify,
@@ -129,6 +133,8 @@ pub struct Client {
     /// Keys under `WATCH`, and the node's keyspace epoch when the first was watched.
     pub watched: Vec<Watched>,
     pub watch_epoch: u64,
+    /// Its Pub/Sub subscriptions.
+    pub subscriptions: crate::command::pubsub::Subscriptions,
     /// The effects record its commands run with, kept between commands for its buffers
     /// (allocated on the first command that changes something).
     pub effects: Option<Box<crate::store::effects::Effects>>,
@@ -153,6 +159,7 @@ impl Client {
             multi: None,
             watched: Vec::new(),
             watch_epoch: 0,
+            subscriptions: Default::default(),
             effects: Default::default(),
             session: None,
             watch_slot: None,
@@ -219,6 +226,8 @@ impl ClientRegistry {
             multi: std::sync::atomic::AtomicI64::new(-1),
             query_buffer: AtomicUsize::new(0),
             output_buffer: AtomicUsize::new(0),
+            subscriptions: Default::default(),
+            inbox: Default::default(),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
         });

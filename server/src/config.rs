@@ -98,6 +98,11 @@ pub struct Config {
     pub lfu_log_factor: u32,
     /// Minutes for an LFU counter to lose one (0: never decays).
     pub lfu_decay_time: u32,
+    /// `notify-keyspace-events`: the classes of keyspace notifications published, and on
+    /// which channels (see `notify`).
+    pub notify_keyspace_events: u16,
+    /// `client-output-buffer-limit`, per class of client (see `pubsub::limits`).
+    pub client_output_buffer_limit: crate::pubsub::limits::LimitSettings,
     /// The file these settings were read from, if any.
     pub config_file: Option<PathBuf>,
     /// Membership and ring settings (`join`, `cluster-*`; see `cluster.rs`).
@@ -128,6 +133,8 @@ impl Default for Config {
             maxmemory_samples: 5,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
+            notify_keyspace_events: 0,
+            client_output_buffer_limit: Default::default(),
             config_file: None,
             cluster: crate::cluster::ClusterSettings::default(),
         }
@@ -423,6 +430,21 @@ const DIRECTIVES: &[Directive] = &[
             c.lfu_decay_time = int_in(v, 0, i64::from(i32::MAX))?;
             Ok(())
         },
+        mutable: true,
+    },
+    Directive {
+        name: "notify-keyspace-events",
+        get: |c| crate::notify::render(c.notify_keyspace_events),
+        set: |c, v| {
+            c.notify_keyspace_events = crate::notify::parse(v)?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "client-output-buffer-limit",
+        get: |c| c.client_output_buffer_limit.render(),
+        set: |c, v| c.client_output_buffer_limit.apply(v),
         mutable: true,
     },
     Directive {

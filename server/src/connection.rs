@@ -18,6 +18,7 @@ use crate::client::{BlockRequest, Client, ClientInfo, ReplyMode};
 use crate::peer::{self, Issued, Pending};
 use crate::node::Node;
 use crate::protocol::{Batch, Reply, RequestParser};
+use crate::pubsub::ClientClass;
 use crate::request::{self, After, Outcome};
 use bytes::{Buf, Bytes, BytesMut};
 use smallvec::SmallVec;
@@ -65,6 +66,7 @@ pub async fn serve(node: Arc<Node>, stream: TcpStream, info: Arc<ClientInfo>) {
     if let Err(error) = connection.run().await {
         tracing::debug!(client = id, %error, "connection ended with an error");
     }
+    crate::command::pubsub::unsubscribe_all(&connection.node, &mut connection.client);
     connection.node.monitors.remove(id);
     connection.node.clients.unregister(id);
 }
@@ -106,6 +108,8 @@ impl Connection {
             let parsed = self.parser.parse(&self.read_buf, &mut self.batch);
             let mut flow = self.execute_batch(stopped.as_mut()).await?;
             self.batch.clear();
+            // Messages published during the batch follow its replies.
+            self.take_messages();
             match parsed {
                 Ok(consumed) => {
                     self.read_buf.advance(consumed);
@@ -167,10 +171,21 @@ impl Connection {
         let timeout = self.node.limits.timeout_secs();
         let n = loop {
             let feed = next_line(&mut self.monitor_feed);
+            let info = self.client.info.clone();
+            let subscribed = self.client.subscriptions.any();
+            let messages = async {
+                if subscribed {
+                    info.inbox.ready().await
+                } else {
+                    std::future::pending().await
+                }
+            };
             let read = self.stream.read_buf(&mut self.read_buf);
             let idle = async {
                 match timeout {
+                    // A subscriber waits for messages, not commands: never idle (as Redis).
                     0 => std::future::pending().await,
+                    _ if subscribed => std::future::pending().await,
                     secs => tokio::time::sleep(Duration::from_secs(secs)).await,
                 }
             };
@@ -179,6 +194,12 @@ impl Connection {
                 _ = stopped.as_mut() => return Ok(false),
                 _ = idle => return Ok(false),
                 line = feed => line,
+                () = messages => {
+                    // Subscribed: pass published messages on, then keep waiting for input.
+                    self.take_messages();
+                    self.flush().await?;
+                    continue;
+                }
                 n = read => break n?,
             };
             // MONITOR mode: pass the command line on, then keep waiting for input.
@@ -237,6 +258,7 @@ impl Connection {
             since_yield += args.iter().map(|a| a.len()).sum::<usize>();
             let mut after = None;
             let reply = match request::execute(node, client, &args, now) {
+                Outcome::Silent => continue,
                 Outcome::Reply(reply) => reply,
                 Outcome::ReplyThen(reply, then) => {
                     after = Some(then);
@@ -252,7 +274,7 @@ impl Connection {
                             drain(node, &mut queue, out).await;
                         }
                         if out.len() >= FLUSH_THRESHOLD {
-                            write_out(node, stream, out).await?;
+                            write_out(node, &client.info, stream, out).await?;
                         }
                         continue;
                     }
@@ -261,7 +283,7 @@ impl Connection {
                         // into; everything before it is answered first.
                         drop(args);
                         drain(node, &mut queue, out).await;
-                        write_out(node, stream, out).await?;
+                        write_out(node, &client.info, stream, out).await?;
                         let waited =
                             wait_session(node, stream, client, read_buf, stopped.as_mut(), job)
                                 .await?;
@@ -285,7 +307,7 @@ impl Connection {
                     // The wait may read more input into the buffer the arguments point into.
                     drop(args);
                     drain(node, &mut queue, out).await;
-                    write_out(node, stream, out).await?;
+                    write_out(node, &client.info, stream, out).await?;
                     let waited = wait_blocked(
                         node,
                         stream,
@@ -310,7 +332,18 @@ impl Connection {
                 node.count_error(text);
             }
             match queue.back_mut() {
-                None => emit(client, out, &reply),
+                None => {
+                    emit(client, out, &reply);
+                    let class = if client.subscriptions.any() {
+                        ClientClass::PubSub
+                    } else {
+                        ClientClass::Normal
+                    };
+                    if node.pubsub.check_output(&client.info, class, out.len()) {
+                        flow = Flow::Close;
+                        break;
+                    }
+                }
                 Some(Queued::Encoded(bytes)) => emit(client, bytes, &reply),
                 Some(Queued::Remote(_)) => {
                     let mut bytes = Vec::new();
@@ -326,7 +359,7 @@ impl Connection {
                 }
                 Some(After::Sleep(pause)) => {
                     drain(node, &mut queue, out).await;
-                    write_out(node, stream, out).await?;
+                    write_out(node, &client.info, stream, out).await?;
                     tokio::time::sleep(pause).await;
                     now = crate::clock::now_ms();
                 }
@@ -334,7 +367,7 @@ impl Connection {
                 Some(After::Reset) => *monitoring = false,
             }
             if out.len() >= FLUSH_THRESHOLD {
-                write_out(node, stream, out).await?;
+                write_out(node, &client.info, stream, out).await?;
             }
             // A pipeline of big writes lets the worker's other clients in every so often, as
             // Redis serves each client a 16 KiB read at a time: a GET never waits for a whole
@@ -364,8 +397,28 @@ impl Connection {
         }
     }
 
+    /// Appends the Pub/Sub messages waiting for this client to its output (or drops them
+    /// under `CLIENT REPLY OFF`, which silences them too, as in Redis).
+    fn take_messages(&mut self) {
+        let inbox = &self.client.info.inbox;
+        if inbox.bytes() == 0 {
+            return;
+        }
+        if self.client.reply_mode == ReplyMode::Off {
+            inbox.clear();
+        } else {
+            inbox.drain_into(&mut self.out);
+        }
+    }
+
     async fn flush(&mut self) -> io::Result<()> {
-        write_out(&self.node, &mut self.stream, &mut self.out).await
+        write_out(
+            &self.node,
+            &self.client.info,
+            &mut self.stream,
+            &mut self.out,
+        )
+        .await
     }
 }
 
@@ -565,12 +618,25 @@ async fn next_line(feed: &mut Option<mpsc::UnboundedReceiver<Bytes>>) -> Bytes {
     }
 }
 
-/// Writes and empties `out`.
-async fn write_out(node: &Node, stream: &mut TcpStream, out: &mut Vec<u8>) -> io::Result<()> {
+/// Writes and empties `out`. While the bytes wait for the socket they count as the client's
+/// pending output (`client-output-buffer-limit`); a client killed meanwhile (by that limit,
+/// `CLIENT KILL` or shutdown) stops the write at once.
+async fn write_out(
+    node: &Node,
+    info: &ClientInfo,
+    stream: &mut TcpStream,
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
     if out.is_empty() {
         return Ok(());
     }
-    stream.write_all(out).await?;
+    info.output_buffer.store(out.len(), Ordering::Relaxed);
+    let written = tokio::select! {
+        written = stream.write_all(out) => written,
+        () = info.killed() => Err(io::ErrorKind::ConnectionAborted.into()),
+    };
+    info.output_buffer.store(0, Ordering::Relaxed);
+    written?;
     node.stats.writes_processed.add(1);
     node.stats.net_output_bytes.add(out.len() as u64);
     out.clear();

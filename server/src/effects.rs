@@ -32,5 +32,7 @@ pub fn dispatch(node: &Node, effects: &mut Effects) {
 }
 
 /// Hands `effects` to everyone who reacts to changes, except blocked clients (which the
-/// caller serves).
-pub fn publish(_node: &Node, _effects: &Effects) {}
+/// caller serves): keyspace notifications.
+pub fn publish(node: &Node, effects: &Effects) {
+    crate::notify::publish(node, effects);
+}

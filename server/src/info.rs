@@ -256,8 +256,10 @@ fn stats(node: &Node, facts: &Facts, out: &mut String) {
     line(out, "evicted_keys", node.evicted_keys());
     line(out, "keyspace_hits", shards.hits);
     line(out, "keyspace_misses", shards.misses);
-    line(out, "pubsub_channels", 0);
-    line(out, "pubsub_patterns", 0);
+    let (channels, patterns, shard_channels) = node.pubsub.counts();
+    line(out, "pubsub_channels", channels);
+    line(out, "pubsub_patterns", patterns);
+    line(out, "pubsubshard_channels", shard_channels);
     line(out, "total_forks", 0);
     line(out, "total_error_replies", s.error_replies.get());
     line(out, "total_reads_processed", s.reads_processed.get());

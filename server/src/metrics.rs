@@ -187,6 +187,7 @@ fn collect(node: &Node, facts: &Facts) {
     }
     collect_cluster(node);
     collect_forwarding(node);
+    collect_pubsub(node);
 }
 
 /// Appends `shoal_command_duration_seconds`, one histogram per command that ran.
@@ -384,6 +385,66 @@ fn describe_cluster() {
         "shoal_redirects_total",
         "-MOVED replies sent (cluster-mode redirect)."
     );
+    for (name, help) in STREAM_COUNTERS {
+        metrics::describe_counter!(*name, *help);
+    }
+    metrics::describe_counter!(
+        "shoal_client_output_buffer_limit_disconnections_total",
+        "Clients disconnected for passing client-output-buffer-limit, by class (normal, pubsub)."
+    );
+    metrics::describe_gauge!(
+        "shoal_pubsub_channels",
+        "Channels, patterns and shard channels with subscribers on this node, by kind."
+    );
+}
+
+/// The peer stream counters: name, help.
+const STREAM_COUNTERS: &[(&str, &str)] = &[
+    (
+        "shoal_peer_stream_messages_sent_total",
+        "Messages queued on the streams to other nodes (Pub/Sub, keyspace notifications).",
+    ),
+    (
+        "shoal_peer_stream_messages_dropped_total",
+        "Messages not queued because a peer's stream queue was full.",
+    ),
+    (
+        "shoal_peer_stream_messages_received_total",
+        "Messages received on other nodes' streams.",
+    ),
+    (
+        "shoal_peer_stream_messages_lost_total",
+        "Messages other nodes sent that never arrived (gaps between stream connections).",
+    ),
+];
+
+/// Sets the peer stream and Pub/Sub series.
+fn collect_pubsub(node: &Node) {
+    let stats = &node.forward.streams.stats;
+    let read = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let values = [
+        read(&stats.sent),
+        read(&stats.dropped),
+        read(&stats.received),
+        read(&stats.lost),
+    ];
+    for ((name, _), value) in STREAM_COUNTERS.iter().zip(values) {
+        metrics::counter!(*name).absolute(value);
+    }
+    for class in [
+        crate::pubsub::ClientClass::Normal,
+        crate::pubsub::ClientClass::PubSub,
+    ] {
+        metrics::counter!(
+            "shoal_client_output_buffer_limit_disconnections_total",
+            "class" => class.name()
+        )
+        .absolute(read(&node.pubsub.disconnected[class as usize]));
+    }
+    let (channels, patterns, shard) = node.pubsub.counts();
+    for (kind, count) in [("channel", channels), ("pattern", patterns), ("shard", shard)] {
+        metrics::gauge!("shoal_pubsub_channels", "kind" => kind).set(count as f64);
+    }
 }
 
 /// Sets the forwarding series: per peer (labelled by its client address), and redirects.

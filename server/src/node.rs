@@ -112,6 +112,10 @@ pub struct Node {
     pub cluster: std::sync::OnceLock<crate::cluster::NodeCluster>,
     /// Forwarding to other nodes: routing settings, the secret links prove, counters.
     pub forward: crate::peer::Forwarder,
+    /// Pub/Sub subscriptions of this node's clients.
+    pub pubsub: crate::pubsub::PubSub,
+    /// `notify-keyspace-events`.
+    pub notifications: crate::notify::Notifications,
     shutdown: watch::Sender<bool>,
     log_level_hook: Option<LogLevelHook>,
 }
@@ -131,9 +135,15 @@ impl Node {
         forward
             .settings
             .apply(config.cluster.mode, config.cluster.keyspace_whole);
+        let pubsub = crate::pubsub::PubSub::default();
+        pubsub.limits.set(&config.client_output_buffer_limit);
+        let notifications = crate::notify::Notifications::default();
+        notifications.set(config.notify_keyspace_events, &store);
         Node {
             store,
             forward,
+            pubsub,
+            notifications,
             limits: Limits::from_config(&config),
             port: AtomicUsize::new(usize::from(config.port)),
             metrics_port: AtomicUsize::new(0),
@@ -209,6 +219,9 @@ impl Node {
             .settings
             .apply(next.cluster.mode, next.cluster.keyspace_whole);
         apply_eviction_settings(&self.store, &next);
+        self.pubsub.limits.set(&next.client_output_buffer_limit);
+        self.notifications
+            .set(next.notify_keyspace_events, &self.store);
         if next.maxmemory != config.maxmemory || next.maxmemory_policy != config.maxmemory_policy {
             self.store.memory_limit_changed();
         }

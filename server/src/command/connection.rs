@@ -18,7 +18,7 @@ const GROUP: &str = "connection";
 pub const REDIS_VERSION: &str = "7.2.4";
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("ping", -1, FAST, KeySpec::NONE, ping)
+    Command::new("ping", -1, FAST | SUBSCRIBED_OK, KeySpec::NONE, ping)
         .doc(
             GROUP,
             "1.0.0",
@@ -37,7 +37,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new(
         "quit",
         -1,
-        ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+        ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SUBSCRIBED_OK,
         KeySpec::NONE,
         quit,
     )
@@ -51,7 +51,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new(
         "reset",
         1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | SUBSCRIBED_OK,
         KeySpec::NONE,
         reset,
     )
@@ -120,6 +120,16 @@ const CLIENT: &[Command] = &[
 ];
 
 fn ping(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    // A RESP2 subscriber gets a message-shaped answer it can tell from published messages.
+    if ctx.client.protocol == Protocol::Resp2 && ctx.client.subscriptions.any() {
+        let message = args.get(1).copied().unwrap_or_default();
+        if args.len() <= 2 {
+            return Ok(Reply::Array(vec![
+                Reply::bulk_static("pong"),
+                Reply::bulk(message),
+            ]));
+        }
+    }
     match args {
         [_] => Ok(Reply::status("PONG")),
         [_, message] => Ok(Reply::bulk(message)),
@@ -156,6 +166,7 @@ fn reset(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     client.multi = None;
     client.info.multi.store(-1, Ordering::Relaxed);
     client.watched.clear();
+    super::pubsub::unsubscribe_all(ctx.node, client);
     // The connection leaves MONITOR mode.
     ctx.after = Some(After::Reset);
     Ok(Reply::status("RESET"))
@@ -280,6 +291,10 @@ pub fn describe(info: &ClientInfo, now_ms: u64) -> String {
     if info.no_touch.load(Ordering::Relaxed) {
         flags.push('T');
     }
+    let [sub, psub, ssub] = [0, 1, 2].map(|i| info.subscriptions[i].load(Ordering::Relaxed));
+    if sub + psub + ssub > 0 {
+        flags.push('P');
+    }
     if flags.is_empty() {
         flags.push('N');
     }
@@ -287,7 +302,7 @@ pub fn describe(info: &ClientInfo, now_ms: u64) -> String {
     let omem = info.output_buffer.load(Ordering::Relaxed);
     let text = |m: &parking_lot::Mutex<Option<String>>| m.lock().clone().unwrap_or_default();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         info.id,
         info.addr,
         info.local_addr,
@@ -297,6 +312,9 @@ pub fn describe(info: &ClientInfo, now_ms: u64) -> String {
         now_ms.saturating_sub(info.last_interaction_ms.load(Ordering::Relaxed)) / 1000,
         flags,
         info.db.load(Ordering::Relaxed),
+        sub,
+        psub,
+        ssub,
         info.multi.load(Ordering::Relaxed),
         qbuf,
         crate::connection::READ_BUFFER_SIZE.saturating_sub(qbuf),

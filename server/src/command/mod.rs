@@ -24,6 +24,7 @@ pub mod keyspace;
 pub mod lists;
 pub mod memory;
 pub mod parse;
+pub mod pubsub;
 pub mod sets;
 pub mod streams;
 pub mod strings;
@@ -120,6 +121,9 @@ pub mod flag {
     /// Not a Redis flag: the command works on whole databases (`FLUSHDB`, `KEYS`, `SWAPDB`),
     /// so a transaction containing it must lock every shard.
     pub const KEYSPACE: u32 = 1 << 31;
+    /// Not a Redis flag: a RESP2 client with subscriptions may still run it (the
+    /// (un)subscribe commands, `PING`, `QUIT`, `RESET`).
+    pub const SUBSCRIBED_OK: u32 = 1 << 30;
 
     /// Names in `COMMAND INFO` order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -259,6 +263,9 @@ pub enum Routing {
     WholeKeyspace(Combine),
     /// `SCAN`: with `cluster-keyspace-commands whole`, node after node.
     ScanNodes,
+    /// `SSUBSCRIBE`, `SUNSUBSCRIBE`: here (the subscription lives on the client's node), but
+    /// `-MOVED`/`-CROSSSLOT` in redirect mode as Redis Cluster answers.
+    Subscription,
     /// `EXEC`: here, or the whole transaction to the node its keys are on.
     Exec,
     /// `DISCARD`, `UNWATCH`, `RESET`: here, and the client forgets where its transaction was

@@ -8,6 +8,11 @@
 //!   replies in RESP `proto` (2 or 3), as the `hops`-th forwarding of a client's request. Only
 //!   an authenticated connection may send it; others get `-NOAUTH`.
 //!
+//! - `SHOAL.STREAM <node-id> <epoch> <first-seq>` turns an authenticated connection into the
+//!   receiving end of that node's message stream (see `stream`); `+OK`.
+//! - `SHOAL.MSG <seq> <kind> [arg...]`: one message of the stream, in order. No reply. A
+//!   message out of order, or on a connection that is not a stream, closes the connection.
+//!
 //! The database and protocol stay selected on the link's connection after the command (every
 //! envelope names them again), so a blocking command waits and is retried with the client's.
 //! None of these is in the command table: `COMMAND` does not list them.
@@ -16,7 +21,8 @@ use crate::client::Client;
 use crate::command::parse;
 use crate::node::Node;
 use crate::protocol::{Protocol, Reply};
-use crate::request::Outcome;
+use crate::request::{After, Outcome};
+use super::stream::{Incoming, Message};
 
 /// Whether `name` is one of the internal commands (`SHOAL.*`).
 pub fn is_internal(name: &[u8]) -> bool {
@@ -51,6 +57,15 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Ou
         }
         return forwarded(node, client, args, now);
     }
+    if name.eq_ignore_ascii_case(b"stream") && args.len() == 4 {
+        if !client.peer.authenticated {
+            return Outcome::Reply(Reply::err("NOAUTH Authentication required."));
+        }
+        return open_stream(node, client, args);
+    }
+    if name.eq_ignore_ascii_case(b"msg") && args.len() >= 3 {
+        return stream_message(node, client, args);
+    }
     Outcome::Reply(Reply::Error(
         format!(
             "ERR unknown command '{}'",
@@ -58,6 +73,59 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Ou
         )
         .into(),
     ))
+}
+
+/// `SHOAL.STREAM node-id epoch first-seq`.
+fn open_stream(node: &Node, client: &mut Client, args: &[&[u8]]) -> Outcome {
+    let number = |arg: &[u8]| {
+        std::str::from_utf8(arg)
+            .ok()
+            .and_then(|t| t.parse::<u64>().ok())
+    };
+    let from = std::str::from_utf8(args[1])
+        .ok()
+        .and_then(|t| t.parse::<shoal_cluster::NodeId>().ok());
+    let (Some(from), Some(epoch), Some(next_seq)) = (from, number(args[2]), number(args[3])) else {
+        return Outcome::Reply(Reply::err("ERR malformed SHOAL.STREAM"));
+    };
+    let incoming = Incoming {
+        from,
+        epoch,
+        next_seq,
+    };
+    node.forward
+        .received
+        .open(&node.forward.streams.stats, incoming);
+    client.peer.stream = Some(incoming);
+    Outcome::Silent
+}
+
+/// `SHOAL.MSG seq kind args...`: a stream's next message.
+fn stream_message(node: &Node, client: &mut Client, args: &[&[u8]]) -> Outcome {
+    let Some(incoming) = client.peer.stream.as_mut() else {
+        tracing::warn!(client = %client.info.addr, "stream message on a connection that is not a stream");
+        return Outcome::ReplyThen(Reply::err("ERR not a peer stream"), After::Close);
+    };
+    let seq = std::str::from_utf8(args[1])
+        .ok()
+        .and_then(|t| t.parse::<u64>().ok());
+    if seq != Some(incoming.next_seq) {
+        tracing::warn!(
+            from = %incoming.from,
+            expected = incoming.next_seq,
+            "peer stream out of order; closing it"
+        );
+        return Outcome::ReplyThen(Reply::err("ERR peer stream out of order"), After::Close);
+    }
+    incoming.next_seq += 1;
+    node.forward
+        .received
+        .arrived(incoming.from, incoming.epoch, incoming.next_seq - 1);
+    match Message::parse(args[2], &args[3..]) {
+        Some(message) => super::stream::receive(node, message),
+        None => tracing::debug!(kind = %String::from_utf8_lossy(args[2]), "unknown peer stream message"),
+    }
+    Outcome::Silent
 }
 
 /// `SHOAL.FWD hops db proto command...`.

@@ -33,6 +33,7 @@ pub mod link;
 pub mod pool;
 pub mod session;
 pub mod stats;
+pub mod stream;
 
 use crate::client::Client;
 use crate::node::Node;
@@ -99,6 +100,10 @@ pub struct Forwarder {
     pub stats: Arc<stats::ForwardStats>,
     /// The cluster secret, which peer links prove they know.
     pub secret: Option<Arc<str>>,
+    /// This node's message streams to the others.
+    pub streams: stream::Streams,
+    /// Where the other nodes' streams to this one got to.
+    pub received: stream::Received,
 }
 
 impl Forwarder {
@@ -107,6 +112,8 @@ impl Forwarder {
             settings: Settings::default(),
             stats: Arc::default(),
             secret: secret.map(Arc::from),
+            streams: stream::Streams::default(),
+            received: stream::Received::default(),
         }
     }
 }
@@ -120,6 +127,8 @@ pub struct PeerSide {
     pub authenticated: bool,
     /// How many times the request being run was forwarded (0: from a client).
     pub hops: u8,
+    /// Set by `SHOAL.STREAM`: this connection carries a peer's message stream.
+    pub stream: Option<stream::Incoming>,
 }
 
 /// Another node: its id, which identifies it, and its client address, where links connect.

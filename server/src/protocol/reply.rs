@@ -52,6 +52,11 @@ pub enum Reply {
     Bool(bool),
     /// RESP3 verbatim text (`=txt:`), a bulk string in RESP2.
     Verbatim(Bytes),
+    /// RESP3 push (`>`: Pub/Sub messages and confirmations), an array in RESP2.
+    Push(Vec<Reply>),
+    /// Several replies sent one after the other for one command (`SUBSCRIBE a b` confirms
+    /// each channel with its own push).
+    Several(Vec<Reply>),
 }
 
 impl Reply {
@@ -139,6 +144,11 @@ impl Reply {
                 out.extend_from_slice(b"\r\n");
             }
             Reply::Verbatim(text) => bulk(out, text),
+            Reply::Push(items) => {
+                int_line(out, if resp3 { b'>' } else { b'*' }, items.len() as i64);
+                items.iter().for_each(|item| item.encode(protocol, out));
+            }
+            Reply::Several(replies) => replies.iter().for_each(|r| r.encode(protocol, out)),
         }
     }
 }

@@ -37,6 +37,8 @@ pub enum Outcome {
     Block(Box<BlockRequest>),
     /// The request runs on other nodes: send it there and relay the answer.
     Forward(Box<Plan>),
+    /// Send nothing (a peer stream's messages).
+    Silent,
 }
 
 /// What a connection does after sending a command's reply.
@@ -81,7 +83,9 @@ pub fn execute_here(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) 
     match execute_routed(node, client, args, now, false) {
         Outcome::Reply(reply) | Outcome::ReplyThen(reply, _) => reply,
         Outcome::Block(request) => request.timeout_reply,
-        Outcome::Forward(_) => Reply::err("ERR internal: a local part was routed elsewhere"),
+        Outcome::Forward(_) | Outcome::Silent => {
+            Reply::err("ERR internal: a local part was routed elsewhere")
+        }
     }
 }
 
@@ -103,6 +107,19 @@ fn execute_routed(
         .info
         .last_command
         .store(entry.id, std::sync::atomic::Ordering::Relaxed);
+    // A RESP2 subscriber's connection carries messages: only (un)subscribing and a few
+    // connection commands make sense on it. (Checked before routing: a subscriber's request
+    // must not be forwarded and run elsewhere.)
+    if client.protocol == crate::protocol::Protocol::Resp2
+        && client.subscriptions.any()
+        && !entry.command.has(flag::SUBSCRIBED_OK)
+    {
+        let error = Error::err(format!(
+            "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            entry.full_name
+        ));
+        return Outcome::Reply(refuse(client, Some(entry), error));
+    }
     // Redis's order: a key another node owns is redirected before memory is considered.
     if routed {
         match place(node, client, entry.command, args) {

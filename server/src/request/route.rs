@@ -136,6 +136,7 @@ pub fn decide(
         return redirect(topology, command, args);
     }
     match command.routing {
+        Routing::Subscription => return Decision::Here,
         Routing::Exec => return exec(topology, client),
         Routing::EndsTransaction => return Decision::HereEndingTransaction,
         Routing::Here => return Decision::Here,
