@@ -15,8 +15,8 @@
 
 use crate::blocking::Waiter;
 use crate::client::{BlockRequest, Client, ClientInfo, ReplyMode};
-use crate::peer::{self, Issued, Pending};
 use crate::node::Node;
+use crate::peer::{self, Issued, Pending};
 use crate::protocol::{Batch, Reply, RequestParser};
 use crate::pubsub::ClientClass;
 use crate::request::{self, After, Outcome};

@@ -442,7 +442,11 @@ fn collect_pubsub(node: &Node) {
         .absolute(read(&node.pubsub.disconnected[class as usize]));
     }
     let (channels, patterns, shard) = node.pubsub.counts();
-    for (kind, count) in [("channel", channels), ("pattern", patterns), ("shard", shard)] {
+    for (kind, count) in [
+        ("channel", channels),
+        ("pattern", patterns),
+        ("shard", shard),
+    ] {
         metrics::gauge!("shoal_pubsub_channels", "kind" => kind).set(count as f64);
     }
 }

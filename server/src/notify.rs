@@ -52,9 +52,7 @@ pub fn parse(text: &str) -> Result<u16, String> {
             other => match CLASSES.iter().find(|(letter, _)| *letter == other) {
                 Some((_, bit)) => *bit,
                 None => {
-                    return Err(
-                        "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string(),
-                    );
+                    return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string());
                 }
             },
         };

@@ -11,6 +11,7 @@ use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
 use crate::protocol::request::parse_int;
+use crate::store::effects::class;
 use crate::store::{EntryMut, StrEncoding, Value, ValueRef};
 
 const GROUP: &str = "bitmap";
@@ -126,12 +127,16 @@ fn setbit(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         }
         ctx.keys
             .set(db, args[1], Value::Str(s, StrEncoding::Raw), None);
+        ctx.keys.notify(class::STRING, "setbit", db, args[1]);
         return Ok(Reply::Int(0));
     };
     let s = as_str(&entry)?;
     let was = s.get(byte).is_some_and(|b| b & mask != 0);
     let unchanged =
         was == on && byte < s.len() && matches!(entry.value(), ValueRef::Str(_, StrEncoding::Raw));
+    // Redis notifies only a bit that changed or a string that grew (leaving an unchanged
+    // string raw-encoded, as SETBIT leaves it, is no event).
+    let changed = was != on || byte >= s.len();
     if !unchanged {
         let s = writable(&mut entry, byte + 1)?;
         if on {
@@ -139,6 +144,9 @@ fn setbit(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         } else {
             s[byte] &= !mask;
         }
+    }
+    if changed {
+        ctx.keys.notify(class::STRING, "setbit", db, args[1]);
     }
     Ok(Reply::Int(i64::from(was)))
 }
@@ -359,10 +367,11 @@ fn bitop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     }
     let len = result.len() as i64;
     if result.is_empty() {
-        ctx.keys.remove(db, args[2]);
+        ctx.keys.remove_emptied(db, args[2]);
     } else {
         ctx.keys
             .set(db, args[2], Value::Str(result, StrEncoding::Raw), None);
+        ctx.keys.notify(class::STRING, "set", db, args[2]);
     }
     Ok(Reply::Int(len))
 }
@@ -616,11 +625,30 @@ fn bitfield_generic(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], read_only: bool) -> C
         let mut s = vec![0; len];
         let replies = ops.iter().map(|op| apply(&mut s, op)).collect();
         ctx.keys.set(db, key, Value::Str(s, StrEncoding::Raw), None);
+        ctx.keys.notify(class::STRING, "setbit", db, key);
         return Ok(Reply::Array(replies));
     };
-    as_str(&entry)?;
+    let grows = as_str(&entry)?.len() < len;
     let s = writable(&mut entry, len)?;
-    Ok(Reply::Array(ops.iter().map(|op| apply(s, op)).collect()))
+    // Redis notifies `setbit` when the string grew or a write changed a field's value.
+    let mut changed = grows;
+    let replies = ops
+        .iter()
+        .map(|op| {
+            let read_op = FieldOp {
+                action: FieldAction::Get,
+                ..*op
+            };
+            let before = (op.action != FieldAction::Get).then(|| read(s, &read_op));
+            let reply = apply(s, op);
+            changed |= before.is_some_and(|before| before != read(s, &read_op));
+            reply
+        })
+        .collect();
+    if changed {
+        ctx.keys.notify(class::STRING, "setbit", db, key);
+    }
+    Ok(Reply::Array(replies))
 }
 
 fn bitfield(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {

@@ -656,4 +656,3 @@ fn meet(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         .map_err(|_| invalid())?;
     Ok(Reply::Ok)
 }
-

@@ -5,7 +5,7 @@
 //! The summaries and `CLIENT HELP` text are Shoal's own words.
 
 use super::parse::{self, is};
-use super::{Routing, Command, Ctx, KeySpec, flag::*, help_reply};
+use super::{Command, Ctx, KeySpec, Routing, flag::*, help_reply};
 use crate::client::{ClientInfo, ReplyMode};
 use crate::error::{CommandResult, Error};
 use crate::protocol::{Protocol, Reply};
@@ -47,7 +47,8 @@ pub const COMMANDS: &[Command] = &[
         "Answers OK, then closes this connection.",
         "O(1)",
         "",
-    ).routing(Routing::Here),
+    )
+    .routing(Routing::Here),
     Command::new(
         "reset",
         1,
@@ -61,7 +62,8 @@ pub const COMMANDS: &[Command] = &[
         "Puts this connection back in the state it had right after connecting.",
         "O(1)",
         "",
-    ).routing(Routing::EndsTransaction),
+    )
+    .routing(Routing::EndsTransaction),
     Command::new("select", 2, LOADING | STALE | FAST, KeySpec::NONE, select).doc(
         GROUP,
         "1.0.0",

@@ -9,38 +9,47 @@ use super::parse::{self, is};
 use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
+use crate::store::effects::class;
 
 const GROUP: &str = "generic";
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("expire", -3, WRITE | FAST, KeySpec::ONE, expire).doc(
-        GROUP,
-        "1.0.0",
-        "Gives a key a time to live in seconds.",
-        "O(1)",
-        "key seconds:int [condition=NX | XX | GT | LT]",
-    ),
-    Command::new("pexpire", -3, WRITE | FAST, KeySpec::ONE, pexpire).doc(
-        GROUP,
-        "2.6.0",
-        "Gives a key a time to live in milliseconds.",
-        "O(1)",
-        "key milliseconds:int [condition=NX | XX | GT | LT]",
-    ),
-    Command::new("expireat", -3, WRITE | FAST, KeySpec::ONE, expireat).doc(
-        GROUP,
-        "1.2.0",
-        "Makes a key expire at a Unix time in seconds.",
-        "O(1)",
-        "key unix-time-seconds:time [condition=NX | XX | GT | LT]",
-    ),
-    Command::new("pexpireat", -3, WRITE | FAST, KeySpec::ONE, pexpireat).doc(
-        GROUP,
-        "2.6.0",
-        "Makes a key expire at a Unix time in milliseconds.",
-        "O(1)",
-        "key unix-time-milliseconds:time [condition=NX | XX | GT | LT]",
-    ),
+    Command::new("expire", -3, WRITE | FAST, KeySpec::ONE, expire)
+        .doc(
+            GROUP,
+            "1.0.0",
+            "Gives a key a time to live in seconds.",
+            "O(1)",
+            "key seconds:int [condition=NX | XX | GT | LT]",
+        )
+        .notifies(class::GENERIC, "expire"),
+    Command::new("pexpire", -3, WRITE | FAST, KeySpec::ONE, pexpire)
+        .doc(
+            GROUP,
+            "2.6.0",
+            "Gives a key a time to live in milliseconds.",
+            "O(1)",
+            "key milliseconds:int [condition=NX | XX | GT | LT]",
+        )
+        .notifies(class::GENERIC, "expire"),
+    Command::new("expireat", -3, WRITE | FAST, KeySpec::ONE, expireat)
+        .doc(
+            GROUP,
+            "1.2.0",
+            "Makes a key expire at a Unix time in seconds.",
+            "O(1)",
+            "key unix-time-seconds:time [condition=NX | XX | GT | LT]",
+        )
+        .notifies(class::GENERIC, "expire"),
+    Command::new("pexpireat", -3, WRITE | FAST, KeySpec::ONE, pexpireat)
+        .doc(
+            GROUP,
+            "2.6.0",
+            "Makes a key expire at a Unix time in milliseconds.",
+            "O(1)",
+            "key unix-time-milliseconds:time [condition=NX | XX | GT | LT]",
+        )
+        .notifies(class::GENERIC, "expire"),
     Command::new("ttl", 2, READONLY | FAST, KeySpec::ONE, ttl)
         .doc(
             GROUP,
@@ -73,13 +82,15 @@ pub const COMMANDS: &[Command] = &[
         "O(1)",
         "key",
     ),
-    Command::new("persist", 2, WRITE | FAST, KeySpec::ONE, persist).doc(
-        GROUP,
-        "2.2.0",
-        "Makes a key live forever again.",
-        "O(1)",
-        "key",
-    ),
+    Command::new("persist", 2, WRITE | FAST, KeySpec::ONE, persist)
+        .doc(
+            GROUP,
+            "2.2.0",
+            "Makes a key live forever again.",
+            "O(1)",
+            "key",
+        )
+        .notifies(class::GENERIC, "persist"),
 ];
 
 /// EXPIRE's NX/XX/GT/LT conditions.
@@ -151,6 +162,8 @@ fn expire_generic(
         return Ok(Reply::Int(0));
     }
     if when <= now {
+        // A time in the past deletes the key: Redis notifies `del`, not `expire`.
+        ctx.keys.usual_event(Some((class::GENERIC, "del")));
         ctx.keys.remove(db, args[1]);
     } else {
         entry.set_expire_at(Some(when as u64));

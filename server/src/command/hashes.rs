@@ -12,6 +12,7 @@ use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::glob::Pattern;
 use crate::protocol::{Protocol, Reply};
+use crate::store::effects::class;
 use crate::store::hash::Hash;
 use crate::store::{EntryMut, Value, ValueRef};
 
@@ -19,19 +20,19 @@ const GROUP: &str = "hash";
 
 pub const COMMANDS: &[Command] = &[
     Command::new("hset", -4, WRITE | DENYOOM | FAST, KeySpec::ONE, hset)
-        .doc(GROUP, "2.0.0", "Sets hash fields to values, creating the hash if needed, and counts the fields that were new.", "O(1) per field set.", "key (data=field value)..."),
+        .doc(GROUP, "2.0.0", "Sets hash fields to values, creating the hash if needed, and counts the fields that were new.", "O(1) per field set.", "key (data=field value)...").notifies(class::HASH, "hset"),
     Command::new("hsetnx", 4, WRITE | DENYOOM | FAST, KeySpec::ONE, hsetnx)
-        .doc(GROUP, "2.0.0", "Sets a hash field only when the hash does not have it yet.", "O(1)", "key field value"),
+        .doc(GROUP, "2.0.0", "Sets a hash field only when the hash does not have it yet.", "O(1)", "key field value").notifies(class::HASH, "hset"),
     Command::new("hget", 3, READONLY | FAST, KeySpec::ONE, hget)
         .doc(GROUP, "2.0.0", "Gives the value of one hash field.", "O(1)", "key field"),
     Command::new("hmget", -3, READONLY | FAST, KeySpec::ONE, hmget)
         .doc(GROUP, "2.0.0", "Gives the values of several hash fields, nil for those missing.", "O(N) for N fields asked for.", "key field..."),
     Command::new("hmset", -4, WRITE | DENYOOM | FAST, KeySpec::ONE, hmset)
-        .doc(GROUP, "2.0.0", "Sets hash fields to values and answers OK (the older form of HSET).", "O(1) per field set.", "key (data=field value)..."),
+        .doc(GROUP, "2.0.0", "Sets hash fields to values and answers OK (the older form of HSET).", "O(1) per field set.", "key (data=field value)...").notifies(class::HASH, "hset"),
     Command::new("hgetall", 2, READONLY, KeySpec::ONE, hgetall)
         .doc(GROUP, "2.0.0", "Gives every field of a hash with its value.", "O(N) for a hash of N fields.", "key").tips(&["nondeterministic_output_order"]),
     Command::new("hdel", -3, WRITE | FAST, KeySpec::ONE, hdel)
-        .doc(GROUP, "2.0.0", "Removes fields from a hash and counts those that were there; a hash left empty is deleted.", "O(N) for N fields removed.", "key field..."),
+        .doc(GROUP, "2.0.0", "Removes fields from a hash and counts those that were there; a hash left empty is deleted.", "O(N) for N fields removed.", "key field...").notifies(class::HASH, "hdel"),
     Command::new("hexists", 3, READONLY | FAST, KeySpec::ONE, hexists)
         .doc(GROUP, "2.0.0", "Tells whether a hash has a field.", "O(1)", "key field"),
     Command::new("hlen", 2, READONLY | FAST, KeySpec::ONE, hlen)
@@ -43,9 +44,9 @@ pub const COMMANDS: &[Command] = &[
     Command::new("hvals", 2, READONLY, KeySpec::ONE, hvals)
         .doc(GROUP, "2.0.0", "Lists the values of a hash.", "O(N) for a hash of N fields.", "key").tips(&["nondeterministic_output_order"]),
     Command::new("hincrby", 4, WRITE | DENYOOM | FAST, KeySpec::ONE, hincrby)
-        .doc(GROUP, "2.0.0", "Adds an integer to an integer hash value; a missing field counts as 0.", "O(1)", "key field increment:int"),
+        .doc(GROUP, "2.0.0", "Adds an integer to an integer hash value; a missing field counts as 0.", "O(1)", "key field increment:int").notifies(class::HASH, "hincrby"),
     Command::new("hincrbyfloat", 4, WRITE | DENYOOM | FAST, KeySpec::ONE, hincrbyfloat)
-        .doc(GROUP, "2.6.0", "Adds a decimal number to a numeric hash value; a missing field counts as 0.", "O(1)", "key field increment:double"),
+        .doc(GROUP, "2.6.0", "Adds a decimal number to a numeric hash value; a missing field counts as 0.", "O(1)", "key field increment:double").notifies(class::HASH, "hincrbyfloat"),
     Command::new("hrandfield", -2, READONLY, KeySpec::ONE, hrandfield)
         .doc(GROUP, "6.2.0", "Picks random fields of a hash, distinct ones for a positive count, possibly repeated ones for a negative count, optionally with their values.", "O(N) for N fields answered.", "key [options=count:int [WITHVALUES]]").tips(&["nondeterministic_output"]),
     Command::new("hscan", -3, READONLY, KeySpec::ONE, hscan)
@@ -207,7 +208,7 @@ fn hdel(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         (deleted, hash.is_empty())
     };
     if now_empty {
-        ctx.keys.remove(db, key);
+        ctx.keys.remove_emptied(db, key);
     }
     Ok(Reply::Int(deleted as i64))
 }

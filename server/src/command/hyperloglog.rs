@@ -9,6 +9,7 @@ use super::strings::as_str;
 use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
+use crate::store::effects::class;
 use crate::store::{EntryMut, StrEncoding, Value, ValueRef};
 
 use crate::store::hll;
@@ -22,7 +23,7 @@ pub const COMMANDS: &[Command] = &[
         "Adds elements to a HyperLogLog, creating it if missing; answers 1 if its estimate may have changed.",
         "O(1) to add every element.",
         "key [element...]",
-    ),
+    ).notifies(class::STRING, "pfadd"),
     Command::new("pfcount", -2, READONLY, KeySpec::ALL, pfcount).doc(
         GROUP,
         "2.8.9",
@@ -36,7 +37,7 @@ pub const COMMANDS: &[Command] = &[
         "Stores in a HyperLogLog the union of itself and other HyperLogLogs.",
         "O(N) to merge N HyperLogLogs, but with high constant times.",
         "destkey:key sourcekey:key...",
-    ),
+    ).notifies(class::STRING, "pfadd"),
 ];
 
 const NOT_HLL: Error = Error::msg("WRONGTYPE Key is not a valid HyperLogLog string value.");

@@ -2,10 +2,11 @@
 //! OBJECT. Expiry commands are in `expire`, whole-database ones in `keyspace`.
 
 use super::parse::{self, is};
-use super::{Combine, Routing, Command, Ctx, KeySpec, flag::*};
+use super::{Combine, Command, Ctx, KeySpec, Routing, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
 use crate::store::DbIndex;
+use crate::store::effects::class;
 use crate::store::evict::{self, Tracking};
 use crate::store::locked::Access;
 
@@ -19,7 +20,9 @@ pub const COMMANDS: &[Command] = &[
             "Removes keys and counts those that existed.",
             "O(N) for N keys, plus the size of the removed values.",
             "key...",
-        ).routing(Routing::Split(Combine::Sum))
+        )
+        .notifies(class::GENERIC, "del")
+        .routing(Routing::Split(Combine::Sum))
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
     Command::new("unlink", -2, WRITE | FAST, KeySpec::ALL, unlink)
         .doc(
@@ -28,7 +31,9 @@ pub const COMMANDS: &[Command] = &[
             "Removes keys, freeing large values in the background.",
             "O(1) per key.",
             "key...",
-        ).routing(Routing::Split(Combine::Sum))
+        )
+        .notifies(class::GENERIC, "del")
+        .routing(Routing::Split(Combine::Sum))
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
     Command::new("exists", -2, READONLY | FAST, KeySpec::ALL, exists)
         .doc(
@@ -37,7 +42,8 @@ pub const COMMANDS: &[Command] = &[
             "Counts how many of the named keys exist.",
             "O(N) for N keys.",
             "key...",
-        ).routing(Routing::Split(Combine::Sum))
+        )
+        .routing(Routing::Split(Combine::Sum))
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
     Command::new("type", 2, READONLY | FAST, KeySpec::ONE, type_).doc(
         GROUP,
@@ -81,7 +87,8 @@ pub const COMMANDS: &[Command] = &[
             "Marks keys as just used and counts those that exist.",
             "O(N) for N keys.",
             "key...",
-        ).routing(Routing::Split(Combine::Sum))
+        )
+        .routing(Routing::Split(Combine::Sum))
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
     Command::new("object", -2, 0, KeySpec::NONE, Command::container)
         .doc(
@@ -292,8 +299,12 @@ fn rename_key(ctx: &mut Ctx<'_, '_>, from: &[u8], to: &[u8], nx: bool) -> Result
         None => Err(Error::NoSuchKey),
         Some(replaced) => {
             if let Some(old) = replaced {
+                // Redis deletes the old destination and adds the key anew: `new` either way.
+                ctx.keys.notify(class::NEW, "new", db, to);
                 ctx.keys.store().dispose(old);
             }
+            ctx.keys.notify(class::GENERIC, "rename_from", db, from);
+            ctx.keys.notify(class::GENERIC, "rename_to", db, to);
             Ok(true)
         }
     }
@@ -327,7 +338,11 @@ fn copy(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     if !options.replace && ctx.keys.exists(target, dst) {
         return Ok(Reply::Int(0));
     }
-    ctx.keys.set(target, dst, value, expire);
+    if ctx.keys.set(target, dst, value, expire).is_some() {
+        // Redis deletes the old destination and adds the copy anew: `new` either way.
+        ctx.keys.notify(class::NEW, "new", target, dst);
+    }
+    ctx.keys.notify(class::GENERIC, "copy_to", target, dst);
     Ok(Reply::Int(1))
 }
 
@@ -343,6 +358,10 @@ fn move_(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         return Ok(Reply::Int(0));
     }
     let moved = ctx.keys.move_key(db, args[1], target, args[1]);
+    if moved.is_some() {
+        ctx.keys.notify(class::GENERIC, "move_from", db, args[1]);
+        ctx.keys.notify(class::GENERIC, "move_to", target, args[1]);
+    }
     Ok(Reply::Int(i64::from(moved.is_some())))
 }
 

@@ -6,7 +6,7 @@
 
 use super::keys::parse_c_int;
 use super::parse::{self, is};
-use super::{Combine, Routing, Command, Ctx, KeySpec, flag::*};
+use super::{Combine, Command, Ctx, KeySpec, Routing, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::glob::Pattern;
 use crate::protocol::Reply;
@@ -23,7 +23,8 @@ pub const COMMANDS: &[Command] = &[
             "Lists the keys whose names match a glob pattern.",
             "O(N) for N keys in the database.",
             "pattern:pattern",
-        ).routing(Routing::WholeKeyspace(Combine::Concat))
+        )
+        .routing(Routing::WholeKeyspace(Combine::Concat))
         .tips(&["request_policy:all_shards", "nondeterministic_output_order"]),
     Command::new("scan", -2, READONLY | KEYSPACE, KeySpec::NONE, scan)
         .doc(
@@ -32,7 +33,8 @@ pub const COMMANDS: &[Command] = &[
             "Walks the key names of the database a few at a time with a cursor.",
             "O(1) per call, O(N) for a whole iteration over N keys.",
             "cursor:int [MATCH pattern:pattern] [COUNT count:int] [TYPE type]",
-        ).routing(Routing::ScanNodes)
+        )
+        .routing(Routing::ScanNodes)
         .tips(&["nondeterministic_output", "request_policy:special"]),
     Command::new(
         "randomkey",
@@ -62,7 +64,8 @@ pub const COMMANDS: &[Command] = &[
         "Counts the keys of the selected database.",
         "O(1)",
         "",
-    ).routing(Routing::WholeKeyspace(Combine::Sum))
+    )
+    .routing(Routing::WholeKeyspace(Combine::Sum))
     .tips(&["request_policy:all_shards", "response_policy:agg_sum"]),
     Command::new("flushdb", -1, WRITE | KEYSPACE, KeySpec::NONE, flushdb)
         .doc(
@@ -71,7 +74,8 @@ pub const COMMANDS: &[Command] = &[
             "Empties the selected database.",
             "O(N) for N keys in the database.",
             "[flush-type=ASYNC | SYNC]",
-        ).routing(Routing::Everywhere(Combine::AllOk))
+        )
+        .routing(Routing::Everywhere(Combine::AllOk))
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
     Command::new("flushall", -1, WRITE | KEYSPACE, KeySpec::NONE, flushall)
         .doc(
@@ -80,7 +84,8 @@ pub const COMMANDS: &[Command] = &[
             "Empties every database.",
             "O(N) for N keys in all databases.",
             "[flush-type=ASYNC | SYNC]",
-        ).routing(Routing::Everywhere(Combine::AllOk))
+        )
+        .routing(Routing::Everywhere(Combine::AllOk))
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
     Command::new("swapdb", 3, WRITE | FAST | KEYSPACE, KeySpec::NONE, swapdb).doc(
         "server",

@@ -11,6 +11,7 @@ use super::parse::{self, is};
 use super::{Command, Ctx, KeySpec, Mode, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
+use crate::store::effects::class;
 use crate::store::list::{End, List};
 use crate::store::{EntryMut, Value, ValueRef};
 
@@ -18,33 +19,33 @@ const GROUP: &str = "list";
 
 pub const COMMANDS: &[Command] = &[
     Command::new("lpush", -3, WRITE | DENYOOM | FAST, KeySpec::ONE, lpush)
-        .doc(GROUP, "1.0.0", "Adds elements at the head of a list, creating it if missing.", "O(1) per element added.", "key element..."),
+        .doc(GROUP, "1.0.0", "Adds elements at the head of a list, creating it if missing.", "O(1) per element added.", "key element...").notifies(class::LIST, "lpush"),
     Command::new("rpush", -3, WRITE | DENYOOM | FAST, KeySpec::ONE, rpush)
-        .doc(GROUP, "1.0.0", "Adds elements at the tail of a list, creating it if missing.", "O(1) per element added.", "key element..."),
+        .doc(GROUP, "1.0.0", "Adds elements at the tail of a list, creating it if missing.", "O(1) per element added.", "key element...").notifies(class::LIST, "rpush"),
     Command::new("lpushx", -3, WRITE | DENYOOM | FAST, KeySpec::ONE, lpushx)
-        .doc(GROUP, "2.2.0", "Adds elements at the head of a list, only if the list exists.", "O(1) per element added.", "key element..."),
+        .doc(GROUP, "2.2.0", "Adds elements at the head of a list, only if the list exists.", "O(1) per element added.", "key element...").notifies(class::LIST, "lpush"),
     Command::new("rpushx", -3, WRITE | DENYOOM | FAST, KeySpec::ONE, rpushx)
-        .doc(GROUP, "2.2.0", "Adds elements at the tail of a list, only if the list exists.", "O(1) per element added.", "key element..."),
+        .doc(GROUP, "2.2.0", "Adds elements at the tail of a list, only if the list exists.", "O(1) per element added.", "key element...").notifies(class::LIST, "rpush"),
     Command::new("linsert", 5, WRITE | DENYOOM, KeySpec::ONE, linsert)
-        .doc(GROUP, "2.2.0", "Inserts an element just before or just after the first occurrence of a pivot element.", "O(N) for the N elements walked to find the pivot, from the head.", "key (where=BEFORE | AFTER) pivot element"),
+        .doc(GROUP, "2.2.0", "Inserts an element just before or just after the first occurrence of a pivot element.", "O(N) for the N elements walked to find the pivot, from the head.", "key (where=BEFORE | AFTER) pivot element").notifies(class::LIST, "linsert"),
     Command::new("llen", 2, READONLY | FAST, KeySpec::ONE, llen)
         .doc(GROUP, "1.0.0", "Gives the number of elements of a list.", "O(1)", "key"),
     Command::new("lindex", 3, READONLY, KeySpec::ONE, lindex)
         .doc(GROUP, "1.0.0", "Gives the element at an index of a list; negative indexes count from the tail.", "O(1) for large lists; O(N) walking a small packed list.", "key index:int"),
     Command::new("lset", 4, WRITE | DENYOOM, KeySpec::ONE, lset)
-        .doc(GROUP, "1.0.0", "Replaces the element at an index of a list.", "O(1) for large lists; O(N) within a small packed list.", "key index:int element"),
+        .doc(GROUP, "1.0.0", "Replaces the element at an index of a list.", "O(1) for large lists; O(N) within a small packed list.", "key index:int element").notifies(class::LIST, "lset"),
     Command::new("lpop", -2, WRITE | FAST, KeySpec::ONE, lpop)
-        .doc(GROUP, "1.0.0", "Removes and answers the first elements of a list.", "O(N) for N elements returned.", "key [count:int]"),
+        .doc(GROUP, "1.0.0", "Removes and answers the first elements of a list.", "O(N) for N elements returned.", "key [count:int]").notifies(class::LIST, "lpop"),
     Command::new("rpop", -2, WRITE | FAST, KeySpec::ONE, rpop)
-        .doc(GROUP, "1.0.0", "Removes and answers the last elements of a list.", "O(N) for N elements returned.", "key [count:int]"),
+        .doc(GROUP, "1.0.0", "Removes and answers the last elements of a list.", "O(N) for N elements returned.", "key [count:int]").notifies(class::LIST, "rpop"),
     Command::new("lrange", 4, READONLY, KeySpec::ONE, lrange)
         .doc(GROUP, "1.0.0", "Gives the elements of a list between two indexes, both included.", "O(S+N): S to reach the start, N elements returned.", "key start:int stop:int"),
     Command::new("ltrim", 4, WRITE, KeySpec::ONE, ltrim)
-        .doc(GROUP, "1.0.0", "Keeps only the elements of a list between two indexes, both included.", "O(N) for N elements removed.", "key start:int stop:int"),
+        .doc(GROUP, "1.0.0", "Keeps only the elements of a list between two indexes, both included.", "O(N) for N elements removed.", "key start:int stop:int").notifies(class::LIST, "ltrim"),
     Command::new("lpos", -3, READONLY, KeySpec::ONE, lpos)
         .doc(GROUP, "6.0.6", "Finds the indexes of elements equal to a value, from the head or the tail.", "O(N) for N elements walked; MAXLEN bounds N.", "key element [RANK rank:int] [COUNT num-matches:int] [MAXLEN len:int]"),
     Command::new("lrem", 4, WRITE, KeySpec::ONE, lrem)
-        .doc(GROUP, "1.0.0", "Removes elements equal to a value: a number of them from the head or the tail, or all.", "O(N+M): N elements walked, M removed.", "key count:int element"),
+        .doc(GROUP, "1.0.0", "Removes elements equal to a value: a number of them from the head or the tail, or all.", "O(N+M): N elements walked, M removed.", "key count:int element").notifies(class::LIST, "lrem"),
     Command::new("rpoplpush", 3, WRITE | DENYOOM, KeySpec::TWO, rpoplpush)
         .doc(GROUP, "1.2.0", "Moves the last element of a list to the head of another (the old form of LMOVE).", "O(1)", "source:key destination:key"),
     Command::new("lmove", 5, WRITE | DENYOOM, KeySpec::TWO, lmove)
@@ -52,9 +53,9 @@ pub const COMMANDS: &[Command] = &[
     Command::new("lmpop", -4, WRITE, KeySpec::numkeys(1), lmpop)
         .doc(GROUP, "7.0.0", "Pops elements from the first non-empty list among several keys.", "O(N+M): N keys looked at, M elements returned.", "numkeys:int key... (where=LEFT | RIGHT) [COUNT count:int]"),
     Command::new("blpop", -3, WRITE | NOSCRIPT | BLOCKING, KeySpec::range(1, -2, 1), blpop)
-        .doc(GROUP, "2.0.0", "Pops the first element of the first non-empty list among several keys, waiting for one if all are empty.", "O(N) for N keys.", "key... timeout:double"),
+        .doc(GROUP, "2.0.0", "Pops the first element of the first non-empty list among several keys, waiting for one if all are empty.", "O(N) for N keys.", "key... timeout:double").notifies(class::LIST, "lpop"),
     Command::new("brpop", -3, WRITE | NOSCRIPT | BLOCKING, KeySpec::range(1, -2, 1), brpop)
-        .doc(GROUP, "2.0.0", "Pops the last element of the first non-empty list among several keys, waiting for one if all are empty.", "O(N) for N keys.", "key... timeout:double"),
+        .doc(GROUP, "2.0.0", "Pops the last element of the first non-empty list among several keys, waiting for one if all are empty.", "O(N) for N keys.", "key... timeout:double").notifies(class::LIST, "rpop"),
     Command::new("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, KeySpec::TWO, brpoplpush)
         .doc(GROUP, "2.2.0", "Moves the last element of a list to the head of another, waiting for one if the source is empty.", "O(1)", "source:key destination:key timeout:double"),
     Command::new("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, KeySpec::TWO, blmove)
@@ -132,7 +133,22 @@ fn drop_if_empty(ctx: &mut Ctx<'_, '_>, key: &[u8]) {
         .get_mut(db, key)
         .is_some_and(|entry| entry.value().is_empty_collection());
     if empty {
-        ctx.keys.remove(db, key);
+        ctx.keys.remove_emptied(db, key);
+    }
+}
+
+/// Redis's event names for a push to and a pop from `end`.
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpush",
+        End::Right => "rpush",
+    }
+}
+
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpop",
+        End::Right => "rpop",
     }
 }
 
@@ -453,6 +469,9 @@ fn move_element(
         return Ok(None);
     };
     push_elements(ctx, destination, to, &[&element], false)?;
+    // Redis's order: the push, then the pop, then the emptied source's `del`.
+    ctx.keys.notify(class::LIST, push_event(to), db, destination);
+    ctx.keys.notify(class::LIST, pop_event(from), db, source);
     drop_if_empty(ctx, source);
     Ok(Some(element))
 }
@@ -520,6 +539,8 @@ fn pop_first(
     count: Option<usize>,
 ) -> Result<Option<Reply>, Error> {
     let db = ctx.db();
+    ctx.keys
+        .usual_event(Some((class::LIST, pop_event(end))));
     for &key in keys {
         let Some(mut entry) = ctx.keys.get_mut(db, key) else {
             continue;

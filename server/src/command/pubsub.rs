@@ -240,7 +240,11 @@ fn subscribe_to(ctx: &mut Ctx<'_, '_>, kind: Kind, names: &[&[u8]]) -> CommandRe
         {
             ctx.node.pubsub.subscribe(kind, name, &ctx.client.info);
         }
-        replies.push(confirm(verb, Some(name), ctx.client.subscriptions.count(kind)));
+        replies.push(confirm(
+            verb,
+            Some(name),
+            ctx.client.subscriptions.count(kind),
+        ));
     }
     show_counts(ctx);
     Ok(Reply::Several(replies))
@@ -261,17 +265,18 @@ fn unsubscribe_from(ctx: &mut Ctx<'_, '_>, kind: Kind, names: &[&[u8]]) -> Comma
         if ctx.client.subscriptions.set(kind).remove(name) {
             ctx.node.pubsub.unsubscribe(kind, name, ctx.client.id);
         }
-        replies.push(confirm(verb, Some(name), ctx.client.subscriptions.count(kind)));
+        replies.push(confirm(
+            verb,
+            Some(name),
+            ctx.client.subscriptions.count(kind),
+        ));
     }
     show_counts(ctx);
     Ok(Reply::Several(replies))
 }
 
 /// Forgets every subscription of a client (`RESET`, or its connection closing).
-pub fn unsubscribe_all(
-    node: &crate::node::Node,
-    client: &mut crate::client::Client,
-) {
+pub fn unsubscribe_all(node: &crate::node::Node, client: &mut crate::client::Client) {
     for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
         for name in client.subscriptions.set(kind).drain() {
             node.pubsub.unsubscribe(kind, &name, client.id);
@@ -354,7 +359,9 @@ fn counts_of(ctx: &Ctx<'_, '_>, kind: Kind, args: &[&[u8]]) -> CommandResult {
     let mut out = Vec::with_capacity(2 * (args.len() - 2));
     for name in &args[2..] {
         out.push(Reply::bulk(name));
-        out.push(Reply::Int(ctx.node.pubsub.subscriber_count(kind, name) as i64));
+        out.push(Reply::Int(
+            ctx.node.pubsub.subscriber_count(kind, name) as i64
+        ));
     }
     // A flat array of channel, count pairs in both protocols, as Redis 7.0.
     Ok(Reply::Array(out))

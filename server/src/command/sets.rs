@@ -16,6 +16,7 @@ use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::glob::Pattern;
 use crate::protocol::Reply;
+use crate::store::effects::class;
 use crate::store::locked::Access;
 use crate::store::set::{Member, MemberBuf, Set};
 use crate::store::{Value, ValueRef};
@@ -25,9 +26,9 @@ const GROUP: &str = "set";
 
 pub const COMMANDS: &[Command] = &[
     Command::new("sadd", -3, WRITE | DENYOOM | FAST, KeySpec::ONE, sadd)
-        .doc(GROUP, "1.0.0", "Puts members into a set, creating it if needed, and counts those that were new.", "O(1) per member added.", "key member..."),
+        .doc(GROUP, "1.0.0", "Puts members into a set, creating it if needed, and counts those that were new.", "O(1) per member added.", "key member...").notifies(class::SET, "sadd"),
     Command::new("srem", -3, WRITE | FAST, KeySpec::ONE, srem)
-        .doc(GROUP, "1.0.0", "Takes members out of a set and counts those that were there; a set left empty is deleted.", "O(1) per member removed.", "key member..."),
+        .doc(GROUP, "1.0.0", "Takes members out of a set and counts those that were there; a set left empty is deleted.", "O(1) per member removed.", "key member...").notifies(class::SET, "srem"),
     Command::new("scard", 2, READONLY | FAST, KeySpec::ONE, scard)
         .doc(GROUP, "1.0.0", "Counts the members of a set.", "O(1)", "key"),
     Command::new("smembers", 2, READONLY, KeySpec::ONE, smembers)
@@ -37,7 +38,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new("smismember", -3, READONLY | FAST, KeySpec::ONE, smismember)
         .doc(GROUP, "6.2.0", "Tells, for each of several values, whether it is a member of a set.", "O(N) for N values asked about.", "key member..."),
     Command::new("spop", -2, WRITE | FAST, KeySpec::ONE, spop)
-        .doc(GROUP, "1.0.0", "Removes random members from a set and answers them: one without a count, up to count distinct ones with it.", "O(1) without a count, else O(N) for N members removed.", "key [count:int]").tips(&["nondeterministic_output"]),
+        .doc(GROUP, "1.0.0", "Removes random members from a set and answers them: one without a count, up to count distinct ones with it.", "O(1) without a count, else O(N) for N members removed.", "key [count:int]").notifies(class::SET, "spop").tips(&["nondeterministic_output"]),
     Command::new("srandmember", -2, READONLY, KeySpec::ONE, srandmember)
         .doc(GROUP, "1.0.0", "Picks random members of a set without removing them: distinct ones for a positive count, possibly repeated ones for a negative count.", "O(1) without a count, else O(N) for N members answered.", "key [count:int]").tips(&["nondeterministic_output"]),
     Command::new("smove", 4, WRITE | FAST, KeySpec::TWO, smove)
@@ -109,10 +110,11 @@ fn discard(ctx: &mut Ctx<'_, '_>, value: Value) {
     ctx.keys.store().dispose(value);
 }
 
-/// Deletes `key` (when it exists).
+/// Deletes `key` (when it exists), a set that was emptied or a store command's empty result:
+/// Redis notifies `del`.
 fn delete(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> bool {
     let db = ctx.db();
-    match ctx.keys.remove(db, key) {
+    match ctx.keys.remove_emptied(db, key) {
         Some(entry) => {
             discard(ctx, entry.into_value());
             true
@@ -225,7 +227,8 @@ fn spop_count(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     }
     if count >= len {
         // Everything goes: hand the whole set out and delete the key.
-        let Some(Value::Set(set)) = ctx.keys.remove(db, key).map(|e| e.into_value()) else {
+        let removed = ctx.keys.remove_emptied(db, key);
+        let Some(Value::Set(set)) = removed.map(|e| e.into_value()) else {
             return Ok(Reply::Set(Vec::new()));
         };
         return Ok(Reply::Set(
@@ -287,12 +290,14 @@ fn smove(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     if let Some(mut entry) = ctx.keys.get_mut(db, source) {
         let set = as_set_mut(entry.value_mut())?;
         set.remove(member);
-        if set.is_empty() {
+        let emptied = set.is_empty();
+        ctx.keys.notify(class::SET, "srem", db, source);
+        if emptied {
             delete(ctx, source);
         }
     }
     match in_destination {
-        Some(true) => {}
+        Some(true) => return Ok(Reply::Int(1)),
         Some(false) => {
             if let Some(mut entry) = ctx.keys.get_mut(db, destination) {
                 as_set_mut(entry.value_mut())?.insert(member);
@@ -305,6 +310,7 @@ fn smove(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
                 .set(db, destination, Value::Set(Box::new(set)), None);
         }
     }
+    ctx.keys.notify(class::SET, "sadd", db, destination);
     Ok(Reply::Int(1))
 }
 
@@ -442,7 +448,7 @@ fn sintercard(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 
 fn sinterstore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let Some(plan) = intersection_plan(ctx, &args[2..])? else {
-        return store(ctx, args[1], Set::new());
+        return store(ctx, args[1], Set::new(), "sinterstore");
     };
     // As in Redis: an intset when the smallest source is one, else a listpack that
     // converts as it grows; a result of few enough integers ends as an intset.
@@ -456,12 +462,17 @@ fn sinterstore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         true
     });
     result.compact_ints();
-    store(ctx, args[1], result)
+    store(ctx, args[1], result, "sinterstore")
 }
 
-/// Stores `result` at `destination` (no expiry) and answers its size; an empty result
-/// deletes `destination` instead.
-fn store(ctx: &mut Ctx<'_, '_>, destination: &[u8], mut result: Set) -> CommandResult {
+/// Stores `result` at `destination` (no expiry), notifies `event`, and answers its size; an
+/// empty result deletes `destination` instead (notifying `del` if it existed).
+fn store(
+    ctx: &mut Ctx<'_, '_>,
+    destination: &[u8],
+    mut result: Set,
+    event: &'static str,
+) -> CommandResult {
     if result.is_empty() {
         delete(ctx, destination);
         return Ok(Reply::Int(0));
@@ -475,6 +486,7 @@ fn store(ctx: &mut Ctx<'_, '_>, destination: &[u8], mut result: Set) -> CommandR
     {
         discard(ctx, old);
     }
+    ctx.keys.notify(class::SET, event, db, destination);
     Ok(Reply::Int(len as i64))
 }
 
@@ -553,7 +565,7 @@ fn sunion(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 
 fn sunionstore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let result = union(ctx, &args[2..])?;
-    store(ctx, args[1], result)
+    store(ctx, args[1], result, "sunionstore")
 }
 
 fn sdiff(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
@@ -562,7 +574,7 @@ fn sdiff(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 
 fn sdiffstore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let result = difference(ctx, &args[2..])?;
-    store(ctx, args[1], result)
+    store(ctx, args[1], result, "sdiffstore")
 }
 
 fn sscan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {

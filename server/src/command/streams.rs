@@ -21,6 +21,7 @@ use super::parse::{self, is};
 use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::{Protocol, Reply};
+use crate::store::effects::class;
 use crate::store::stream::{AddError, Fields, NewId, Stream, StreamId, Trim};
 use crate::store::{EntryMut, Value, ValueRef};
 
@@ -35,7 +36,7 @@ macro_rules! trim_syntax {
 
 pub const COMMANDS: &[Command] = &[
     Command::new("xadd", -5, WRITE | DENYOOM | FAST, KeySpec::ONE, xadd)
-        .doc(GROUP, "5.0.0", "Appends an entry to a stream (creating the stream unless NOMKSTREAM) and optionally trims its oldest entries.", "O(1) to append, plus O(N) for N entries trimmed.", concat!("key [NOMKSTREAM] [trim=", trim_syntax!(), "] (id_or_auto=auto_id=* | id) (field_value=field value)...")).tips(&["nondeterministic_output"]),
+        .doc(GROUP, "5.0.0", "Appends an entry to a stream (creating the stream unless NOMKSTREAM) and optionally trims its oldest entries.", "O(1) to append, plus O(N) for N entries trimmed.", concat!("key [NOMKSTREAM] [trim=", trim_syntax!(), "] (id_or_auto=auto_id=* | id) (field_value=field value)...")).notifies(class::STREAM, "xadd").tips(&["nondeterministic_output"]),
     Command::new("xlen", 2, READONLY | FAST, KeySpec::ONE, xlen)
         .doc(GROUP, "5.0.0", "Counts the entries of a stream.", "O(1)", "key"),
     Command::new("xrange", -4, READONLY, KeySpec::ONE, xrange)
@@ -43,9 +44,9 @@ pub const COMMANDS: &[Command] = &[
     Command::new("xrevrange", -4, READONLY, KeySpec::ONE, xrevrange)
         .doc(GROUP, "5.0.0", "Lists the entries of a stream between two IDs, newest first.", "O(log N) to find the start, plus O(M) for M entries returned.", "key end start [COUNT count:int]"),
     Command::new("xdel", -3, WRITE | FAST, KeySpec::ONE, xdel)
-        .doc(GROUP, "5.0.0", "Removes entries from a stream by ID.", "O(log N) per ID.", "key id..."),
+        .doc(GROUP, "5.0.0", "Removes entries from a stream by ID.", "O(log N) per ID.", "key id...").notifies(class::STREAM, "xdel"),
     Command::new("xtrim", -4, WRITE, KeySpec::ONE, xtrim)
-        .doc(GROUP, "5.0.0", "Removes the oldest entries of a stream beyond a length or below an ID.", "O(N) for N entries removed; whole blocks of entries go at once.", concat!("key (trim=", trim_syntax!(), ")")).tips(&["nondeterministic_output"]),
+        .doc(GROUP, "5.0.0", "Removes the oldest entries of a stream beyond a length or below an ID.", "O(N) for N entries removed; whole blocks of entries go at once.", concat!("key (trim=", trim_syntax!(), ")")).notifies(class::STREAM, "xtrim").tips(&["nondeterministic_output"]),
     Command::new("xread", -4, READONLY | BLOCKING, KeySpec::after_keyword("STREAMS"), xread)
         .doc(GROUP, "5.0.0", "Reads the entries newer than given IDs from one or more streams, optionally waiting for some to arrive.", "O(log N + M) per stream for M entries returned.", "[COUNT count:int] [BLOCK milliseconds:int] (STREAMS key... id...)"),
 ];
@@ -297,6 +298,7 @@ fn xadd(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         ));
     }
     let (db, key, now) = (ctx.db(), args[1], ctx.keys.now);
+    let mut trimmed = 0;
     let id = match ctx.keys.get_mut(db, key) {
         Some(mut entry) => {
             // Check first, so a refused entry leaves the key untouched (WATCH sees no change).
@@ -306,7 +308,7 @@ fn xadd(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
             if let Some(stream) = stream_mut(&mut entry) {
                 stream.append(id, fields);
                 if let Some(trim) = &options.trim {
-                    trim.apply(stream);
+                    trimmed = trim.apply(stream);
                 }
             }
             id
@@ -316,12 +318,15 @@ fn xadd(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
             let mut stream = Stream::new();
             let id = stream.add(options.id, fields, now).map_err(add_error)?;
             if let Some(trim) = &options.trim {
-                trim.apply(&mut stream);
+                trimmed = trim.apply(&mut stream);
             }
             ctx.keys.set(db, key, Value::Stream(Box::new(stream)), None);
             id
         }
     };
+    if trimmed > 0 {
+        ctx.keys.notify(class::STREAM, "xtrim", db, key);
+    }
     ctx.keys.signal_ready(db, key);
     Ok(Reply::bulk_string(id.to_string()))
 }

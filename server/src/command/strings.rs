@@ -1,9 +1,10 @@
 //! String commands: GET/SET and friends, counters, ranges, LCS.
 
 use super::parse::{self, is};
-use super::{Combine, Routing, Command, Ctx, KeySpec, flag::*};
+use super::{Combine, Command, Ctx, KeySpec, Routing, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
+use crate::store::effects::class;
 use crate::store::{EntryMut, StrEncoding, Value, ValueRef};
 
 const GROUP: &str = "string";
@@ -12,27 +13,27 @@ pub const COMMANDS: &[Command] = &[
     Command::new("get", 2, READONLY | FAST, KeySpec::ONE, get)
         .doc(GROUP, "1.0.0", "Gets the string stored at a key.", "O(1)", "key"),
     Command::new("set", -3, WRITE | DENYOOM, KeySpec::ONE, set)
-        .doc(GROUP, "1.0.0", "Stores a string at a key; options add a condition, an expiry or the old value as reply.", "O(1)", "key value [condition=NX | XX] [GET] [expiration=EX seconds:int | PX milliseconds:int | EXAT unix-time-seconds:time | PXAT unix-time-milliseconds:time | KEEPTTL]"),
+        .doc(GROUP, "1.0.0", "Stores a string at a key; options add a condition, an expiry or the old value as reply.", "O(1)", "key value [condition=NX | XX] [GET] [expiration=EX seconds:int | PX milliseconds:int | EXAT unix-time-seconds:time | PXAT unix-time-milliseconds:time | KEEPTTL]").notifies(class::STRING, "set"),
     Command::new("setnx", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, setnx)
-        .doc(GROUP, "1.0.0", "Stores a string only if the key is missing.", "O(1)", "key value"),
+        .doc(GROUP, "1.0.0", "Stores a string only if the key is missing.", "O(1)", "key value").notifies(class::STRING, "set"),
     Command::new("setex", 4, WRITE | DENYOOM, KeySpec::ONE, setex)
-        .doc(GROUP, "2.0.0", "Stores a string with a time to live in seconds.", "O(1)", "key seconds:int value"),
+        .doc(GROUP, "2.0.0", "Stores a string with a time to live in seconds.", "O(1)", "key seconds:int value").notifies(class::STRING, "set"),
     Command::new("psetex", 4, WRITE | DENYOOM, KeySpec::ONE, psetex)
-        .doc(GROUP, "2.6.0", "Stores a string with a time to live in milliseconds.", "O(1)", "key milliseconds:int value"),
+        .doc(GROUP, "2.6.0", "Stores a string with a time to live in milliseconds.", "O(1)", "key milliseconds:int value").notifies(class::STRING, "set"),
     Command::new("getset", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, getset)
-        .doc(GROUP, "1.0.0", "Stores a new string and answers the one it replaced.", "O(1)", "key value"),
+        .doc(GROUP, "1.0.0", "Stores a new string and answers the one it replaced.", "O(1)", "key value").notifies(class::STRING, "set"),
     Command::new("getdel", 2, WRITE | FAST, KeySpec::ONE, getdel)
-        .doc(GROUP, "6.2.0", "Answers the string at a key and deletes the key.", "O(1)", "key"),
+        .doc(GROUP, "6.2.0", "Answers the string at a key and deletes the key.", "O(1)", "key").notifies(class::GENERIC, "del"),
     Command::new("getex", -2, WRITE | FAST, KeySpec::ONE, getex)
         .doc(GROUP, "6.2.0", "Answers the string at a key, optionally setting or removing its expiry.", "O(1)", "key [expiration=EX seconds:int | PX milliseconds:int | EXAT unix-time-seconds:time | PXAT unix-time-milliseconds:time | PERSIST]"),
     Command::new("mget", -2, READONLY | FAST, KeySpec::ALL, mget)
         .doc(GROUP, "1.0.0", "Gets the strings of several keys in one step.", "O(N) for N keys.", "key...").routing(Routing::Split(Combine::ByKey)).tips(&["request_policy:multi_shard"]),
     Command::new("mset", -3, WRITE | DENYOOM, KeySpec::PAIRS, mset)
-        .doc(GROUP, "1.0.1", "Stores several strings in one step.", "O(N) for N keys.", "(key value)...").routing(Routing::Split(Combine::AllOk)).tips(&["request_policy:multi_shard", "response_policy:all_succeeded"]),
+        .doc(GROUP, "1.0.1", "Stores several strings in one step.", "O(N) for N keys.", "(key value)...").notifies(class::STRING, "set").routing(Routing::Split(Combine::AllOk)).tips(&["request_policy:multi_shard", "response_policy:all_succeeded"]),
     Command::new("msetnx", -3, WRITE | DENYOOM, KeySpec::PAIRS, msetnx)
-        .doc(GROUP, "1.0.1", "Stores several strings in one step, only if none of the keys exists.", "O(N) for N keys.", "(key value)...").tips(&["request_policy:multi_shard", "response_policy:agg_min"]),
+        .doc(GROUP, "1.0.1", "Stores several strings in one step, only if none of the keys exists.", "O(N) for N keys.", "(key value)...").notifies(class::STRING, "set").tips(&["request_policy:multi_shard", "response_policy:agg_min"]),
     Command::new("append", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, append)
-        .doc(GROUP, "2.0.0", "Adds bytes at the end of a string, creating it if missing.", "O(1) amortized: strings grow with spare room.", "key value"),
+        .doc(GROUP, "2.0.0", "Adds bytes at the end of a string, creating it if missing.", "O(1) amortized: strings grow with spare room.", "key value").notifies(class::STRING, "append"),
     Command::new("strlen", 2, READONLY | FAST, KeySpec::ONE, strlen)
         .doc(GROUP, "2.2.0", "Gives the length in bytes of a string.", "O(1)", "key"),
     Command::new("getrange", 4, READONLY, KeySpec::ONE, getrange)
@@ -40,17 +41,17 @@ pub const COMMANDS: &[Command] = &[
     Command::new("substr", 4, READONLY, KeySpec::ONE, getrange)
         .doc(GROUP, "1.0.0", "Gives the bytes of a string between two offsets (the old name of GETRANGE).", "O(N) for N returned bytes.", "key start:int end:int"),
     Command::new("setrange", 4, WRITE | DENYOOM, KeySpec::ONE, setrange)
-        .doc(GROUP, "2.2.0", "Writes bytes into a string at an offset, padding with zero bytes as needed.", "O(1) plus copying the written bytes.", "key offset:int value"),
+        .doc(GROUP, "2.2.0", "Writes bytes into a string at an offset, padding with zero bytes as needed.", "O(1) plus copying the written bytes.", "key offset:int value").notifies(class::STRING, "setrange"),
     Command::new("incr", 2, WRITE | DENYOOM | FAST, KeySpec::ONE, incr)
-        .doc(GROUP, "1.0.0", "Adds 1 to an integer string; a missing key counts as 0.", "O(1)", "key"),
+        .doc(GROUP, "1.0.0", "Adds 1 to an integer string; a missing key counts as 0.", "O(1)", "key").notifies(class::STRING, "incrby"),
     Command::new("decr", 2, WRITE | DENYOOM | FAST, KeySpec::ONE, decr)
-        .doc(GROUP, "1.0.0", "Subtracts 1 from an integer string; a missing key counts as 0.", "O(1)", "key"),
+        .doc(GROUP, "1.0.0", "Subtracts 1 from an integer string; a missing key counts as 0.", "O(1)", "key").notifies(class::STRING, "incrby"),
     Command::new("incrby", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, incrby)
-        .doc(GROUP, "1.0.0", "Adds an integer to an integer string; a missing key counts as 0.", "O(1)", "key increment:int"),
+        .doc(GROUP, "1.0.0", "Adds an integer to an integer string; a missing key counts as 0.", "O(1)", "key increment:int").notifies(class::STRING, "incrby"),
     Command::new("decrby", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, decrby)
-        .doc(GROUP, "1.0.0", "Subtracts an integer from an integer string; a missing key counts as 0.", "O(1)", "key decrement:int"),
+        .doc(GROUP, "1.0.0", "Subtracts an integer from an integer string; a missing key counts as 0.", "O(1)", "key decrement:int").notifies(class::STRING, "incrby"),
     Command::new("incrbyfloat", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, incrbyfloat)
-        .doc(GROUP, "2.6.0", "Adds a decimal number to a numeric string; a missing key counts as 0.", "O(1)", "key increment:double"),
+        .doc(GROUP, "2.6.0", "Adds a decimal number to a numeric string; a missing key counts as 0.", "O(1)", "key increment:double").notifies(class::STRING, "incrbyfloat"),
     Command::new("lcs", -3, READONLY, KeySpec::TWO, lcs)
         .doc(GROUP, "7.0.0", "Finds the longest common subsequence of two strings.", "O(N*M) for strings of N and M bytes.", "key1:key key2:key [LEN] [IDX] [MINMATCHLEN min-match-len:int] [WITHMATCHLEN]"),
 ];
@@ -173,6 +174,7 @@ fn set(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     if !(options.get || options.nx || options.xx || options.keepttl) {
         // Plain SET: nothing depends on the old value, so skip looking it up.
         ctx.keys.set(db, key, Value::string(value), expire);
+        notify_expire(ctx, db, key, expire);
         return Ok(Reply::Ok);
     }
     // With GET the old value is read as GET reads it (counting a keyspace hit or miss).
@@ -195,13 +197,21 @@ fn set(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
             Reply::Null
         });
     }
-    let expire = if options.keepttl { old_expire } else { expire };
-    ctx.keys.set(db, key, Value::string(value), expire);
+    let kept = if options.keepttl { old_expire } else { expire };
+    ctx.keys.set(db, key, Value::string(value), kept);
+    notify_expire(ctx, db, key, expire);
     Ok(if options.get {
         bulk_or_null(old_value)
     } else {
         Reply::Ok
     })
+}
+
+/// A SET that gave its key an expiry notifies `expire` after `set`, as Redis.
+fn notify_expire(ctx: &mut Ctx<'_, '_>, db: usize, key: &[u8], expire: Option<u64>) {
+    if expire.is_some() {
+        ctx.keys.notify(class::GENERIC, "expire", db, key);
+    }
 }
 
 fn setnx(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
@@ -222,6 +232,7 @@ fn set_with_expiry(
     let at = expire_at(kind, args[2], ctx.keys.now, name)?;
     let db = ctx.db();
     ctx.keys.set(db, args[1], Value::string(args[3]), Some(at));
+    notify_expire(ctx, db, args[1], Some(at));
     Ok(Reply::Ok)
 }
 
@@ -275,14 +286,21 @@ fn getex(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         Some((kind, arg)) => Some(expire_at(kind, arg, now, "getex")?),
         None => None,
     };
+    let key = args[1];
     if let Some(at) = at {
         if at <= now {
-            ctx.keys.remove(db, args[1]);
-        } else if let Some(mut entry) = ctx.keys.get_mut(db, args[1]) {
+            ctx.keys.remove(db, key);
+            ctx.keys.notify(class::GENERIC, "del", db, key);
+        } else if let Some(mut entry) = ctx.keys.get_mut(db, key) {
             entry.set_expire_at(Some(at));
+            ctx.keys.notify(class::GENERIC, "expire", db, key);
         }
-    } else if persist && let Some(mut entry) = ctx.keys.get_mut(db, args[1]) {
+    } else if persist
+        && let Some(mut entry) = ctx.keys.get_mut(db, key)
+        && entry.expire_at().is_some()
+    {
         entry.set_expire_at(None);
+        ctx.keys.notify(class::GENERIC, "persist", db, key);
     }
     Ok(Reply::Bulk(value.into()))
 }

@@ -13,7 +13,7 @@
 //! the first WATCH (those bump the node's keyspace epoch). A key that did not exist at WATCH
 //! and was created and deleted again before EXEC goes unnoticed.
 
-use super::{Routing, Command, Ctx, KeySpec, Mode, flag::*, keys, table};
+use super::{Command, Ctx, KeySpec, Mode, Routing, flag::*, keys, table};
 use crate::client::{Transaction, Watched};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
@@ -38,7 +38,8 @@ pub const COMMANDS: &[Command] = &[
         "Starts a transaction: later commands are queued until EXEC.",
         "O(1)",
         "",
-    ).routing(Routing::Here),
+    )
+    .routing(Routing::Here),
     Command::new(
         "exec",
         1,
@@ -52,7 +53,8 @@ pub const COMMANDS: &[Command] = &[
         "Runs the queued commands as one, unless a watched key changed.",
         "Depends on the queued commands",
         "",
-    ).routing(Routing::Exec),
+    )
+    .routing(Routing::Exec),
     Command::new(
         "discard",
         1,
@@ -66,7 +68,8 @@ pub const COMMANDS: &[Command] = &[
         "Drops the queued commands and leaves the transaction.",
         "O(N) in the number of queued commands",
         "",
-    ).routing(Routing::EndsTransaction),
+    )
+    .routing(Routing::EndsTransaction),
     Command::new(
         "watch",
         -2,
@@ -80,7 +83,8 @@ pub const COMMANDS: &[Command] = &[
         "Makes the next EXEC fail if any of these keys changes first.",
         "O(1) for every key",
         "key...",
-    ).routing(Routing::Watch),
+    )
+    .routing(Routing::Watch),
     Command::new(
         "unwatch",
         1,
@@ -88,7 +92,8 @@ pub const COMMANDS: &[Command] = &[
         KeySpec::NONE,
         unwatch,
     )
-    .doc(GROUP, "2.2.0", "Forgets every watched key.", "O(1)", "").routing(Routing::EndsTransaction),
+    .doc(GROUP, "2.2.0", "Forgets every watched key.", "O(1)", "")
+    .routing(Routing::EndsTransaction),
 ];
 
 /// Whether `name` runs at once inside MULTI instead of being queued.

@@ -19,6 +19,7 @@ mod ranges;
 use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::Error;
 use crate::protocol::{Protocol, Reply};
+use crate::store::effects::class;
 use crate::store::locked::Access;
 use crate::store::zset::{Entry, ZSet};
 use crate::store::{Value, ValueRef};
@@ -32,21 +33,21 @@ pub const COMMANDS: &[Command] = &[
         "Adds members with scores or changes their scores; options restrict which members change, or add to a score.",
         "O(log(N)) per member, N being the size of the set.",
         "key [condition=NX | XX] [comparison=GT | LT] [change=CH] [increment=INCR] (score_member=score:double member)...",
-    ),
+    ).notifies(class::ZSET, "zadd"),
     Command::new("zincrby", 4, WRITE | DENYOOM | FAST, KeySpec::ONE, members::zincrby).doc(
         GROUP,
         "1.2.0",
         "Adds a number to the score of a member, adding the member if missing.",
         "O(log(N)), N being the size of the set.",
         "key increment:int member",
-    ),
+    ).notifies(class::ZSET, "zincr"),
     Command::new("zrem", -3, WRITE | FAST, KeySpec::ONE, members::zrem).doc(
         GROUP,
         "1.2.0",
         "Removes members; the key goes when its last member does.",
         "O(M*log(N)) for M members removed from a set of N.",
         "key member...",
-    ),
+    ).notifies(class::ZSET, "zrem"),
     Command::new("zcard", 2, READONLY | FAST, KeySpec::ONE, members::zcard).doc(
         GROUP,
         "1.2.0",
@@ -152,35 +153,35 @@ pub const COMMANDS: &[Command] = &[
         "Removes the members within a range of positions.",
         "O(log(N)+M) to remove M members of a set of N.",
         "key start:int stop:int",
-    ),
+    ).notifies(class::ZSET, "zremrangebyrank"),
     Command::new("zremrangebyscore", 4, WRITE, KeySpec::ONE, ranges::zremrangebyscore).doc(
         GROUP,
         "1.2.0",
         "Removes the members whose scores are within an interval.",
         "O(log(N)+M) to remove M members of a set of N.",
         "key min:double max:double",
-    ),
+    ).notifies(class::ZSET, "zremrangebyscore"),
     Command::new("zremrangebylex", 4, WRITE, KeySpec::ONE, ranges::zremrangebylex).doc(
         GROUP,
         "2.8.9",
         "Removes the members within a lexicographic interval.",
         "O(log(N)+M) to remove M members of a set of N.",
         "key min max",
-    ),
+    ).notifies(class::ZSET, "zremrangebylex"),
     Command::new("zpopmin", -2, WRITE | FAST, KeySpec::ONE, pops::zpopmin).doc(
         GROUP,
         "5.0.0",
         "Removes and answers the members with the lowest scores.",
         "O(log(N)*M) to pop M members of a set of N.",
         "key [count:int]",
-    ),
+    ).notifies(class::ZSET, "zpopmin"),
     Command::new("zpopmax", -2, WRITE | FAST, KeySpec::ONE, pops::zpopmax).doc(
         GROUP,
         "5.0.0",
         "Removes and answers the members with the highest scores.",
         "O(log(N)*M) to pop M members of a set of N.",
         "key [count:int]",
-    ),
+    ).notifies(class::ZSET, "zpopmax"),
     Command::new("zmpop", -4, WRITE, KeySpec::numkeys(1), pops::zmpop).doc(
         GROUP,
         "7.0.0",
@@ -194,14 +195,14 @@ pub const COMMANDS: &[Command] = &[
         "Removes and answers the lowest member of the first non-empty sorted set among several keys, waiting for one if all are empty.",
         "O(log(N)), N being the size of the set.",
         "key... timeout:double",
-    ),
+    ).notifies(class::ZSET, "zpopmin"),
     Command::new("bzpopmax", -3, WRITE | NOSCRIPT | BLOCKING | FAST, KeySpec::range(1, -2, 1), pops::bzpopmax).doc(
         GROUP,
         "5.0.0",
         "Removes and answers the highest member of the first non-empty sorted set among several keys, waiting for one if all are empty.",
         "O(log(N)), N being the size of the set.",
         "key... timeout:double",
-    ),
+    ).notifies(class::ZSET, "zpopmax"),
     Command::new("bzmpop", -5, WRITE | BLOCKING, KeySpec::numkeys(2), pops::bzmpop).doc(
         GROUP,
         "7.0.0",
@@ -315,21 +316,24 @@ fn change_zset<R>(
     };
     let out = f(zset);
     if zset.is_empty() {
-        ctx.keys.remove(db, key);
+        ctx.keys.remove_emptied(db, key);
     }
     Ok(Some(out))
 }
 
-/// Stores `zset` at `key` (replacing whatever was there), or deletes `key` when the set is
-/// empty, as the STORE commands do. Returns the stored size.
-fn store_zset(ctx: &mut Ctx<'_, '_>, key: &[u8], zset: ZSet) -> usize {
+/// Stores `zset` at `key` (replacing whatever was there) and notifies `event`, or deletes
+/// `key` when the set is empty (notifying `del` if it existed), as the STORE commands do.
+/// Returns the stored size.
+fn store_zset(ctx: &mut Ctx<'_, '_>, key: &[u8], zset: ZSet, event: &'static str) -> usize {
     let db = ctx.db();
     let len = zset.len();
     let old = if len == 0 {
-        ctx.keys.remove(db, key).map(|entry| entry.into_value())
+        ctx.keys.remove_emptied(db, key).map(|entry| entry.into_value())
     } else {
         // Storing a sorted set signals clients waiting on the key.
-        ctx.keys.set(db, key, Value::ZSet(Box::new(zset)), None)
+        let old = ctx.keys.set(db, key, Value::ZSet(Box::new(zset)), None);
+        ctx.keys.notify(class::ZSET, event, db, key);
+        old
     };
     if let Some(old) = old {
         ctx.keys.store().dispose(old);

@@ -17,12 +17,12 @@
 //! envelope names them again), so a blocking command waits and is retried with the client's.
 //! None of these is in the command table: `COMMAND` does not list them.
 
+use super::stream::{Incoming, Message};
 use crate::client::Client;
 use crate::command::parse;
 use crate::node::Node;
 use crate::protocol::{Protocol, Reply};
 use crate::request::{After, Outcome};
-use super::stream::{Incoming, Message};
 
 /// Whether `name` is one of the internal commands (`SHOAL.*`).
 pub fn is_internal(name: &[u8]) -> bool {
@@ -123,7 +123,9 @@ fn stream_message(node: &Node, client: &mut Client, args: &[&[u8]]) -> Outcome {
         .arrived(incoming.from, incoming.epoch, incoming.next_seq - 1);
     match Message::parse(args[2], &args[3..]) {
         Some(message) => super::stream::receive(node, message),
-        None => tracing::debug!(kind = %String::from_utf8_lossy(args[2]), "unknown peer stream message"),
+        None => {
+            tracing::debug!(kind = %String::from_utf8_lossy(args[2]), "unknown peer stream message")
+        }
     }
     Outcome::Silent
 }

@@ -374,7 +374,9 @@ pub async fn run_session(
         _ = peer_gone(topology, job.peer.id) => Err(std::io::ErrorKind::NotConnected.into()),
     };
     match outcome {
-        Ok(mut replies) => replies.pop().unwrap_or_else(|| unreachable_peer(job.peer.addr)),
+        Ok(mut replies) => replies
+            .pop()
+            .unwrap_or_else(|| unreachable_peer(job.peer.addr)),
         Err(error) => {
             tracing::debug!(peer = %job.peer.addr, %error, "session failed");
             *session = None;

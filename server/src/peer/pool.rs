@@ -10,9 +10,9 @@
 //! immediately instead of waiting. A link closes (failing what waits on it) when its socket
 //! does, or when the cluster declares the peer down.
 
-use super::{Forwarder, Peer};
 use super::link::{Link, Outgoing};
 use super::stats::PeerStats;
+use super::{Forwarder, Peer};
 use bytes::Bytes;
 use shoal_cluster::{NodeId, TopologyHandle};
 use std::cell::RefCell;

@@ -251,7 +251,12 @@ impl StreamTask {
         let epoch = self.epoch.to_string();
         let first = next_seq.to_string();
         push_header(&mut out, b'*', 4);
-        for arg in [&b"SHOAL.STREAM"[..], from.as_bytes(), epoch.as_bytes(), first.as_bytes()] {
+        for arg in [
+            &b"SHOAL.STREAM"[..],
+            from.as_bytes(),
+            epoch.as_bytes(),
+            first.as_bytes(),
+        ] {
             push_bulk(&mut out, arg);
         }
         if stream.write_all(&out).await.is_err() {
@@ -370,16 +375,44 @@ mod tests {
         let received = Received::default();
         let stats = StreamStats::default();
         let from = NodeId::from_bytes([7; 20]);
-        received.open(&stats, Incoming { from, epoch: 1, next_seq: 1 });
+        received.open(
+            &stats,
+            Incoming {
+                from,
+                epoch: 1,
+                next_seq: 1,
+            },
+        );
         for seq in 1..=5 {
             received.arrived(from, 1, seq);
         }
-        received.open(&stats, Incoming { from, epoch: 1, next_seq: 6 });
+        received.open(
+            &stats,
+            Incoming {
+                from,
+                epoch: 1,
+                next_seq: 6,
+            },
+        );
         assert_eq!(stats.lost.load(Ordering::Relaxed), 0);
-        received.open(&stats, Incoming { from, epoch: 1, next_seq: 9 });
+        received.open(
+            &stats,
+            Incoming {
+                from,
+                epoch: 1,
+                next_seq: 9,
+            },
+        );
         assert_eq!(stats.lost.load(Ordering::Relaxed), 3);
         // A new epoch (the peer restarted) starts over.
-        received.open(&stats, Incoming { from, epoch: 2, next_seq: 1 });
+        received.open(
+            &stats,
+            Incoming {
+                from,
+                epoch: 2,
+                next_seq: 1,
+            },
+        );
         assert_eq!(stats.lost.load(Ordering::Relaxed), 3);
     }
 }

@@ -234,10 +234,12 @@ impl PubSub {
             + subscriber.output_buffer.load(Ordering::Relaxed)
             + bytes.len();
         let now = crate::clock::now_ms();
-        if self
-            .limits
-            .exceeded(ClientClass::PubSub, pending, &subscriber.inbox.soft_since, now)
-        {
+        if self.limits.exceeded(
+            ClientClass::PubSub,
+            pending,
+            &subscriber.inbox.soft_since,
+            now,
+        ) {
             self.disconnect(subscriber, ClientClass::PubSub, pending);
             return false;
         }

@@ -15,11 +15,11 @@
 use crate::client::{BlockRequest, Client};
 use crate::command::{self, Command, Ctx, Mode, flag, table, transactions};
 use crate::error::Error;
-use crate::peer::{ClusterMode, Part, Plan, frame::Merge};
-use route::{ClientView, Decision, MultiView};
 use crate::node::Node;
+use crate::peer::{ClusterMode, Part, Plan, frame::Merge};
 use crate::protocol::Reply;
 use crate::store::effects::Effects;
+use route::{ClientView, Decision, MultiView};
 
 pub mod route;
 use crate::store::{DbIndex, Locked};
@@ -373,13 +373,7 @@ pub fn run<'s>(
 pub fn retry(node: &Node, client: &mut Client, args: &[&[u8]]) -> (Ran, Effects) {
     match command::lookup(args) {
         Ok(entry) => {
-            let mut keys = lock_for(
-                node,
-                client.db,
-                entry.command,
-                args,
-                crate::clock::now_ms(),
-            );
+            let mut keys = lock_for(node, client.db, entry.command, args, crate::clock::now_ms());
             let ran = run(node, client, &mut keys, entry, args, Mode::Retry);
             (ran, keys.take_effects().map(|e| *e).unwrap_or_default())
         }

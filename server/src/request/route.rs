@@ -100,7 +100,10 @@ pub enum Decision {
         watch: Option<Slot>,
     },
     /// Split it per node; the replies are combined.
-    Split { shares: Vec<Share>, combine: Combine },
+    Split {
+        shares: Vec<Share>,
+        combine: Combine,
+    },
     /// Run it on every live node (this one included); the replies are combined.
     Everywhere { others: Vec<Peer>, combine: Combine },
     /// Whole-cluster SCAN: run it on one node with its own cursor `inner`.
@@ -324,15 +327,18 @@ fn exec(topology: &Topology, client: &ClientView) -> Decision {
     let Some(node) = primary_elsewhere(topology, slot) else {
         return Decision::HereEndingTransaction;
     };
-    let watched = client
-        .watch_slot
-        .is_some_and(|s| !topology.is_primary(s));
+    let watched = client.watch_slot.is_some_and(|s| !topology.is_primary(s));
     Decision::Exec { node, watched }
 }
 
 /// Keyless commands: the keyspace-wide ones go everywhere (or node by node); the rest run
 /// here.
-fn keyless(topology: &Topology, command: &Command, args: &[&[u8]], client: &ClientView) -> Decision {
+fn keyless(
+    topology: &Topology,
+    command: &Command,
+    args: &[&[u8]],
+    client: &ClientView,
+) -> Decision {
     // A request that was forwarded here is this node's part of a fan-out.
     if client.hops > 0 {
         return Decision::Here;

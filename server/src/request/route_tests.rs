@@ -39,7 +39,11 @@ fn summary(decision: &Decision) -> String {
         Decision::HereFixing { watch, transaction } => format!(
             "here fixing{}{}",
             if watch.is_some() { " watch" } else { "" },
-            if transaction.is_some() { " transaction" } else { "" }
+            if transaction.is_some() {
+                " transaction"
+            } else {
+                ""
+            }
         ),
         Decision::HereEndingTransaction => "here ending transaction".into(),
         Decision::Refuse(error) => {
@@ -143,13 +147,25 @@ fn decisions_follow_the_table() {
         (format!("SET {z} v"), &plain, "node 2"),
         (format!("BLPOP {x} 0"), &plain, "node 1 session"),
         (format!("RENAME {x} {y}"), &plain, "node 1"),
-        (format!("MGET {a} {x} {z} {y}"), &plain, "split ByKey here:[0] 1:[1, 3] 2:[2]"),
+        (
+            format!("MGET {a} {x} {z} {y}"),
+            &plain,
+            "split ByKey here:[0] 1:[1, 3] 2:[2]",
+        ),
         (format!("DEL {x} {a}"), &plain, "split Sum 1:[0] here:[1]"),
-        (format!("MSET {a} 1 {x} 2"), &plain, "split AllOk here:[0] 1:[1]"),
+        (
+            format!("MSET {a} 1 {x} 2"),
+            &plain,
+            "split AllOk here:[0] 1:[1]",
+        ),
         // An MSET key without its value runs here, where its handler refuses it.
         (format!("MSET {a} 1 {x}"), &plain, "here"),
         (format!("RENAME {a} {x}"), &plain, "refuse CROSSSLOT"),
-        (format!("SINTERSTORE {a} {x} {z}"), &plain, "refuse CROSSSLOT"),
+        (
+            format!("SINTERSTORE {a} {x} {z}"),
+            &plain,
+            "refuse CROSSSLOT",
+        ),
         // Hops.
         (format!("GET {x}"), &forwarded, "node 1"),
         (format!("GET {x}"), &at_limit, "refuse TRYAGAIN"),
@@ -169,8 +185,16 @@ fn decisions_follow_the_table() {
         ("KEYS *".into(), &whole, "everywhere Concat +2"),
         ("SCAN 0".into(), &plain, "here"),
         ("SCAN 0".into(), &whole, "scan here #0 inner 0"),
-        (format!("SCAN {}", (2u64 << SCAN_NODE_SHIFT) | 17), &whole, "scan 2 #2 inner 17 last"),
-        (format!("SCAN {}", 3u64 << SCAN_NODE_SHIFT), &whole, "refuse ERR"),
+        (
+            format!("SCAN {}", (2u64 << SCAN_NODE_SHIFT) | 17),
+            &whole,
+            "scan 2 #2 inner 17 last",
+        ),
+        (
+            format!("SCAN {}", 3u64 << SCAN_NODE_SHIFT),
+            &whole,
+            "refuse ERR",
+        ),
         ("PING".into(), &plain, "here"),
         // Transactions.
         (format!("WATCH {a}"), &plain, "here fixing watch"),
@@ -191,7 +215,11 @@ fn decisions_follow_the_table() {
         (format!("WATCH {x}"), &in_multi, "here"),
     ];
     for (line, client, expected) in cases {
-        assert_eq!(decide_line(&topology, &line, client), expected, "{line} {client:?}");
+        assert_eq!(
+            decide_line(&topology, &line, client),
+            expected,
+            "{line} {client:?}"
+        );
     }
 }
 
@@ -205,7 +233,10 @@ fn a_failed_transaction_and_a_local_one_end_here() {
         }),
         ..ClientView::default()
     };
-    assert_eq!(decide_line(&topology, "EXEC", &failed), "here ending transaction");
+    assert_eq!(
+        decide_line(&topology, "EXEC", &failed),
+        "here ending transaction"
+    );
     let local = ClientView {
         multi: Some(MultiView {
             slot: Some(key_slot(keys[0][0].as_bytes())),
@@ -213,7 +244,10 @@ fn a_failed_transaction_and_a_local_one_end_here() {
         }),
         ..ClientView::default()
     };
-    assert_eq!(decide_line(&topology, "EXEC", &local), "here ending transaction");
+    assert_eq!(
+        decide_line(&topology, "EXEC", &local),
+        "here ending transaction"
+    );
 }
 
 #[test]

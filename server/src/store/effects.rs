@@ -52,7 +52,8 @@ pub mod class {
     /// `n`: new keys (not part of `A`).
     pub const NEW: u16 = 1 << 11;
     /// `A`: every class but `m` and `n`.
-    pub const ALL: u16 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+    pub const ALL: u16 =
+        GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 }
 
 /// A notification class (one bit of [`class`]) and Redis's event name.
@@ -160,6 +161,11 @@ impl Effects {
         self.command_start = self.changes.len();
     }
 
+    /// Replaces the running command's usual event (`None`: the command records its own).
+    pub fn set_usual(&mut self, usual: Option<EventKind>) {
+        self.usual = usual;
+    }
+
     fn store_key(&mut self, key: &[u8]) -> Range<u32> {
         let start = self.arena.len() as u32;
         self.arena.extend_from_slice(key);
@@ -207,7 +213,10 @@ impl Effects {
             && in_command
             && last.db == db
             && last.kind == kind
-            && self.arena.get(last.key.start as usize..last.key.end as usize) == Some(key)
+            && self
+                .arena
+                .get(last.key.start as usize..last.key.end as usize)
+                == Some(key)
         {
             last.version = version;
             last.expire_at = expire_at;
@@ -433,7 +442,10 @@ mod tests {
         first.append(&mut second);
         let keys: Vec<&[u8]> = first.changes().map(|(_, k)| k).collect();
         assert_eq!(keys, vec![&b"a"[..], &b"b"[..]]);
-        assert_eq!(first.events().map(|(_, k)| k).collect::<Vec<_>>(), vec![&b"b"[..]]);
+        assert_eq!(
+            first.events().map(|(_, k)| k).collect::<Vec<_>>(),
+            vec![&b"b"[..]]
+        );
         assert_eq!(first.take_ready(), vec![(0, b"b".to_vec())]);
     }
 }

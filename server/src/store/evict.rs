@@ -435,13 +435,8 @@ impl Store {
                         samples,
                         decay,
                     };
-                    let freed = self.evict_from_pool(
-                        &mut pool.candidates,
-                        &dbs,
-                        sampling,
-                        now_ms,
-                        effects,
-                    );
+                    let freed =
+                        self.evict_from_pool(&mut pool.candidates, &dbs, sampling, now_ms, effects);
                     pool.dbs = dbs;
                     freed
                 }
@@ -669,7 +664,13 @@ impl Store {
         }
         let deadline = Instant::now() + BACKGROUND_SLICE;
         let mut effects = Effects::new(self.events_wanted());
-        let outcome = self.evict(&mut pool, used - max, deadline, clock::now_ms(), &mut effects);
+        let outcome = self.evict(
+            &mut pool,
+            used - max,
+            deadline,
+            clock::now_ms(),
+            &mut effects,
+        );
         // Hand the pool to a waiting writer, if any, between slices.
         MutexGuard::unlock_fair(pool);
         self.hand_on(&mut effects);

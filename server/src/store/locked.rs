@@ -123,6 +123,12 @@ impl<'s> Locked<'s> {
         self.effects.get().begin_command(usual);
     }
 
+    /// Replaces the running command's usual notification: a command whose event depends on
+    /// what it finds (`EXPIRE` in the past deletes) says so before writing.
+    pub fn usual_event(&mut self, usual: Option<EventKind>) {
+        self.effects.get().set_usual(usual);
+    }
+
     /// Records a keyspace notification (when someone listens).
     pub fn notify(&mut self, class: u16, name: &'static str, db: DbIndex, key: &[u8]) {
         if self.effects.records_events() {
@@ -171,14 +177,19 @@ impl<'s> Locked<'s> {
             ..
         } = self;
         let shard = shard_in(store, mode, scratch, violated, db, Store::shard_of(hash));
-        match shard.find(hash, key, now, touch, count) {
-            Found::Live(entry) => Some(entry.recording(effects, db)),
-            Found::Missing => None,
+        let missed = match shard.find(hash, key, now, touch, count) {
+            Found::Live(entry) => return Some(entry.recording(effects, db)),
+            Found::Missing => true,
             Found::Expired(version) => {
                 effects.get().expired(db, key, version);
-                None
+                true
             }
+        };
+        // A read that finds nothing notifies `keymiss` (class `m`), as Redis's reads do.
+        if missed && count && effects.records_events() {
+            effects.get().event(class::KEY_MISS, "keymiss", db, key);
         }
+        None
     }
 
     /// The live value of `key`, for reading (counts a hit or miss).
@@ -213,19 +224,9 @@ impl<'s> Locked<'s> {
         }
         let shard = self.shard(db, Store::shard_of(hash));
         let expired_before = shard.stats.expired;
-        let old = shard.insert(
-            hash,
-            key,
-            value,
-            expire_at,
-            now,
-            tracking,
-            store.hasher(),
-        );
-        let (version, replaced_expired) = (
-            shard.last_version(),
-            shard.stats.expired != expired_before,
-        );
+        let old = shard.insert(hash, key, value, expire_at, now, tracking, store.hasher());
+        let (version, replaced_expired) =
+            (shard.last_version(), shard.stats.expired != expired_before);
         if replaced_expired {
             self.effects.get().expired(db, key, version);
         }
@@ -372,22 +373,20 @@ fn shard_in<'m, 's>(
     shard: usize,
 ) -> &'m mut Shard {
     match mode {
-        Mode::Holding(held) => {
-            match held.iter_mut().find(|h| h.db == db && h.shard == shard) {
-                Some(h) => &mut h.guard,
-                None => {
-                    if !*violated {
-                        tracing::error!(
-                            db,
-                            shard,
-                            "a command touched a shard it did not lock: its key positions are wrong"
-                        );
-                    }
-                    *violated = true;
-                    scratch.get_or_insert_with(Box::default)
+        Mode::Holding(held) => match held.iter_mut().find(|h| h.db == db && h.shard == shard) {
+            Some(h) => &mut h.guard,
+            None => {
+                if !*violated {
+                    tracing::error!(
+                        db,
+                        shard,
+                        "a command touched a shard it did not lock: its key positions are wrong"
+                    );
                 }
+                *violated = true;
+                scratch.get_or_insert_with(Box::default)
             }
-        }
+        },
         Mode::OnDemand(current) => {
             if !current
                 .as_ref()

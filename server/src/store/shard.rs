@@ -5,11 +5,11 @@
 //! never handed out. The active expiry cycle (`expire.rs`) walks the table by bucket index
 //! with a cursor, which hashbrown keeps stable until the table is resized.
 
+use super::DbIndex;
+use super::effects::{ChangeKind, Recorder};
 use super::entry::Entry;
 use super::evict::Tracking;
 use super::value::{Value, ValueRef};
-use super::DbIndex;
-use super::effects::{ChangeKind, Recorder};
 use hashbrown::HashTable;
 use shoal_cluster::{Hlc, Version};
 
@@ -558,8 +558,10 @@ mod tests {
         );
         assert_eq!(old, Some(Value::string(b"1")));
         assert_eq!(shard.volatile(), 0);
-        let mut found = shard.find(h(b"a"), b"a", 5, None, false)
-                .live().expect("live");
+        let mut found = shard
+            .find(h(b"a"), b"a", 5, None, false)
+            .live()
+            .expect("live");
         found.set_expire_at(Some(20));
         assert_eq!(shard.volatile(), 1);
         assert_eq!(shard.earliest_expiry, 10);
@@ -664,7 +666,6 @@ mod tests {
         assert_ne!(shard.generation(), generation);
         assert_eq!(shard.len(), 100);
         let key = 9_950u32.to_be_bytes();
-        assert!(shard.find(h(&key), &key, 0, None, false)
-                .live().is_some());
+        assert!(shard.find(h(&key), &key, 0, None, false).live().is_some());
     }
 }

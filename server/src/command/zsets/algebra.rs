@@ -229,7 +229,12 @@ fn generic(
         return Ok(Reply::Int(count as i64));
     }
     if let Some(dst) = store {
-        let stored = store_zset(ctx, dst, ZSet::from_entries(result));
+        let event = match op {
+            Op::Union => "zunionstore",
+            Op::Diff => "zdiffstore",
+            Op::Inter | Op::InterCard => "zinterstore",
+        };
+        let stored = store_zset(ctx, dst, ZSet::from_entries(result), event);
         return Ok(Reply::Int(stored as i64));
     }
     let mut result = result;

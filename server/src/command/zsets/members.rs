@@ -4,6 +4,7 @@
 use super::super::Ctx;
 use super::super::parse::{self, is};
 use super::{as_zset, bounds, change_zset, entries_reply, member_reply, with_zset};
+use crate::store::effects::class;
 use crate::error::{CommandResult, Error};
 use crate::glob::Pattern;
 use crate::protocol::Reply;
@@ -194,6 +195,9 @@ pub(super) fn zadd(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         .chunks_exact(2)
         .map(|pair| Ok((bounds::score(pair[0]).ok_or(Error::NotFloat)?, pair[1])))
         .collect::<Result<Vec<_>, Error>>()?;
+    if flags.incr {
+        ctx.keys.usual_event(Some((class::ZSET, "zincr")));
+    }
     add(ctx, args[1], &pairs, flags)
 }
 

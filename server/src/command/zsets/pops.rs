@@ -9,6 +9,7 @@ use super::super::parse::{self, is};
 use super::{change_zset, member_reply, with_zset};
 use crate::error::{CommandResult, Error};
 use crate::protocol::{Protocol, Reply};
+use crate::store::effects::class;
 use crate::store::locked::Access;
 
 /// Popped members and their scores, in the order they were taken.
@@ -28,6 +29,8 @@ fn pop(
     if count == 0 {
         return Ok(Some(Vec::new()));
     }
+    let event = if highest { "zpopmax" } else { "zpopmin" };
+    ctx.keys.usual_event(Some((class::ZSET, event)));
     change_zset(ctx, key, |zset| zset.pop(count, highest))
 }
 

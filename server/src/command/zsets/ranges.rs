@@ -196,11 +196,11 @@ fn range(
         (Some(Ok(reply)), _) => Ok(reply),
         (None, None) => Ok(Reply::Array(Vec::new())),
         (Some(Err(taken)), Some(dst)) => {
-            let stored = store_zset(ctx, dst, ZSet::from_entries(taken));
+            let stored = store_zset(ctx, dst, ZSet::from_entries(taken), "zrangestore");
             Ok(Reply::Int(stored as i64))
         }
         (_, Some(dst)) => {
-            store_zset(ctx, dst, ZSet::new());
+            store_zset(ctx, dst, ZSet::new(), "zrangestore");
             Ok(Reply::Int(0))
         }
         (Some(Err(_)), None) => Ok(Reply::Array(Vec::new())),
