@@ -187,7 +187,7 @@ fn ports(servers: &[Server]) -> String {
 }
 
 /// Three redis-server cluster nodes with every slot assigned, no replicas.
-fn start_redis_cluster(config_dir: &std::path::Path) -> anyhow::Result<Vec<Server>> {
+pub(crate) fn start_redis_cluster(config_dir: &std::path::Path) -> anyhow::Result<Vec<Server>> {
     let mut nodes = Vec::new();
     for _ in 0..3 {
         nodes.push(Server::start_redis_with(|port| {
@@ -222,7 +222,7 @@ fn start_redis_cluster(config_dir: &std::path::Path) -> anyhow::Result<Vec<Serve
 }
 
 /// Three Shoal nodes, the second and third joining through the first.
-fn start_shoal_cluster(binary: &std::path::Path) -> anyhow::Result<Vec<Server>> {
+pub(crate) fn start_shoal_cluster(binary: &std::path::Path) -> anyhow::Result<Vec<Server>> {
     let first = Server::start_shoal(binary, &[])?;
     let seed = format!("127.0.0.1:{}", first.cluster_port);
     let mut nodes = vec![first];

@@ -16,6 +16,8 @@
 //! - `memory` ([`memory`]): bytes per key for 1M small strings and 100k small hashes.
 //! - `eviction` ([`eviction`]): hit rate of a Zipf trace under the same maxmemory, and GET
 //!   latency while a write storm forces eviction.
+//! - `pubsub` ([`pubsub`]): PUBLISH rate and fan-out latency to many subscribers, one node
+//!   and a 3-node cluster each.
 //!
 //! Modules: [`servers`] starts and stops the servers, [`redis_benchmark`] runs
 //! redis-benchmark and parses its CSV, [`resp`] is a tiny client for prefilling and `INFO`.
@@ -27,6 +29,7 @@ mod eviction;
 mod expiry;
 mod memory;
 mod metrics;
+mod pubsub;
 mod redis_benchmark;
 mod resp;
 mod servers;
@@ -45,6 +48,7 @@ Commands:
   eviction   same maxmemory: Zipf(0.99) cache-aside hit rate, GET latency in an eviction storm
   cluster    3-node Shoal vs 3-node Redis Cluster; cost of one forwarding hop
   metrics    throughput with the metrics endpoint off vs on and scraped every second
+  pubsub     PUBLISH rate and fan-out latency to 100 subscribers, one node and three
   help [command]
 
 Run `shoal-bench <command> --help` for a command's options, e.g.
@@ -72,6 +76,13 @@ fn run(args: &[String]) -> anyhow::Result<()> {
             Some(options) => compare::run(&options),
             None => {
                 println!("{}", compare::USAGE);
+                Ok(())
+            }
+        },
+        "pubsub" => match pubsub::Options::parse(rest)? {
+            Some(options) => pubsub::run(&options),
+            None => {
+                println!("{}", pubsub::USAGE);
                 Ok(())
             }
         },
@@ -118,6 +129,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
                 Some("memory") => println!("{}", memory::USAGE),
                 Some("eviction") => println!("{}", eviction::USAGE),
                 Some("metrics") => println!("{}", metrics::USAGE),
+                Some("pubsub") => println!("{}", pubsub::USAGE),
                 _ => println!("{USAGE}"),
             }
             Ok(())

@@ -397,16 +397,11 @@ impl Connection {
         }
     }
 
-    /// Appends the Pub/Sub messages waiting for this client to its output (or drops them
-    /// under `CLIENT REPLY OFF`, which silences them too, as in Redis).
+    /// Appends the Pub/Sub messages waiting for this client to its output. (`CLIENT REPLY
+    /// OFF` does not silence them: Redis 7 delivers pushed messages regardless.)
     fn take_messages(&mut self) {
         let inbox = &self.client.info.inbox;
-        if inbox.bytes() == 0 {
-            return;
-        }
-        if self.client.reply_mode == ReplyMode::Off {
-            inbox.clear();
-        } else {
+        if inbox.bytes() > 0 {
             inbox.drain_into(&mut self.out);
         }
     }

@@ -443,6 +443,68 @@ impl Drop for RedisServer {
     }
 }
 
+/// The body of `GET path` on 127.0.0.1:port (empty if nothing answers).
+pub fn http_get(port: u16, path: &str) -> String {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let mut body = String::new();
+    let _ = stream.read_to_string(&mut body);
+    body
+}
+
+/// The client port of the primary of `key`'s slot, from `CLUSTER SLOTS` of the node at `port`.
+pub fn primary_port(port: u16, key: &str) -> u16 {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).expect("url");
+    let mut conn = client.get_connection().expect("connect");
+    let rows: Vec<redis::Value> = redis::cmd("CLUSTER")
+        .arg("SLOTS")
+        .query(&mut conn)
+        .expect("CLUSTER SLOTS");
+    let slot = i64::from(key_slot(key.as_bytes()));
+    for row in rows {
+        let redis::Value::Array(fields) = row else {
+            continue;
+        };
+        let (Some(start), Some(end), Some(primary)) = (fields.first(), fields.get(1), fields.get(2))
+        else {
+            continue;
+        };
+        let start: i64 = redis::from_redis_value(start.clone()).expect("start");
+        let end: i64 = redis::from_redis_value(end.clone()).expect("end");
+        if (start..=end).contains(&slot) {
+            let node: Vec<redis::Value> = redis::from_redis_value(primary.clone()).expect("node");
+            return redis::from_redis_value(node[1].clone()).expect("port");
+        }
+    }
+    panic!("slot {slot} is not covered");
+}
+
+/// Redis Cluster's slot of a key (CRC16 of the key or its `{hashtag}`, mod 16384).
+pub fn key_slot(key: &[u8]) -> u16 {
+    let key = match key.iter().position(|&b| b == b'{') {
+        Some(open) => match key[open + 1..].iter().position(|&b| b == b'}') {
+            Some(0) | None => key,
+            Some(close) => &key[open + 1..open + 1 + close],
+        },
+        None => key,
+    };
+    let mut crc: u16 = 0;
+    for &byte in key {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc % 16384
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -460,6 +522,11 @@ impl Raw {
     /// Connects to 127.0.0.1:port.
     pub fn connect(port: u16) -> Raw {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        Raw::from_stream(stream)
+    }
+
+    /// Wraps a connected socket (one whose buffers a test set up itself).
+    pub fn from_stream(stream: TcpStream) -> Raw {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
