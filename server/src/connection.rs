@@ -626,7 +626,10 @@ async fn write_out(
         return Ok(());
     }
     info.output_buffer.store(out.len(), Ordering::Relaxed);
+    // The write goes first: a killed client still gets what its socket can take at once
+    // (the last batch's replies at shutdown); only a write that blocks is abandoned.
     let written = tokio::select! {
+        biased;
         written = stream.write_all(out) => written,
         () = info.killed() => Err(io::ErrorKind::ConnectionAborted.into()),
     };
