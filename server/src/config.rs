@@ -201,7 +201,7 @@ pub(crate) fn int_in<T>(text: &str, min: i64, max: i64) -> Result<T, String>
 where
     T: TryFrom<i64>,
 {
-    let value = crate::protocol::request::parse_int(text.as_bytes())
+    let value = crate::number::parse_int(text.as_bytes())
         .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
     if value < min || value > max {
         return Err(format!(

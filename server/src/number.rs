@@ -1,4 +1,5 @@
-//! Numbers as Redis writes them in string values: `INCRBYFLOAT` arithmetic and formatting.
+//! Numbers as Redis reads and writes them: integers (`string2ll`), and `INCRBYFLOAT`
+//! arithmetic and formatting.
 //!
 //! Redis (on x86-64, which the reference server runs on) parses `INCRBYFLOAT` operands with
 //! `strtold` into 80-bit x87 long doubles, adds them in that precision, and stores the sum
@@ -15,6 +16,31 @@
 //!   printing are correctly rounded, as glibc's are.
 
 use crate::error::Error;
+
+/// Parses a decimal integer as Redis's `string2ll` does: optional `-`, no `+`, no leading
+/// zeros, no spaces.
+pub fn parse_int(digits: &[u8]) -> Option<i64> {
+    let (negative, body) = match digits {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, digits),
+    };
+    if body.is_empty() || body.len() > 19 || (body[0] == b'0' && (body.len() > 1 || negative)) {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &b in body {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        let digit = i64::from(b - b'0');
+        value = if negative {
+            value.checked_mul(10)?.checked_sub(digit)?
+        } else {
+            value.checked_mul(10)?.checked_add(digit)?
+        };
+    }
+    Some(value)
+}
 
 /// Longest text Redis parses as a long double (`MAX_LONG_DOUBLE_CHARS`), exclusive.
 const MAX_CHARS: usize = 5 * 1024;
@@ -646,6 +672,26 @@ impl Big {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_parse_like_string2ll() {
+        assert_eq!(parse_int(b"0"), Some(0));
+        assert_eq!(parse_int(b"-12"), Some(-12));
+        assert_eq!(parse_int(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_int(b"-9223372036854775808"), Some(i64::MIN));
+        for bad in [
+            &b""[..],
+            b"-",
+            b"01",
+            b"-0",
+            b"+1",
+            b" 1",
+            b"9223372036854775808",
+            b"1a",
+        ] {
+            assert_eq!(parse_int(bad), None, "{bad:?}");
+        }
+    }
 
     fn incr(current: Option<&str>, by: &str) -> Result<String, Error> {
         incr_by_float(current.map(str::as_bytes), by.as_bytes())

@@ -10,7 +10,7 @@ use super::strings::as_str;
 use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
-use crate::protocol::request::parse_int;
+use crate::number::parse_int;
 use crate::store::effects::class;
 use crate::store::{EntryMut, StrEncoding, Value, ValueRef};
 

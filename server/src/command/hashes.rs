@@ -253,7 +253,7 @@ fn hincrby(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let db = ctx.db();
     if let Some(mut entry) = ctx.keys.get_mut(db, key) {
         let current = match as_hash(&entry)?.get(field) {
-            Some(text) => crate::protocol::request::parse_int(text)
+            Some(text) => crate::number::parse_int(text)
                 .ok_or(Error::msg("ERR hash value is not an integer"))?,
             None => 0,
         };

@@ -1,7 +1,7 @@
 //! Reading command arguments: integers, floats and option words, with Redis's errors.
 
 use crate::error::Error;
-use crate::protocol::request::parse_int;
+use crate::number::parse_int;
 
 /// Whether `arg` equals `word`, ignoring ASCII case (option names: `NX`, `withscores`).
 pub fn is(arg: &[u8], word: &str) -> bool {

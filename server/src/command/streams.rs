@@ -67,7 +67,7 @@ fn c_str(arg: &[u8]) -> &[u8] {
 /// An unsigned number as Redis's `string2ull` reads it: a canonical integer, else what
 /// `strtoull` accepts in full (leading spaces, a sign, leading zeros; `-` wraps around).
 fn parse_u64(text: &[u8]) -> Option<u64> {
-    if let Some(n) = crate::protocol::request::parse_int(text) {
+    if let Some(n) = crate::number::parse_int(text) {
         return u64::try_from(n).ok();
     }
     let start = text

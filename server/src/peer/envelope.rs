@@ -132,7 +132,7 @@ fn stream_message(node: &Node, client: &mut Client, args: &[&[u8]]) -> Outcome {
 
 /// `SHOAL.FWD hops db proto command...`.
 fn forwarded(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Outcome {
-    let number = |arg: &[u8]| crate::protocol::request::parse_int(arg);
+    let number = |arg: &[u8]| crate::number::parse_int(arg);
     let hops = number(args[1]).and_then(|n| u8::try_from(n).ok());
     let db = number(args[2])
         .and_then(|n| usize::try_from(n).ok())

@@ -11,6 +11,7 @@
 //! 1M elements. Lengths are checked before anything is reserved for them, so a hostile length
 //! costs nothing. Every protocol error ends the connection after its reply, as in Redis.
 
+use crate::number::parse_int;
 use std::fmt;
 
 /// Longest inline request, and longest `*<n>` or `$<n>` line (Redis's `PROTO_INLINE_MAX_SIZE`).
@@ -295,31 +296,6 @@ fn read_line(buf: &[u8], from: usize) -> Option<usize> {
     (cr + 1 < buf.len()).then_some(cr)
 }
 
-/// Parses a decimal integer as Redis's `string2ll` does: optional `-`, no `+`, no leading
-/// zeros, no spaces.
-pub fn parse_int(digits: &[u8]) -> Option<i64> {
-    let (negative, body) = match digits {
-        [b'-', rest @ ..] => (true, rest),
-        _ => (false, digits),
-    };
-    if body.is_empty() || body.len() > 19 || (body[0] == b'0' && (body.len() > 1 || negative)) {
-        return None;
-    }
-    let mut value: i64 = 0;
-    for &b in body {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        let digit = i64::from(b - b'0');
-        value = if negative {
-            value.checked_mul(10)?.checked_sub(digit)?
-        } else {
-            value.checked_mul(10)?.checked_add(digit)?
-        };
-    }
-    Some(value)
-}
-
 /// Splits `buf[start..end]` into words as Redis's `sdssplitargs`: whitespace separates words,
 /// `"..."` understands `\n \r \t \b \a \\ \" \xHH`, `'...'` understands `\'`, and a closing quote
 /// must be followed by whitespace or the end. Plain words are spans of `buf`; words with quotes
@@ -570,25 +546,6 @@ mod tests {
         assert_eq!(consumed, Ok(20));
     }
 
-    #[test]
-    fn integers_parse_like_string2ll() {
-        assert_eq!(parse_int(b"0"), Some(0));
-        assert_eq!(parse_int(b"-12"), Some(-12));
-        assert_eq!(parse_int(b"9223372036854775807"), Some(i64::MAX));
-        assert_eq!(parse_int(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [
-            &b""[..],
-            b"-",
-            b"01",
-            b"-0",
-            b"+1",
-            b" 1",
-            b"9223372036854775808",
-            b"1a",
-        ] {
-            assert_eq!(parse_int(bad), None, "{bad:?}");
-        }
-    }
 
     /// Feeds `input` to a parser in chunks of `chunk` bytes, the way a socket would deliver
     /// it, executing and dropping complete requests between reads.

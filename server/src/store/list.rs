@@ -15,7 +15,7 @@
 //!
 //! This module owns the representation; the commands are in `command/lists.rs`.
 
-use crate::protocol::request::parse_int;
+use crate::number::parse_int;
 use std::collections::VecDeque;
 
 /// Heaviest listpack Redis keeps before turning it into a quicklist (`list-max-listpack-size

@@ -21,7 +21,7 @@
 //!
 //! This module owns the representation; the commands that use it live in `command/sets.rs`.
 
-use crate::protocol::request::parse_int;
+use crate::number::parse_int;
 use hashbrown::HashTable;
 use rand::{Rng, RngExt};
 use smallvec::SmallVec;

@@ -32,7 +32,7 @@
 //!
 //! This module owns the representation; the commands are in `command/streams.rs`.
 
-use crate::protocol::request::parse_int;
+use crate::number::parse_int;
 use std::collections::BTreeMap;
 use std::fmt;
 

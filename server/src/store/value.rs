@@ -94,7 +94,7 @@ impl ValueRef<'_> {
     pub fn encoding(self) -> &'static str {
         match self {
             ValueRef::Str(s, StrEncoding::Auto)
-                if s.len() <= 20 && crate::protocol::request::parse_int(s).is_some() =>
+                if s.len() <= 20 && crate::number::parse_int(s).is_some() =>
             {
                 "int"
             }
