@@ -210,8 +210,16 @@ fn publish(port: u16, channel: &str, options: &Options, origin: Instant) -> anyh
         let n = options.batch.min(options.messages - sent);
         let mut out = Vec::new();
         for _ in 0..n {
-            let stamp = format!("{:0width$}", origin.elapsed().as_nanos(), width = options.payload);
-            out.extend(encode_command(&[b"PUBLISH", channel.as_bytes(), stamp.as_bytes()]));
+            let stamp = format!(
+                "{:0width$}",
+                origin.elapsed().as_nanos(),
+                width = options.payload
+            );
+            out.extend(encode_command(&[
+                b"PUBLISH",
+                channel.as_bytes(),
+                stamp.as_bytes(),
+            ]));
         }
         writer.write_all(&out)?;
         for _ in 0..n {

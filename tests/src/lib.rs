@@ -449,7 +449,10 @@ pub fn http_get(port: u16, path: &str) -> String {
         return String::new();
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let _ = write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let _ = write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    );
     let mut body = String::new();
     let _ = stream.read_to_string(&mut body);
     body
@@ -468,7 +471,8 @@ pub fn primary_port(port: u16, key: &str) -> u16 {
         let redis::Value::Array(fields) = row else {
             continue;
         };
-        let (Some(start), Some(end), Some(primary)) = (fields.first(), fields.get(1), fields.get(2))
+        let (Some(start), Some(end), Some(primary)) =
+            (fields.first(), fields.get(1), fields.get(2))
         else {
             continue;
         };

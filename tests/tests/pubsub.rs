@@ -38,7 +38,11 @@ fn run(port: u16, script: &[&str]) -> Vec<String> {
             // (un)subscribing to several names answers once per name.
             let names = args.len().saturating_sub(1).max(1);
             let verb = args[0].to_ascii_lowercase();
-            let count = if verb.ends_with("subscribe") { names } else { 1 };
+            let count = if verb.ends_with("subscribe") {
+                names
+            } else {
+                1
+            };
             for _ in 0..count {
                 replies.push(client.read_reply());
             }
@@ -156,13 +160,20 @@ fn client_list_info_and_pubsub_counts_follow_subscriptions() {
     assert!(line.contains(" flags=P "), "{line}");
     assert!(line.contains(" sub=1 psub=1 ssub=1 "), "{line}");
     let info = raw.call(&["INFO", "stats"]);
-    for field in ["pubsub_channels:1", "pubsub_patterns:1", "pubsubshard_channels:1"] {
+    for field in [
+        "pubsub_channels:1",
+        "pubsub_patterns:1",
+        "pubsubshard_channels:1",
+    ] {
         assert!(info.contains(field), "{field} in {info}");
     }
     drop(subscriber);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !raw.call(&["INFO", "stats"]).contains("pubsub_channels:0") {
-        assert!(Instant::now() < deadline, "a closed subscriber leaves every channel");
+        assert!(
+            Instant::now() < deadline,
+            "a closed subscriber leaves every channel"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(raw.call(&["PUBSUB", "NUMPAT"]), ":0\r\n");
@@ -219,16 +230,18 @@ fn a_subscriber_that_stops_reading_is_cut_off_and_memory_stays_bounded() {
     // kernel still holds, so the node's client list is what tells).
     let deadline = Instant::now() + Duration::from_secs(10);
     while info.call(&["CLIENT", "LIST"]).contains("cmd=subscribe") {
-        assert!(Instant::now() < deadline, "the slow subscriber was disconnected");
+        assert!(
+            Instant::now() < deadline,
+            "the slow subscriber was disconnected"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     drop(lazy);
     // Prometheus counts it.
     let scrape = shoal_tests::http_get(metrics_port, "/metrics");
     assert!(
-        scrape.contains(
-            "shoal_client_output_buffer_limit_disconnections_total{class=\"pubsub\"} 1"
-        ),
+        scrape
+            .contains("shoal_client_output_buffer_limit_disconnections_total{class=\"pubsub\"} 1"),
         "{scrape}"
     );
     // Other clients were unaffected.
@@ -269,7 +282,11 @@ fn payloads(subscriber: &mut Raw, n: usize) -> Vec<String> {
 fn messages_cross_the_cluster_once_each_and_in_order() {
     let cluster = TestCluster::start(3, &[]);
     let mut subscriber = cluster.node(0).raw();
-    assert!(subscriber.call(&["SUBSCRIBE", "news"]).contains("subscribe"));
+    assert!(
+        subscriber
+            .call(&["SUBSCRIBE", "news"])
+            .contains("subscribe")
+    );
     let mut publisher = cluster.node(2).raw();
     let count = 10_000;
     let mut batch = Vec::new();
@@ -315,7 +332,10 @@ fn sharded_channels_work_through_any_node_and_redirect_as_redis_cluster() {
     let mut publisher = cluster.node(2).raw();
     assert_eq!(publisher.call(&["SPUBLISH", &channel, "hello"]), ":0\r\n");
     let reply = subscriber.read_reply();
-    assert!(reply.contains("smessage") && reply.contains("hello"), "{reply}");
+    assert!(
+        reply.contains("smessage") && reply.contains("hello"),
+        "{reply}"
+    );
     // In redirect mode, Redis Cluster's answer.
     let index = cluster.add(&["--cluster-mode", "redirect"]);
     cluster.wait_until_agreed(4, Duration::from_secs(30));
@@ -349,7 +369,12 @@ fn expired_and_evicted_keys_notify_from_the_active_cycle_and_eviction() {
         .find_map(|l| l.strip_prefix("used_memory:"))
         .and_then(|v| v.trim().parse().ok())
         .expect("used_memory");
-    client.call(&["CONFIG", "SET", "maxmemory", &(used + 2_000_000).to_string()]);
+    client.call(&[
+        "CONFIG",
+        "SET",
+        "maxmemory",
+        &(used + 2_000_000).to_string(),
+    ]);
     let value = "v".repeat(1000);
     for i in 0..10_000 {
         client.call(&["SET", &format!("fill:{i}"), &value]);

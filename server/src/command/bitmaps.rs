@@ -9,8 +9,8 @@ use super::parse::{self, is};
 use super::strings::as_str;
 use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
-use crate::protocol::Reply;
 use crate::number::parse_int;
+use crate::protocol::Reply;
 use crate::store::effects::class;
 use crate::store::{EntryMut, StrEncoding, Value, ValueRef};
 

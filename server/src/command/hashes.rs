@@ -8,9 +8,9 @@
 //! `store::hash`.
 
 use super::parse::{self, is};
+use super::scan::{self, ScanOptions};
 use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
-use crate::glob::Pattern;
 use crate::protocol::{Protocol, Reply};
 use crate::store::effects::class;
 use crate::store::hash::Hash;
@@ -349,68 +349,28 @@ fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     Ok(picked_reply(picked, values, protocol))
 }
 
-fn scan_reply(cursor: u64, items: Vec<Reply>) -> Reply {
-    Reply::Array(vec![
-        Reply::bulk_string(cursor.to_string()),
-        Reply::Array(items),
-    ])
-}
-
 fn hscan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let cursor = parse::cursor(args[2]).ok_or(Error::msg("ERR invalid cursor"))?;
+    let cursor = scan::cursor(args[2])?;
     let db = ctx.db();
     // A missing key is an empty, finished walk, whatever the options.
     let Some(entry) = ctx.keys.get(db, args[1]) else {
-        return Ok(scan_reply(0, Vec::new()));
+        return Ok(scan::reply(0, Vec::new()));
     };
     let hash = as_hash(&entry)?;
-    let mut count = 10usize;
-    let mut pattern = None;
-    let mut i = 3;
-    while i < args.len() {
-        let value = args.get(i + 1).copied();
-        match value {
-            Some(value) if is(args[i], "count") => {
-                let n = parse::int(value)?;
-                if n < 1 {
-                    return Err(Error::Syntax);
-                }
-                count = usize::try_from(n).unwrap_or(usize::MAX);
-            }
-            Some(value) if is(args[i], "match") => {
-                pattern = Some(Pattern::new(value, false)).filter(|p| !p.matches_all());
-            }
-            _ => return Err(Error::Syntax),
-        }
-        i += 2;
-    }
+    let options = ScanOptions::parse(&args[3..], false)?;
     let mut found = Vec::new();
-    let next = hash.scan(cursor, count, &mut found);
+    let next = hash.scan(cursor, options.count, &mut found);
     let items = found
         .into_iter()
-        .filter(|(field, _)| pattern.as_ref().is_none_or(|p| p.matches(field)))
+        .filter(|(field, _)| options.matches(field))
         .flat_map(|(field, value)| [Reply::bulk(field), Reply::bulk(value)])
         .collect();
-    Ok(scan_reply(next, items))
+    Ok(scan::reply(next, items))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursors_are_read_as_strtoul_reads_them() {
-        assert_eq!(parse::cursor(b"0"), Some(0));
-        assert_eq!(parse::cursor(b""), Some(0));
-        assert_eq!(parse::cursor(b"123"), Some(123));
-        assert_eq!(parse::cursor(b"+7"), Some(7));
-        assert_eq!(parse::cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse::cursor(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse::cursor(b"18446744073709551616"), None);
-        assert_eq!(parse::cursor(b" 1"), None);
-        assert_eq!(parse::cursor(b"1x"), None);
-        assert_eq!(parse::cursor(b"-"), None);
-    }
 
     #[test]
     fn every_hash_command_has_a_valid_syntax_line() {

@@ -5,7 +5,8 @@
 //! view holding every shard).
 
 use super::keys::parse_c_int;
-use super::parse::{self, is};
+use super::parse::is;
+use super::scan::{self, ScanOptions};
 use super::{Combine, Command, Ctx, KeySpec, Routing, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::glob::Pattern;
@@ -149,33 +150,14 @@ impl ScanCursor {
 }
 
 fn scan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let cursor = parse::cursor(args[1]).ok_or(Error::msg("ERR invalid cursor"))?;
-    let mut count = 10usize;
-    let mut pattern = None;
-    let mut type_filter = None;
-    let mut i = 2;
-    while i < args.len() {
-        let value = args.get(i + 1).copied().ok_or(Error::Syntax)?;
-        if is(args[i], "count") {
-            let n = parse::int(value)?;
-            if n < 1 {
-                return Err(Error::Syntax);
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if is(args[i], "match") {
-            pattern = Some(Pattern::new(value, false)).filter(|p| !p.matches_all());
-        } else if is(args[i], "type") {
-            type_filter = Some(value.to_ascii_lowercase());
-        } else {
-            return Err(Error::Syntax);
-        }
-        i += 2;
-    }
+    let cursor = scan::cursor(args[1])?;
+    let options = ScanOptions::parse(&args[2..], true)?;
+    let count = options.count;
     let db = ctx.db();
     let now = ctx.keys.now;
     let mut at = ScanCursor::decode(cursor);
     if at.shard >= SHARDS {
-        return Ok(scan_reply(0, Vec::new()));
+        return Ok(scan::reply(0, Vec::new()));
     }
     let mut keys = Vec::new();
     // Bound the work of one call, empty buckets included (Redis visits at most 10×COUNT).
@@ -216,20 +198,10 @@ fn scan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let next = at.encode();
     let keys = keys
         .into_iter()
-        .filter(|(key, kind)| {
-            pattern.as_ref().is_none_or(|p| p.matches(key))
-                && type_filter.as_deref().is_none_or(|t| t == kind.as_bytes())
-        })
+        .filter(|(key, kind)| options.matches(key) && options.of_type(kind))
         .map(|(key, _)| Reply::bulk(&key))
         .collect();
-    Ok(scan_reply(next, keys))
-}
-
-fn scan_reply(cursor: u64, keys: Vec<Reply>) -> Reply {
-    Reply::Array(vec![
-        Reply::bulk_string(cursor.to_string()),
-        Reply::Array(keys),
-    ])
+    Ok(scan::reply(next, keys))
 }
 
 fn randomkey(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {

@@ -470,7 +470,8 @@ fn move_element(
     };
     push_elements(ctx, destination, to, &[&element], false)?;
     // Redis's order: the push, then the pop, then the emptied source's `del`.
-    ctx.keys.notify(class::LIST, push_event(to), db, destination);
+    ctx.keys
+        .notify(class::LIST, push_event(to), db, destination);
     ctx.keys.notify(class::LIST, pop_event(from), db, source);
     drop_if_empty(ctx, source);
     Ok(Some(element))
@@ -539,8 +540,7 @@ fn pop_first(
     count: Option<usize>,
 ) -> Result<Option<Reply>, Error> {
     let db = ctx.db();
-    ctx.keys
-        .usual_event(Some((class::LIST, pop_event(end))));
+    ctx.keys.usual_event(Some((class::LIST, pop_event(end))));
     for &key in keys {
         let Some(mut entry) = ctx.keys.get_mut(db, key) else {
             continue;

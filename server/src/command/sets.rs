@@ -12,9 +12,9 @@
 //! lookups that count nothing.
 
 use super::parse::{self, is};
+use super::scan::{self, ScanOptions};
 use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
-use crate::glob::Pattern;
 use crate::protocol::Reply;
 use crate::store::effects::class;
 use crate::store::locked::Access;
@@ -579,69 +579,19 @@ fn sdiffstore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 
 fn sscan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     // Checked in Redis's order: the cursor, the key, then the options.
-    let cursor = parse::cursor(args[2]).ok_or(Error::msg("ERR invalid cursor"))?;
+    let cursor = scan::cursor(args[2])?;
     if with_set(ctx, args[1], Access::Read, |_| ())?.is_none() {
-        return Ok(scan_reply(0, Vec::new()));
+        return Ok(scan::reply(0, Vec::new()));
     }
-    let (mut count, mut pattern) = (10usize, None);
-    let mut i = 3;
-    while i < args.len() {
-        let value = args.get(i + 1).copied().ok_or(Error::Syntax)?;
-        if is(args[i], "count") {
-            let n = parse::int(value)?;
-            if n < 1 {
-                return Err(Error::Syntax);
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if is(args[i], "match") {
-            pattern = Some(Pattern::new(value, false)).filter(|p| !p.matches_all());
-        } else {
-            return Err(Error::Syntax);
-        }
-        i += 2;
-    }
+    let options = ScanOptions::parse(&args[3..], false)?;
     let mut found = Vec::new();
     let next = with_set(ctx, args[1], Access::Peek, |set| {
-        set.scan(cursor, count, &mut found)
+        set.scan(cursor, options.count, &mut found)
     })?
     .unwrap_or(0);
-    if let Some(pattern) = &pattern {
-        found.retain(|m| m.as_member().with_bytes(|b| pattern.matches(b)));
-    }
-    Ok(scan_reply(
+    found.retain(|m| m.as_member().with_bytes(|b| options.matches(b)));
+    Ok(scan::reply(
         next,
         found.into_iter().map(owned_reply).collect(),
     ))
-}
-
-fn scan_reply(cursor: u64, members: Vec<Reply>) -> Reply {
-    Reply::Array(vec![
-        Reply::bulk_string(cursor.to_string()),
-        Reply::Array(members),
-    ])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_parse_like_strtoul() {
-        assert_eq!(parse::cursor(b"0"), Some(0));
-        assert_eq!(parse::cursor(b""), Some(0));
-        assert_eq!(parse::cursor(b"+5"), Some(5));
-        assert_eq!(parse::cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse::cursor(b"12\0x"), Some(12));
-        assert_eq!(parse::cursor(b"18446744073709551615"), Some(u64::MAX));
-        for bad in [
-            &b" 1"[..],
-            b"1 ",
-            b"x",
-            b"-",
-            b"18446744073709551616",
-            b"1.5",
-        ] {
-            assert_eq!(parse::cursor(bad), None, "{bad:?}");
-        }
-    }
 }

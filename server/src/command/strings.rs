@@ -463,8 +463,7 @@ fn setrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 fn incr_by(ctx: &mut Ctx<'_, '_>, key: &[u8], delta: i64) -> CommandResult {
     let db = ctx.db();
     if let Some(mut entry) = ctx.keys.get_mut(db, key) {
-        let current =
-            crate::number::parse_int(as_str(&entry)?).ok_or(Error::NotInteger)?;
+        let current = crate::number::parse_int(as_str(&entry)?).ok_or(Error::NotInteger)?;
         let next = current.checked_add(delta).ok_or(Error::Overflow)?;
         entry.set_value(Value::string(itoa::Buffer::new().format(next).as_bytes()));
         return Ok(Reply::Int(next));

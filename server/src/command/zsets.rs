@@ -328,7 +328,9 @@ fn store_zset(ctx: &mut Ctx<'_, '_>, key: &[u8], zset: ZSet, event: &'static str
     let db = ctx.db();
     let len = zset.len();
     let old = if len == 0 {
-        ctx.keys.remove_emptied(db, key).map(|entry| entry.into_value())
+        ctx.keys
+            .remove_emptied(db, key)
+            .map(|entry| entry.into_value())
     } else {
         // Storing a sorted set signals clients waiting on the key.
         let old = ctx.keys.set(db, key, Value::ZSet(Box::new(zset)), None);

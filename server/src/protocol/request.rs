@@ -546,7 +546,6 @@ mod tests {
         assert_eq!(consumed, Ok(20));
     }
 
-
     /// Feeds `input` to a parser in chunks of `chunk` bytes, the way a socket would deliver
     /// it, executing and dropping complete requests between reads.
     fn parse_in_chunks(input: &[u8], chunk: usize) -> Vec<Vec<Vec<u8>>> {

@@ -3,13 +3,13 @@
 
 use super::super::Ctx;
 use super::super::parse::{self, is};
+use super::super::scan::{self, ScanOptions};
 use super::{as_zset, bounds, change_zset, entries_reply, member_reply, with_zset};
-use crate::store::effects::class;
 use crate::error::{CommandResult, Error};
-use crate::glob::Pattern;
 use crate::protocol::Reply;
 use crate::protocol::reply::format_double;
 use crate::store::Value;
+use crate::store::effects::class;
 use crate::store::locked::Access;
 use crate::store::zset::{Insert, ZSet};
 
@@ -328,46 +328,22 @@ pub(super) fn zrandmember(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResul
 }
 
 pub(super) fn zscan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let cursor = parse::cursor(args[2]).ok_or(Error::msg("ERR invalid cursor"))?;
+    let cursor = scan::cursor(args[2])?;
     let db = ctx.db();
     let Some(entry) = ctx.keys.get(db, args[1]) else {
-        return Ok(scan_reply(0, Vec::new()));
+        return Ok(scan::reply(0, Vec::new()));
     };
     let zset = as_zset(entry.value())?;
     // Options are read once the key is known to hold a sorted set, as Redis does.
-    let mut count = 10usize;
-    let mut pattern = None;
-    let mut at = 3;
-    while at < args.len() {
-        let value = args.get(at + 1).copied().ok_or(Error::Syntax)?;
-        if is(args[at], "count") {
-            let n = parse::int(value)?;
-            if n < 1 {
-                return Err(Error::Syntax);
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if is(args[at], "match") {
-            pattern = Some(Pattern::new(value, false)).filter(|p| !p.matches_all());
-        } else {
-            return Err(Error::Syntax);
-        }
-        at += 2;
-    }
+    let options = ScanOptions::parse(&args[3..], false)?;
     let mut found = Vec::new();
-    let next = zset.scan(cursor, count, &mut found);
+    let next = zset.scan(cursor, options.count, &mut found);
     let mut items = Vec::with_capacity(found.len() * 2);
     for entry in found {
-        if pattern.as_ref().is_none_or(|p| p.matches(entry.member)) {
+        if options.matches(entry.member) {
             items.push(member_reply(entry.member));
             items.push(Reply::bulk_string(format_double(entry.score)));
         }
     }
-    Ok(scan_reply(next, items))
-}
-
-fn scan_reply(cursor: u64, items: Vec<Reply>) -> Reply {
-    Reply::Array(vec![
-        Reply::bulk_string(cursor.to_string()),
-        Reply::Array(items),
-    ])
+    Ok(scan::reply(next, items))
 }
