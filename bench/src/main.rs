@@ -19,8 +19,9 @@
 //! - `pubsub` ([`pubsub`]): PUBLISH rate and fan-out latency to many subscribers, one node
 //!   and a 3-node cluster each.
 //!
-//! Modules: [`servers`] starts and stops the servers, [`redis_benchmark`] runs
-//! redis-benchmark and parses its CSV, [`resp`] is a tiny client for prefilling and `INFO`.
+//! Modules: [`servers`] starts and stops the servers (through `shoal-harness`, which the
+//! tests share), [`redis_benchmark`] runs redis-benchmark and parses its CSV; `resp` (from
+//! the harness) is a tiny client for prefilling and `INFO`.
 
 mod args;
 mod cluster;
@@ -31,8 +32,9 @@ mod memory;
 mod metrics;
 mod pubsub;
 mod redis_benchmark;
-mod resp;
 mod servers;
+
+use shoal_harness::resp;
 
 const USAGE: &str = "\
 Usage: shoal-bench <command> [options]

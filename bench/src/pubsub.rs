@@ -16,11 +16,9 @@
 
 use crate::args::{each_flag, positive};
 use crate::cluster::{start_redis_cluster, start_shoal_cluster};
-use crate::resp::encode_command;
+use crate::resp::{Connection, Reply, encode_command};
 use crate::servers::{self, Server};
 use anyhow::{Context, bail};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -199,13 +197,8 @@ fn measure(ports: &[u16], options: &Options) -> anyhow::Result<Figures> {
 /// Sends the messages, `batch` PUBLISHes per write, each carrying its send time (ns since
 /// `origin`, zero-padded to the payload size).
 fn publish(port: u16, channel: &str, options: &Options, origin: Instant) -> anyhow::Result<()> {
-    let stream = TcpStream::connect(("127.0.0.1", port)).context("connecting the publisher")?;
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut writer = stream;
+    let mut publisher = Connection::connect(port).context("connecting the publisher")?;
     let mut sent = 0;
-    let mut line = String::new();
     while sent < options.messages {
         let n = options.batch.min(options.messages - sent);
         let mut out = Vec::new();
@@ -221,12 +214,11 @@ fn publish(port: u16, channel: &str, options: &Options, origin: Instant) -> anyh
                 stamp.as_bytes(),
             ]));
         }
-        writer.write_all(&out)?;
+        publisher.send(&out)?;
         for _ in 0..n {
-            line.clear();
-            reader.read_line(&mut line)?;
-            if !line.starts_with(':') {
-                bail!("PUBLISH answered {line:?}");
+            match publisher.read_reply()? {
+                Reply::Int(_) => {}
+                other => bail!("PUBLISH answered {other:?}"),
             }
         }
         sent += n;
@@ -243,52 +235,25 @@ fn subscribe_and_time(
     origin: Instant,
     ready: &Barrier,
 ) -> anyhow::Result<(Vec<u64>, Duration)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).context("connecting a subscriber")?;
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    stream.write_all(&encode_command(&[b"SUBSCRIBE", channel.as_bytes()]))?;
-    let mut reader = BufReader::with_capacity(64 * 1024, stream);
-    read_array(&mut reader)?;
+    let mut subscriber = Connection::connect(port).context("connecting a subscriber")?;
+    subscriber.call(&[b"SUBSCRIBE", channel.as_bytes()])?;
     ready.wait();
     let mut samples = Vec::with_capacity(count);
     for _ in 0..count {
-        let parts = read_array(&mut reader)?;
-        let sent: u128 = parts
-            .get(2)
-            .and_then(|p| std::str::from_utf8(p).ok())
-            .and_then(|p| p.parse().ok())
-            .context("a message without its timestamp")?;
+        let Reply::Array(Some(parts)) = subscriber.read_reply()? else {
+            bail!("a subscriber got something else than a message");
+        };
+        let sent: u128 = match parts.get(2) {
+            Some(Reply::Bulk(Some(payload))) => std::str::from_utf8(payload)
+                .ok()
+                .and_then(|p| p.parse().ok())
+                .context("a message without its timestamp")?,
+            _ => bail!("a message without a payload"),
+        };
         let now = origin.elapsed().as_nanos();
         samples.push(now.saturating_sub(sent) as u64);
     }
     Ok((samples, origin.elapsed()))
-}
-
-/// Reads one RESP2 array of bulk strings or integers (a Pub/Sub message or confirmation).
-fn read_array(reader: &mut BufReader<TcpStream>) -> anyhow::Result<Vec<Vec<u8>>> {
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let n: usize = line
-        .trim_end()
-        .strip_prefix('*')
-        .and_then(|n| n.parse().ok())
-        .with_context(|| format!("expected an array, got {line:?}"))?;
-    let mut parts = Vec::with_capacity(n);
-    for _ in 0..n {
-        line.clear();
-        reader.read_line(&mut line)?;
-        match line.as_bytes().first() {
-            Some(b'$') => {
-                let len: usize = line[1..].trim_end().parse().context("bulk length")?;
-                let mut body = vec![0; len + 2];
-                reader.read_exact(&mut body)?;
-                body.truncate(len);
-                parts.push(body);
-            }
-            Some(b':') => parts.push(line[1..].trim_end().as_bytes().to_vec()),
-            _ => bail!("unexpected element {line:?}"),
-        }
-    }
-    Ok(parts)
 }
 
 fn median_figures(runs: &[Figures]) -> Figures {

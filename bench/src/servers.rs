@@ -1,29 +1,19 @@
-//! Starting and stopping the servers under test: `redis-server` and the release `shoal`.
-//!
-//! Both listen on 127.0.0.1 on a port chosen for this run. Shoal is started with
-//! `--port 0` and reports the port it bound in its startup line; `redis-server` cannot do
-//! that, so it gets a port that was free a moment ago (and is retried on another port if it
-//! loses the race). Either way, once a server answers we check with `INFO server` that its
-//! `process_id` is the process we started, so a benchmark can never hit a stranger's server
-//! that happens to listen on the same port.
+//! The servers under test: `redis-server` and the release `shoal`, started through
+//! `shoal-harness` (free loopback ports, output captured, the answering process checked to
+//! be ours, killed on drop), with what the benchmarks ask of them (`INFO`, connections).
 //!
 //! [`shoal_binary`] builds `target/release/shoal` when it is missing or older than the
-//! sources. Every [`Server`] is killed when dropped.
+//! sources.
 
-use crate::resp::{self, Connection, Reply};
+use crate::resp::{self, Connection};
 use anyhow::{Context, bail};
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read};
+use shoal_harness::{Process, Profile, RedisServer, ShoalNode};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::process::Command;
 
-/// How long a server may take to become ready.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) use shoal_harness::free_port;
 
-/// How many of a server's last output lines we keep for error messages.
+/// How many of a server's last output lines go into error messages.
 const KEPT_LINES: usize = 200;
 
 /// Which server a [`Server`] is.
@@ -49,9 +39,7 @@ pub(crate) struct Server {
     pub(crate) port: u16,
     /// Shoal's cluster bus port, from its ready line (0 for redis-server).
     pub(crate) cluster_port: u16,
-    child: Child,
-    /// The last lines the process printed (stdout and stderr).
-    output: Arc<Mutex<VecDeque<String>>>,
+    process: Process,
 }
 
 impl Server {
@@ -63,126 +51,33 @@ impl Server {
     /// Starts `redis-server` like [`Server::start_redis`], plus the arguments `extra` gives
     /// for the port it got (a cluster node's config file, say).
     pub(crate) fn start_redis_with(extra: impl Fn(u16) -> Vec<String>) -> anyhow::Result<Server> {
-        let mut last_error = None;
-        for _ in 0..3 {
-            let port = free_port()?;
-            let mut command = Command::new("redis-server");
-            command.args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-            ]);
-            command.args(extra(port));
-            let (child, output, _lines) = spawn_captured(command, Kind::Redis)?;
-            let mut server = Server {
-                kind: Kind::Redis,
-                port,
-                cluster_port: 0,
-                child,
-                output,
-            };
-            match server.wait_ready() {
-                Ok(()) => return Ok(server),
-                Err(error) => last_error = Some(error),
-            }
-        }
-        match last_error {
-            Some(error) => Err(error.context("redis-server did not start")),
-            None => bail!("redis-server did not start"),
-        }
+        let RedisServer { process, port } = RedisServer::start(extra)?;
+        Ok(Server {
+            kind: Kind::Redis,
+            port,
+            cluster_port: 0,
+            process,
+        })
     }
 
     /// Starts `shoal` from `binary` on a port of its own choosing, bound to 127.0.0.1, with
     /// `extra` arguments (its metrics endpoint is off unless `extra` turns it on).
     pub(crate) fn start_shoal(binary: &Path, extra: &[&str]) -> anyhow::Result<Server> {
-        let mut command = Command::new(binary);
-        command.args(["--port", "0", "--bind", "127.0.0.1"]);
-        if !extra.contains(&"--metrics-port") {
-            command.args(["--metrics-port", "0"]);
-        }
-        command.args(extra);
-        let (child, output, lines) = spawn_captured(command, Kind::Shoal)?;
-        let mut server = Server {
+        let mut args = vec!["--bind", "127.0.0.1"];
+        args.extend_from_slice(extra);
+        let ShoalNode {
+            mut process,
+            port,
+            cluster_port,
+            ..
+        } = ShoalNode::start(binary, &args)?;
+        shoal_harness::servers::wait_ready(&mut process, port)?;
+        Ok(Server {
             kind: Kind::Shoal,
-            port: 0,
-            cluster_port: 0,
-            child,
-            output,
-        };
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = match lines.recv_timeout(left) {
-                Ok(line) => line,
-                Err(_) => bail!(
-                    "shoal exited or did not report readiness within {START_TIMEOUT:?}; \
-                     output:\n{}",
-                    server.recent_output()
-                ),
-            };
-            if !line.contains("ready to accept connections") {
-                continue;
-            }
-            let port = line
-                .split_whitespace()
-                .find_map(|word| word.strip_prefix("port="))
-                .and_then(|port| port.parse().ok());
-            match port {
-                Some(port) => {
-                    server.port = port;
-                    server.cluster_port = line
-                        .split_whitespace()
-                        .find_map(|word| word.strip_prefix("cluster_port="))
-                        .and_then(|port| port.parse().ok())
-                        .unwrap_or(0);
-                    break;
-                }
-                None => bail!("no port=N in shoal's ready line {line:?}"),
-            }
-        }
-        server.wait_ready()?;
-        Ok(server)
-    }
-
-    /// Waits until the server answers `PING` and checks that it is our process.
-    fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            self.check_running()?;
-            if let Ok(mut connection) = Connection::connect(self.port)
-                && let Ok(Reply::Simple(pong)) = connection.call(&[b"PING"])
-                && pong == "PONG"
-            {
-                break;
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "{} on port {} did not answer PING within {START_TIMEOUT:?}; output:\n{}",
-                    self.kind.name(),
-                    self.port,
-                    self.recent_output()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let info = self.info("server")?;
-        let pid = resp::info_field(&info, "process_id").unwrap_or("?");
-        if pid != self.child.id().to_string() {
-            bail!(
-                "port {} is answered by process {pid}, not by the {} we started (pid {})",
-                self.port,
-                self.kind.name(),
-                self.child.id()
-            );
-        }
-        Ok(())
+            port,
+            cluster_port,
+            process,
+        })
     }
 
     /// `INFO section` as text.
@@ -210,21 +105,19 @@ impl Server {
 
     /// An error (with the server's last output) if the process has exited.
     pub(crate) fn check_running(&mut self) -> anyhow::Result<()> {
-        match self.child.try_wait() {
-            Ok(None) => Ok(()),
-            Ok(Some(status)) => bail!(
+        match self.process.exited() {
+            None => Ok(()),
+            Some(status) => bail!(
                 "{} exited ({status}); last output:\n{}",
                 self.kind.name(),
                 self.recent_output()
             ),
-            Err(error) => Err(error).context("checking the server process"),
         }
     }
 
     /// The last lines the server printed, joined.
     pub(crate) fn recent_output(&self) -> String {
-        let lines = self.output.lock().unwrap_or_else(|e| e.into_inner());
-        lines.iter().cloned().collect::<Vec<_>>().join("\n")
+        self.process.recent_output(KEPT_LINES)
     }
 }
 
@@ -276,127 +169,10 @@ impl Contender {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Spawns `command` with stdout and stderr read by background threads: every line goes
-/// into the kept output and down the returned channel (which nobody has to read).
-#[allow(clippy::type_complexity)]
-fn spawn_captured(
-    mut command: Command,
-    kind: Kind,
-) -> anyhow::Result<(Child, Arc<Mutex<VecDeque<String>>>, mpsc::Receiver<String>)> {
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command
-        .spawn()
-        .with_context(|| format!("starting {} ({command:?})", kind.name()))?;
-    let output = Arc::new(Mutex::new(VecDeque::new()));
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().context("no stdout pipe")?;
-    let stderr = child.stderr.take().context("no stderr pipe")?;
-    for pipe in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
-        let (tx, output) = (tx.clone(), output.clone());
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                {
-                    let mut kept = output.lock().unwrap_or_else(|e| e.into_inner());
-                    if kept.len() == KEPT_LINES {
-                        kept.pop_front();
-                    }
-                    kept.push_back(line.clone());
-                }
-                let _ = tx.send(line);
-            }
-        });
-    }
-    Ok((child, output, rx))
-}
-
-/// A loopback port nobody listened on a moment ago.
-pub(crate) fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(listener.local_addr().context("finding a free port")?.port())
-}
-
-/// The workspace root (this crate lives in `bench/`).
-pub(crate) fn workspace() -> PathBuf {
-    let bench = Path::new(env!("CARGO_MANIFEST_DIR"));
-    bench.parent().unwrap_or(bench).to_path_buf()
-}
-
 /// `target/release/shoal`, built first with `cargo build --release` if it is missing or
 /// older than any source it is built from.
 pub(crate) fn shoal_binary() -> anyhow::Result<PathBuf> {
-    let root = workspace();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let binary = target.join("release").join("shoal");
-    let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
-    let mut newest_source = SystemTime::UNIX_EPOCH;
-    for path in [
-        root.join("Cargo.toml"),
-        root.join("Cargo.lock"),
-        root.join("server"),
-        root.join("cluster"),
-    ] {
-        newest_source = newest_source.max(newest_mtime(&path)?);
-    }
-    let stale = match built {
-        Some(built) => built < newest_source,
-        None => true,
-    };
-    if stale {
-        eprintln!(
-            "building {} (missing or older than the sources) ...",
-            binary.display()
-        );
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .current_dir(&root)
-            .args(["build", "--release", "-p", "shoal-server", "--bin", "shoal"])
-            .status()
-            .context("running cargo build")?;
-        if !status.success() {
-            bail!("cargo build --release -p shoal-server failed ({status})");
-        }
-    }
-    if !binary.is_file() {
-        bail!("{} does not exist after building", binary.display());
-    }
-    Ok(binary)
-}
-
-/// The latest modification time of `path` or of any file below it (skipping `target`
-/// and hidden directories). A missing path counts as the epoch.
-fn newest_mtime(path: &Path) -> anyhow::Result<SystemTime> {
-    let Ok(metadata) = std::fs::metadata(path) else {
-        return Ok(SystemTime::UNIX_EPOCH);
-    };
-    if !metadata.is_dir() {
-        return metadata
-            .modified()
-            .with_context(|| format!("mtime of {}", path.display()));
-    }
-    let mut newest = SystemTime::UNIX_EPOCH;
-    let entries = std::fs::read_dir(path).with_context(|| format!("listing {}", path.display()))?;
-    for entry in entries {
-        let entry = entry.with_context(|| format!("listing {}", path.display()))?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name == "target" || name.starts_with('.') {
-            continue;
-        }
-        newest = newest.max(newest_mtime(&entry.path())?);
-    }
-    Ok(newest)
+    shoal_harness::shoal_binary(Profile::Release)
 }
 
 /// The first line `program --version` prints, or why it could not be run.

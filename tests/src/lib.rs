@@ -1,17 +1,17 @@
 //! Test harness: real `shoal` processes on free loopback ports, and real clients for them.
 //!
-//! [`Shoal::start`] builds the binary if needed (with the same profile as the tests), starts
-//! it with `--port 0`, reads the port it bound from its startup line, and kills it on drop.
-//! [`RedisServer`] does the same for a reference `redis-server`, for tests that compare
-//! replies. Helpers speak raw RESP over TCP for protocol-level tests. [`TestCluster`] starts
+//! Processes are started through `shoal-harness` (shared with the benchmarks). [`Shoal::start`]
+//! builds the binary if needed (with the same profile as the tests), starts it with `--port
+//! 0`, reads the port it bound from its startup line, and kills it on drop. [`RedisServer`]
+//! does the same for a reference `redis-server`, for tests that compare replies. Helpers speak raw RESP over TCP for protocol-level tests. [`TestCluster`] starts
 //! several nodes joined into one cluster.
 
+use shoal_harness::{Process, Profile, ShoalNode};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Mutex, OnceLock};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Whether the tests run under CI (`CI=true`, set by the CI runner): there a missing tool
@@ -22,10 +22,7 @@ pub fn under_ci() -> bool {
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is inside the workspace")
-        .to_path_buf()
+    shoal_harness::workspace()
 }
 
 /// Path to the `shoal` binary, built once per test process with the tests' own profile.
@@ -37,42 +34,26 @@ pub fn shoal_binary() -> PathBuf {
             if let Ok(path) = std::env::var("SHOAL_BIN") {
                 return PathBuf::from(path);
             }
-            let release = !cfg!(debug_assertions);
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut build = Command::new(cargo);
-            build.current_dir(workspace()).args([
-                "build",
-                "--quiet",
-                "-p",
-                "shoal-server",
-                "--bin",
-                "shoal",
-            ]);
-            if release {
-                build.arg("--release");
-            }
-            let status = build.status().expect("running cargo build");
-            assert!(status.success(), "building shoal failed");
-            let target = std::env::var("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|_| workspace().join("target"));
-            target
-                .join(if release { "release" } else { "debug" })
-                .join("shoal")
+            let profile = if cfg!(debug_assertions) {
+                Profile::Debug
+            } else {
+                Profile::Release
+            };
+            shoal_harness::shoal_binary(profile).unwrap_or_else(|e| panic!("building shoal: {e:#}"))
         })
         .clone()
 }
 
 /// A running `shoal` process, killed on drop.
 pub struct Shoal {
-    child: Child,
+    process: Process,
     pub port: u16,
     /// The UDP port of its cluster bus (0 with `--cluster-enabled no`).
     pub cluster_port: u16,
     /// Its cluster node id (40 hex characters; empty with `--cluster-enabled no`).
     pub node_id: String,
     /// Lines the process printed (stdout and stderr), for assertions and debugging.
-    pub output: std::sync::Arc<Mutex<Vec<String>>>,
+    pub output: Arc<Mutex<Vec<String>>>,
 }
 
 impl Shoal {
@@ -89,68 +70,14 @@ impl Shoal {
 
     /// Starts a node; `Err` carries what it printed if it exited or never became ready.
     pub fn try_start(args: &[&str]) -> Result<Shoal, String> {
-        let mut command = Command::new(shoal_binary());
-        if !args.contains(&"--port") {
-            command.args(["--port", "0"]);
-        }
-        // Tests run nodes side by side: metrics only where a test asks for them.
-        if !args.contains(&"--metrics-port") {
-            command.args(["--metrics-port", "0"]);
-        }
-        command
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .stdin(Stdio::null());
-        let mut child = command.spawn().map_err(|e| e.to_string())?;
-        let output = std::sync::Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let stderr = child.stderr.take().ok_or("no stderr")?;
-        for pipe in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
-            let (tx, output) = (tx.clone(), output.clone());
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    output.lock().expect("output lock").push(line.clone());
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        drop(tx);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) if line.contains("ready to accept connections") => {
-                    let field = |name: &str| {
-                        line.split_whitespace()
-                            .find_map(|w| w.strip_prefix(name))
-                            .map(str::to_string)
-                    };
-                    let port = field("port=")
-                        .and_then(|p| p.parse().ok())
-                        .ok_or_else(|| format!("no port in {line:?}"))?;
-                    let cluster_port = field("cluster_port=")
-                        .and_then(|p| p.parse().ok())
-                        .unwrap_or(0);
-                    let node_id = field("node_id=").unwrap_or_default();
-                    return Ok(Shoal {
-                        child,
-                        port,
-                        cluster_port,
-                        node_id,
-                        output,
-                    });
-                }
-                Ok(_) => continue,
-                Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    let lines = output.lock().expect("output lock").join("\n");
-                    return Err(format!("exited or timed out; output:\n{lines}"));
-                }
-            }
-        }
+        let node = ShoalNode::start(&shoal_binary(), args).map_err(|e| format!("{e:#}"))?;
+        Ok(Shoal {
+            output: node.process.output.clone(),
+            process: node.process,
+            port: node.port,
+            cluster_port: node.cluster_port,
+            node_id: node.node_id,
+        })
     }
 
     /// `redis://127.0.0.1:PORT/` with an optional database.
@@ -188,40 +115,24 @@ impl Shoal {
 
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        self.process.exited().is_none()
     }
 
     /// Waits up to `timeout` for the process to exit; returns its exit status if it did.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
+        self.process.wait_exit(timeout)
     }
 
     /// Sends a signal (`"TERM"`, `"INT"`, `"KILL"`) to the process.
     pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .expect("running kill");
-        assert!(status.success());
+        self.process
+            .signal(name)
+            .unwrap_or_else(|e| panic!("kill -{name}: {e:#}"));
     }
 
     /// The process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Shoal {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.pid()
     }
 }
 
@@ -380,7 +291,7 @@ pub fn redis_cli(port: u16, args: &[&str]) -> String {
 
 /// A reference `redis-server` on a free port, killed on drop (for comparing replies).
 pub struct RedisServer {
-    child: Child,
+    _process: Process,
     pub port: u16,
 }
 
@@ -397,49 +308,28 @@ impl RedisServer {
     /// then skip their comparison with Redis; under CI a missing `redis-server` fails instead,
     /// so a skip there cannot hide a test that never ran).
     pub fn start() -> Option<RedisServer> {
-        let port = free_port();
-        let spawned = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match spawned {
-            Ok(child) => child,
-            Err(error) if under_ci() => {
-                panic!("redis-server cannot run under CI ({error}): .ci/run installs it")
-            }
-            Err(_) => return None,
-        };
-        let server = RedisServer { child, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(server);
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let installed = Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !installed {
+            assert!(
+                !under_ci(),
+                "redis-server cannot run under CI: .ci/run installs it"
+            );
+            return None;
         }
-        None
+        let server = shoal_harness::RedisServer::start(|_| Vec::new())
+            .unwrap_or_else(|e| panic!("redis-server did not start: {e:#}"));
+        Some(RedisServer {
+            _process: server.process,
+            port: server.port,
+        })
     }
 
     /// A raw connection.
     pub fn raw(&self) -> Raw {
         Raw::connect(self.port)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -511,10 +401,7 @@ pub fn key_slot(key: &[u8]) -> u16 {
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    shoal_harness::free_port().expect("a free port")
 }
 
 /// A raw RESP connection: send bytes, read exactly one reply back as bytes.
@@ -645,16 +532,7 @@ pub fn int(raw: &mut Raw, command: &str) -> i64 {
         .unwrap_or_else(|| panic!("{command}: not an integer reply: {reply:?}"))
 }
 
-/// Encodes a command as a RESP array of bulk strings.
-pub fn encode_command(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
+pub use shoal_harness::encode_command;
 
 /// A `COMMAND DOCS` entry without what differs from Redis 7.0 by design: texts, history,
 /// versions, 7.2's display texts and key-spec indexes (one key spec per command here).

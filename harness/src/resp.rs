@@ -1,8 +1,5 @@
-//! A minimal blocking RESP2 client, just enough for the benchmark's own bookkeeping:
-//! `PING`, `INFO`, `DBSIZE` and pipelined `SET`s to prefill the keyspace.
-//!
-//! Replies are read one at a time; arrays are not needed by any caller and are reported as
-//! errors rather than parsed.
+//! RESP for the tests and benchmarks: encoding commands, and a minimal blocking RESP2 client
+//! (`PING`, `INFO`, prefilling with pipelined `SET`s, reading Pub/Sub messages).
 
 use anyhow::{Context, bail};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -11,7 +8,7 @@ use std::time::Duration;
 
 /// One reply from the server.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Reply {
+pub enum Reply {
     /// `+text`
     Simple(String),
     /// `-text`
@@ -20,16 +17,18 @@ pub(crate) enum Reply {
     Int(i64),
     /// `$n` bulk string; `None` for the null bulk string.
     Bulk(Option<Vec<u8>>),
+    /// `*n` array; `None` for the null array.
+    Array(Option<Vec<Reply>>),
 }
 
 /// A connection to one server on 127.0.0.1.
-pub(crate) struct Connection {
+pub struct Connection {
     stream: BufReader<TcpStream>,
 }
 
 impl Connection {
     /// Connects to 127.0.0.1:`port` with a read timeout, so a silent server cannot hang us.
-    pub(crate) fn connect(port: u16) -> anyhow::Result<Connection> {
+    pub fn connect(port: u16) -> anyhow::Result<Connection> {
         let stream = TcpStream::connect(("127.0.0.1", port))
             .with_context(|| format!("connecting to 127.0.0.1:{port}"))?;
         stream
@@ -42,13 +41,13 @@ impl Connection {
     }
 
     /// Sends one command and reads its reply.
-    pub(crate) fn call(&mut self, args: &[&[u8]]) -> anyhow::Result<Reply> {
+    pub fn call(&mut self, args: &[&[u8]]) -> anyhow::Result<Reply> {
         self.send(&encode_command(args))?;
         self.read_reply()
     }
 
     /// Sends a command and returns its bulk-string reply as text (for `INFO`).
-    pub(crate) fn call_text(&mut self, args: &[&str]) -> anyhow::Result<String> {
+    pub fn call_text(&mut self, args: &[&str]) -> anyhow::Result<String> {
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         match self.call(&args)? {
             Reply::Bulk(Some(bytes)) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
@@ -57,7 +56,7 @@ impl Connection {
     }
 
     /// Sends a command and returns its integer reply (for `DBSIZE`).
-    pub(crate) fn call_int(&mut self, args: &[&str]) -> anyhow::Result<i64> {
+    pub fn call_int(&mut self, args: &[&str]) -> anyhow::Result<i64> {
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         match self.call(&args)? {
             Reply::Int(n) => Ok(n),
@@ -66,7 +65,7 @@ impl Connection {
     }
 
     /// Writes raw bytes (one or many encoded commands).
-    pub(crate) fn send(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+    pub fn send(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
         self.stream
             .get_mut()
             .write_all(bytes)
@@ -74,7 +73,7 @@ impl Connection {
     }
 
     /// Reads one reply.
-    pub(crate) fn read_reply(&mut self) -> anyhow::Result<Reply> {
+    pub fn read_reply(&mut self) -> anyhow::Result<Reply> {
         let mut line = Vec::new();
         self.stream
             .read_until(b'\n', &mut line)
@@ -111,13 +110,25 @@ impl Connection {
                 body.truncate(len);
                 Ok(Reply::Bulk(Some(body)))
             }
+            '*' => {
+                let n: i64 = rest
+                    .parse()
+                    .with_context(|| format!("bad array length {text:?}"))?;
+                if n < 0 {
+                    return Ok(Reply::Array(None));
+                }
+                let items = (0..n)
+                    .map(|_| self.read_reply())
+                    .collect::<anyhow::Result<Vec<Reply>>>()?;
+                Ok(Reply::Array(Some(items)))
+            }
             _ => bail!("unsupported reply {text:?}"),
         }
     }
 }
 
 /// Encodes a command as a RESP array of bulk strings.
-pub(crate) fn encode_command(args: &[&[u8]]) -> Vec<u8> {
+pub fn encode_command(args: &[&[u8]]) -> Vec<u8> {
     let mut out = format!("*{}\r\n", args.len()).into_bytes();
     for arg in args {
         out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
@@ -128,7 +139,7 @@ pub(crate) fn encode_command(args: &[&[u8]]) -> Vec<u8> {
 }
 
 /// The value of `field` in an `INFO` reply (`field:value` lines), if present.
-pub(crate) fn info_field<'a>(info: &'a str, field: &str) -> Option<&'a str> {
+pub fn info_field<'a>(info: &'a str, field: &str) -> Option<&'a str> {
     info.lines().find_map(|line| {
         let (name, value) = line.split_once(':')?;
         (name == field).then_some(value.trim())
