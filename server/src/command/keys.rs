@@ -6,8 +6,8 @@ use super::{Combine, Command, Ctx, KeySpec, Routing, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::Reply;
 use crate::store::DbIndex;
+use crate::store::access::{self, Tracking};
 use crate::store::effects::class;
-use crate::store::evict::{self, Tracking};
 use crate::store::locked::Access;
 
 const GROUP: &str = "generic";
@@ -392,7 +392,7 @@ fn object_freq(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         return Ok(Reply::Null);
     };
     match ctx.node.store.evictor.settings.tracking() {
-        Tracking::Lfu { decay_minutes, .. } => Ok(Reply::Int(i64::from(evict::lfu_decayed(
+        Tracking::Lfu { decay_minutes, .. } => Ok(Reply::Int(i64::from(access::lfu_decayed(
             access,
             now,
             decay_minutes,

@@ -4,10 +4,7 @@
 //!
 //! - the eviction settings (`maxmemory`, `maxmemory-policy`, `maxmemory-samples`,
 //!   `lfu-log-factor`, `lfu-decay-time`) as atomics the request path reads without locks;
-//! - what an entry's `access` field means: under an LRU (or random, or TTL, or no eviction)
-//!   policy, the access clock of the last touch (10 ms ticks, see `clock`); under an LFU
-//!   policy, Redis's logarithmic counter in the low 8 bits and the minute of its last decrement
-//!   in the 24 above — Redis's scheme with a longer minute field;
+//! - which access tracking the policy implies (see `access`);
 //! - choosing and removing victims, as Redis approximates LRU/LFU/TTL: each round samples
 //!   `maxmemory-samples` keys from a random shard of every database, keeps the best
 //!   candidates in a pool of 16, and evicts the best of the pool. Before a pooled candidate
@@ -20,6 +17,7 @@
 //! while memory stays above the limit. Freed memory is counted from the entries' sizes as they
 //! go; the allocator's figure is read again before the next decision.
 
+use super::access::{Tracking, lfu_decayed};
 use super::effects::Effects;
 use super::{DbIndex, SHARDS, Store};
 use crate::clock;
@@ -100,81 +98,6 @@ impl Policy {
 
     fn index(self) -> u8 {
         Policy::ALL.iter().position(|p| *p == self).unwrap_or(7) as u8
-    }
-}
-
-/// How an access is recorded in an entry's `access` field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tracking {
-    /// The access clock of the last touch.
-    Lru,
-    /// Redis's logarithmic frequency counter, decayed by one every `decay_minutes`.
-    Lfu { log_factor: u32, decay_minutes: u32 },
-}
-
-/// The counter a new key starts with under LFU, as Redis's `LFU_INIT_VAL`: new keys get a
-/// chance to be read again before they are the first to go.
-pub const LFU_INIT_VAL: u8 = 5;
-
-fn lfu_minutes(now_ms: u64) -> u32 {
-    ((now_ms / 60_000) as u32) & 0x00ff_ffff
-}
-
-/// The LFU counter stored in `access`.
-pub fn lfu_counter(access: u32) -> u8 {
-    (access & 0xff) as u8
-}
-
-/// The LFU counter of `access` decayed to `now_ms`: one less per `decay_minutes` elapsed.
-pub fn lfu_decayed(access: u32, now_ms: u64, decay_minutes: u32) -> u8 {
-    let counter = lfu_counter(access);
-    if decay_minutes == 0 {
-        return counter;
-    }
-    let elapsed = lfu_minutes(now_ms).wrapping_sub(access >> 8) & 0x00ff_ffff;
-    let periods = elapsed / decay_minutes;
-    counter.saturating_sub(periods.min(255) as u8)
-}
-
-/// Redis's `LFULogIncr`: the counter grows with probability 1 / ((counter - 5) × factor + 1).
-fn lfu_log_incr(counter: u8, log_factor: u32) -> u8 {
-    if counter == u8::MAX {
-        return counter;
-    }
-    let base = f64::from(counter.saturating_sub(LFU_INIT_VAL));
-    let p = 1.0 / (base * f64::from(log_factor) + 1.0);
-    if rand::random::<f64>() < p {
-        counter + 1
-    } else {
-        counter
-    }
-}
-
-fn lfu_pack(counter: u8, now_ms: u64) -> u32 {
-    (lfu_minutes(now_ms) << 8) | u32::from(counter)
-}
-
-impl Tracking {
-    /// `access` for a key created at `now_ms`.
-    pub fn initial(self, now_ms: u64) -> u32 {
-        match self {
-            Tracking::Lru => clock::access_clock(now_ms),
-            Tracking::Lfu { .. } => lfu_pack(LFU_INIT_VAL, now_ms),
-        }
-    }
-
-    /// `access` after a touch at `now_ms` of a key whose field was `access`.
-    pub fn touched(self, access: u32, now_ms: u64) -> u32 {
-        match self {
-            Tracking::Lru => clock::access_clock(now_ms),
-            Tracking::Lfu {
-                log_factor,
-                decay_minutes,
-            } => {
-                let counter = lfu_decayed(access, now_ms, decay_minutes);
-                lfu_pack(lfu_log_incr(counter, log_factor), now_ms)
-            }
-        }
     }
 }
 
@@ -690,26 +613,6 @@ mod tests {
         }
         assert_eq!(Policy::parse("ALLKEYS-LRU"), Some(Policy::AllKeysLru));
         assert_eq!(Policy::parse("lru"), None);
-    }
-
-    #[test]
-    fn lfu_counters_grow_logarithmically_and_decay() {
-        let tracking = Tracking::Lfu {
-            log_factor: 10,
-            decay_minutes: 1,
-        };
-        let now = 10 * 60_000;
-        let mut access = tracking.initial(now);
-        assert_eq!(lfu_counter(access), LFU_INIT_VAL);
-        for _ in 0..1_000 {
-            access = tracking.touched(access, now);
-        }
-        let after_1k = lfu_counter(access);
-        // Redis's table for factor 10: about 18 after 1k hits, 255 only after ~1M.
-        assert!((12..=30).contains(&after_1k), "counter {after_1k}");
-        assert_eq!(lfu_decayed(access, now + 3 * 60_000, 1), after_1k - 3);
-        assert_eq!(lfu_decayed(access, now + 3 * 60_000, 0), after_1k);
-        assert_eq!(lfu_decayed(access, now + 1_000 * 60_000, 1), 0);
     }
 
     #[test]

@@ -11,9 +11,9 @@
 //! declare) is a bug; it gets a scratch shard that is thrown away, and the request path
 //! answers it with an error (see [`Locked::violated`]) rather than bringing the node down.
 
+use super::access::Tracking;
 use super::effects::{ChangeKind, Effects, EventKind, Recorder, Whole, class};
 use super::entry::Entry;
-use super::evict::Tracking;
 use super::shard::{EntryMut, Found, Shard};
 use super::value::Value;
 use super::{DbIndex, SHARDS, Store};

@@ -11,8 +11,11 @@
 //! - `shard`: one hash table, lazy expiry, the bucket cursor the active cycle uses.
 //! - `locked`: the view a command gets over the shards it locked.
 //! - `expire`: the active expiry cycle.
-//! - `evict`: `maxmemory`, access tracking (LRU/LFU) and eviction.
+//! - `access`: per-key access tracking (the LRU clock or LFU counter of each entry).
+//! - `evict`: `maxmemory` and eviction: the settings, the pool of candidates, the thread.
+//! - `effects`: the record of what a command, expiry or eviction changed.
 
+pub mod access;
 pub mod effects;
 pub mod entry;
 pub mod evict;

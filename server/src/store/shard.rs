@@ -6,9 +6,9 @@
 //! with a cursor, which hashbrown keeps stable until the table is resized.
 
 use super::DbIndex;
+use super::access::Tracking;
 use super::effects::{ChangeKind, Recorder};
 use super::entry::Entry;
-use super::evict::Tracking;
 use super::value::{Value, ValueRef};
 use hashbrown::HashTable;
 use shoal_cluster::{Hlc, Version};
@@ -230,7 +230,7 @@ impl Shard {
     }
 
     /// Finds the live entry for `key`, removing it first if it has expired. `touch` records
-    /// the access (see `evict::Tracking`); `count` adds a keyspace hit or miss.
+    /// the access (see `access::Tracking`); `count` adds a keyspace hit or miss.
     pub fn find(
         &mut self,
         hash: u64,
