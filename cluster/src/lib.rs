@@ -1,12 +1,16 @@
-//! Shoal's node-to-node layer.
+//! Shoal's node-to-node layer: who the members are, who owns each slot, and how writes are
+//! versioned.
 //!
-//! This crate owns everything that concerns more than one node. It moves keys, slots, versions
-//! and opaque values; it never parses a Redis command. The server crate depends on this one,
-//! never the other way round.
+//! This crate decides (membership over SWIM gossip, the slot ring, topology snapshots, join
+//! retries) and provides what crosses nodes without being a command (HLC versions, the
+//! arithmetic of peer-link authentication). It never parses a Redis command. What travels
+//! between nodes as RESP (forwarded requests, peer message streams) is the server crate's
+//! `peer` module. The server crate depends on this one, never the other way round.
 //!
 //! # Layout
 //!
-//! Pure, deterministic parts (no I/O, no clock):
+//! Pure, deterministic parts (no I/O; `identity` reads the wall clock once, for a
+//! generation):
 //!
 //! - `slot`: key → slot, exactly as Redis Cluster (CRC16-XMODEM, `{hashtags}`, 16384 slots).
 //! - `ring`: the slot table — V tokens per node, R owners per slot — from a set of live nodes.

@@ -2,25 +2,33 @@
 //!
 //! # Layout
 //!
-//! Bottom-up, each layer knowing nothing of the ones above it:
+//! Dependencies point down this list; a module never imports one above it (leaves excepted).
 //!
-//! - [`protocol`]: bytes ↔ requests and replies (RESP2/RESP3, inline), no I/O.
-//! - [`store`]: the keyspace: databases of locked shards, values, lazy and active expiry.
-//! - [`command`]: the command table, argument parsing and one handler per command; a
-//!   handler gets the shards of its keys already locked and returns a reply.
-//! - [`connection`]: one client socket: read, decode a batch, execute, write once.
-//! - [`server`]: accepting clients, `maxclients`, shutdown.
-//! - [`workers`]: one single-threaded runtime per core; each connection lives on one.
-//! - [`node`]: what all connections share (store, config, clients, stats).
+//! - [`connection`]: one client socket: read, decode a batch, hand each request to
+//!   [`request`], act on the [`request::Outcome`] (reply, forward, block, close, sleep,
+//!   MONITOR), write once per batch, deliver Pub/Sub messages. No command logic.
+//! - [`request`]: one request from arguments to outcome: lookup, routing (the pure
+//!   `request::route::decide`), `maxmemory`, MULTI queueing, locking, and `request::run`, the
+//!   one function that calls command handlers (for plain requests, EXEC and blocked retries).
+//! - [`command`]: the command table (arity, flags, key positions, routing, usual keyspace
+//!   event, docs) and one handler per command, by Redis group. A handler gets a
+//!   [`command::Ctx`]: the locked keys, the client's own state, the node; it returns a reply.
+//! - [`store`]: the keyspace: databases of locked shards, values, lazy and active expiry,
+//!   access tracking and eviction, and the effects record of every change
+//!   (`store::effects`).
+//! - [`effects`]: who hears of changes (keyspace notifications, blocked clients; later
+//!   replication and invalidation): the one place effects records are handed on.
+//! - [`peer`]: the other nodes, by node id: forwarding plans, pooled links, sessions, the
+//!   one-way message streams, and the internal commands peers send (`SHOAL.*`).
+//! - [`pubsub`], [`notify`], [`blocking`]: Pub/Sub subscriptions and delivery, keyspace
+//!   notifications, clients waiting on keys.
+//! - [`server`], [`workers`], [`node`]: accepting clients, the worker threads, what every
+//!   connection shares.
 //! - [`cluster`]: the `cluster-*` settings and this node's membership handle (the
-//!   `shoal-cluster` crate does the rest); `CLUSTER` commands are in `command::cluster`.
-//! - [`forward`]: requests for keys other nodes are primary of: routing, peer links, split
-//!   multi-key commands, transactions and blocking commands on another node.
-//! - [`blocking`]: clients waiting on keys (BLPOP…), served in the order they blocked.
-//! - Leaves: [`config`], [`error`], [`clock`], [`glob`], [`number`], [`stats`], [`commandstats`],
-//!   [`memory`], [`info`], [`client`].
-//! - [`metrics`]: the Prometheus endpoint, read from the counters above at scrape time;
-//!   [`slowlog`], [`latency`], [`monitor`]: SLOWLOG, LATENCY and MONITOR.
+//!   `shoal-cluster` crate does the rest).
+//! - Leaves: [`protocol`] (bytes ↔ requests and replies, no I/O), [`config`], [`error`],
+//!   [`clock`], [`glob`], [`number`], [`stats`], [`commandstats`], [`memory`], [`info`],
+//!   [`client`]; and the read-only views [`metrics`], [`slowlog`], [`latency`], [`monitor`].
 //!
 //! The `shoal` binary (`main.rs`) reads the configuration, sets up logging and the runtime,
 //! binds the listeners and runs [`server::run`] until shutdown.

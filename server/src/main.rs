@@ -104,7 +104,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         Err(error) => tracing::warn!(%error, "could not raise the open file limit"),
     }
     // The main runtime accepts clients, handles signals and samples statistics; clients are
-    // served by one worker per core.
+    // served by `workers` worker threads (half the cores unless configured).
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,4 +1,5 @@
-//! Worker threads: one single-threaded tokio runtime per core, each serving its own clients.
+//! Worker threads: `workers` single-threaded tokio runtimes (by default half the cores, the
+//! kernel's network stack needing the rest), each serving its own clients.
 //!
 //! Connections are handed to workers round-robin and stay on theirs for life: a connection's
 //! socket, its task and its wake-ups live on one thread, so serving a request never involves
