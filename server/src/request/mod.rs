@@ -562,6 +562,89 @@ mod tests {
         );
     }
 
+    /// One writing command of every group: its setup, then the changes it must record.
+    #[test]
+    fn every_writing_command_group_records_its_changes() {
+        use ChangeKind::{Deleted, Written};
+        let now = 1_000_000;
+        let cases: &[(&[&str], &str, &[(ChangeKind, &str)])] = &[
+            (&[], "MSET a 1 b 2", &[(Written, "a"), (Written, "b")]),
+            (&["SET n 1"], "INCRBYFLOAT n 1.5", &[(Written, "n")]),
+            (&["SET s abc"], "SETRANGE s 1 x", &[(Written, "s")]),
+            (&["SET s abc"], "GETDEL s", &[(Deleted, "s")]),
+            (&["SET s abc"], "GETEX s PX 100", &[(Written, "s")]),
+            (&["SET s abc EX 10"], "PERSIST s", &[(Written, "s")]),
+            (&["SET s abc"], "EXPIRE s 0", &[(Deleted, "s")]),
+            (&["SET s abc"], "COPY s t", &[(Written, "t")]),
+            (
+                &["SET s abc"],
+                "MOVE s 1",
+                &[(Deleted, "s"), (Written, "s")],
+            ),
+            (&[], "HSET h f v g w", &[(Written, "h")]),
+            (
+                &["HSET h f v"],
+                "HDEL h f",
+                &[(Written, "h"), (Deleted, "h")],
+            ),
+            (&[], "RPUSH l a b", &[(Written, "l")]),
+            (
+                &["RPUSH l a"],
+                "LMOVE l m LEFT RIGHT",
+                &[(Written, "l"), (Written, "m"), (Deleted, "l")],
+            ),
+            (&[], "SADD s1 a b", &[(Written, "s1")]),
+            (
+                &["SADD s1 a", "SADD s2 a"],
+                "SINTERSTORE d s1 s2",
+                &[(Written, "d")],
+            ),
+            (
+                &["SADD s1 a"],
+                "SPOP s1",
+                &[(Written, "s1"), (Deleted, "s1")],
+            ),
+            (&[], "ZADD z 1 a", &[(Written, "z")]),
+            (
+                &["ZADD z 1 a 2 b"],
+                "ZREMRANGEBYSCORE z 0 1",
+                &[(Written, "z")],
+            ),
+            (&["ZADD z 1 a"], "ZUNIONSTORE d 1 z", &[(Written, "d")]),
+            (&[], "SETBIT b 7 1", &[(Written, "b")]),
+            (&["SET x a", "SET y b"], "BITOP OR d x y", &[(Written, "d")]),
+            (&[], "PFADD p a b", &[(Written, "p")]),
+            (
+                &["PFADD p a", "PFADD q b"],
+                "PFMERGE d p q",
+                &[(Written, "d")],
+            ),
+            (&[], "XADD x 1-1 f v", &[(Written, "x")]),
+            (&["XADD x 1-1 f v"], "XDEL x 1-1", &[(Written, "x")]),
+            (
+                &["SET a 1"],
+                "RENAME a b",
+                &[(Deleted, "a"), (Written, "b")],
+            ),
+            (&["SET a 1"], "UNLINK a", &[(Deleted, "a")]),
+        ];
+        for (setup, line, expected) in cases {
+            let (node, mut client) = node_and_client();
+            for step in *setup {
+                changes(&node, &mut client, step, now);
+            }
+            let got: Vec<(ChangeKind, String)> = changes(&node, &mut client, line, now)
+                .into_iter()
+                .map(|(kind, key, _)| (kind, String::from_utf8_lossy(&key).into_owned()))
+                .collect();
+            let expected: Vec<(ChangeKind, String)> = expected
+                .iter()
+                .map(|(kind, key)| (*kind, key.to_string()))
+                .collect();
+            assert_eq!(got, expected, "{line}");
+        }
+    }
+
     #[test]
     fn lazy_expiry_and_transactions_are_recorded() {
         let (node, mut client) = node_and_client();
