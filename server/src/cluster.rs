@@ -55,6 +55,13 @@ pub struct ClusterSettings {
     /// `cluster-keyspace-commands`: `whole` makes DBSIZE and KEYS cover every node; `local`
     /// (the default) keeps them to this node's keys, as cluster clients expect.
     pub keyspace_whole: bool,
+    /// `cluster-write-concern`: `all` makes a write wait for its live replicas'
+    /// acknowledgement before its reply; `local` (the default) replies once it is applied
+    /// here.
+    pub write_concern_all: bool,
+    /// `cluster-write-timeout`: how long (ms) a write waits for its replicas under
+    /// `cluster-write-concern all` before it is answered `-NOREPLICAS`.
+    pub write_timeout: u64,
 }
 
 impl Default for ClusterSettings {
@@ -73,6 +80,8 @@ impl Default for ClusterSettings {
             slots_replicas: true,
             mode: ClusterMode::Proxy,
             keyspace_whole: false,
+            write_concern_all: false,
+            write_timeout: 1000,
         }
     }
 }
@@ -93,6 +102,8 @@ impl fmt::Debug for ClusterSettings {
             .field("slots_replicas", &self.slots_replicas)
             .field("mode", &self.mode)
             .field("keyspace_whole", &self.keyspace_whole)
+            .field("write_concern_all", &self.write_concern_all)
+            .field("write_timeout", &self.write_timeout)
             .finish()
     }
 }
@@ -274,6 +285,39 @@ pub(crate) const DIRECTIVES: &[Directive] = &[
                 v if v.eq_ignore_ascii_case("local") => false,
                 _ => return Err("argument must be 'whole' or 'local'".into()),
             };
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "cluster-write-concern",
+        get: |c| {
+            if c.cluster.write_concern_all {
+                "all"
+            } else {
+                "local"
+            }
+            .into()
+        },
+        set: |c, v| {
+            c.cluster.write_concern_all = match v {
+                v if v.eq_ignore_ascii_case("all") => true,
+                v if v.eq_ignore_ascii_case("local") => false,
+                _ => return Err("argument must be 'local' or 'all'".into()),
+            };
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "cluster-write-timeout",
+        get: |c| c.cluster.write_timeout.to_string(),
+        set: |c, v| {
+            c.cluster.write_timeout = v
+                .parse::<u64>()
+                .ok()
+                .filter(|ms| (1..=3_600_000).contains(ms))
+                .ok_or("argument must be between 1 and 3600000 (ms)")?;
             Ok(())
         },
         mutable: true,

@@ -16,6 +16,7 @@
 use crate::blocking::Waiter;
 use crate::client::{BlockRequest, Client, ClientInfo, ReplyMode};
 use crate::node::Node;
+use crate::peer::stream::Mark;
 use crate::peer::{self, Issued, Pending};
 use crate::protocol::{Batch, Reply, RequestParser};
 use crate::pubsub::ClientClass;
@@ -260,6 +261,44 @@ impl Connection {
             let reply = match request::execute(node, client, &args, now) {
                 Outcome::Silent => continue,
                 Outcome::Reply(reply) => reply,
+                Outcome::AwaitReplicas(reply, marks, timeout) => {
+                    // Its reply waits for the replicas in its turn; later replies queue
+                    // behind it.
+                    if audible(client) {
+                        let mut bytes = Vec::new();
+                        emit(client, &mut bytes, &reply);
+                        let deadline = std::time::Instant::now() + timeout;
+                        queue.push_back(Queued::Replicated(bytes, marks, deadline));
+                    }
+                    if queue.len() >= MAX_QUEUED {
+                        drain(node, &mut queue, out).await;
+                    }
+                    continue;
+                }
+                Outcome::WaitReplicas { wanted, timeout } => {
+                    // Every earlier write (local or forwarded) has run before the wait.
+                    drop(args);
+                    drain(node, &mut queue, out).await;
+                    write_out(node, &client.info, stream, out).await?;
+                    let waited = wait_replicas(
+                        node,
+                        stream,
+                        client,
+                        read_buf,
+                        stopped.as_mut(),
+                        wanted,
+                        timeout,
+                    )
+                    .await?;
+                    now = crate::clock::now_ms();
+                    match waited {
+                        Some(reached) => Reply::Int(reached as i64),
+                        None => {
+                            flow = Flow::Close;
+                            break;
+                        }
+                    }
+                }
                 Outcome::ReplyThen(reply, then) => {
                     after = Some(then);
                     reply
@@ -345,7 +384,7 @@ impl Connection {
                     }
                 }
                 Some(Queued::Encoded(bytes)) => emit(client, bytes, &reply),
-                Some(Queued::Remote(_)) => {
+                Some(Queued::Remote(_) | Queued::Replicated(..)) => {
                     let mut bytes = Vec::new();
                     emit(client, &mut bytes, &reply);
                     queue.push_back(Queued::Encoded(bytes));
@@ -365,6 +404,7 @@ impl Connection {
                 }
                 Some(After::Monitor) => *monitoring = true,
                 Some(After::Reset) => *monitoring = false,
+                Some(After::WaitReplicas { .. }) => {}
             }
             if out.len() >= FLUSH_THRESHOLD {
                 write_out(node, &client.info, stream, out).await?;
@@ -378,6 +418,13 @@ impl Connection {
             }
         }
         drain(node, &mut queue, out).await;
+        // A peer's replication stream: acknowledge what this batch applied.
+        if client.peer.ack_due {
+            client.peer.ack_due = false;
+            if let Some(incoming) = &client.peer.stream {
+                crate::replication::ack(node, incoming);
+            }
+        }
         Ok(flow)
     }
 
@@ -434,6 +481,9 @@ enum Queued {
     Encoded(Vec<u8>),
     /// A forwarded request's reply, on its way.
     Remote(Pending),
+    /// A write's reply (encoded), sent once its replicas acknowledge these positions by the
+    /// deadline, else `-NOREPLICAS` (`cluster-write-concern all`).
+    Replicated(Vec<u8>, SmallVec<[Mark; 2]>, std::time::Instant),
 }
 
 /// Whether the current command's reply is sent, by the same rules as [`emit`].
@@ -453,6 +503,19 @@ async fn drain(node: &Node, queue: &mut VecDeque<Queued>, out: &mut Vec<u8>) {
     while let Some(next) = queue.pop_front() {
         match next {
             Queued::Encoded(bytes) => out.extend_from_slice(&bytes),
+            Queued::Replicated(bytes, marks, deadline) => {
+                if crate::replication::wait_acked(node, &marks, deadline).await {
+                    out.extend_from_slice(&bytes);
+                } else {
+                    node.replication
+                        .stats
+                        .write_concern_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    let text = NOREPLICAS.trim_start_matches('-').trim_end();
+                    node.count_error(text);
+                    out.extend_from_slice(NOREPLICAS.as_bytes());
+                }
+            }
             Queued::Remote(pending) => {
                 let reply = pending.resolve().await;
                 count_forwarded_error(node, &reply);
@@ -460,6 +523,49 @@ async fn drain(node: &Node, queue: &mut VecDeque<Queued>, out: &mut Vec<u8>) {
             }
         }
     }
+}
+
+/// The reply to a write whose replicas did not acknowledge it in time.
+const NOREPLICAS: &str = "-NOREPLICAS Not enough good replicas to write.\r\n";
+
+/// `WAIT`: waits for replicas while still reading the socket (as for a blocked command), so
+/// a client that leaves ends the wait. `None`: the connection must close.
+async fn wait_replicas(
+    node: &Node,
+    stream: &mut TcpStream,
+    client: &mut Client,
+    read_buf: &mut BytesMut,
+    mut stopped: Pin<&mut impl Future<Output = ()>>,
+    wanted: usize,
+    timeout: Option<std::time::Duration>,
+) -> io::Result<Option<usize>> {
+    client.info.blocked.store(true, Ordering::Relaxed);
+    let outcome = {
+        let wait = crate::replication::wait(node, client, wanted, timeout);
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                biased;
+                reached = &mut wait => break Some(reached),
+                _ = stopped.as_mut() => break None,
+                readable = stream.readable() => {
+                    readable?;
+                    read_buf.reserve(4096);
+                    match stream.try_read_buf(read_buf) {
+                        Ok(0) => break None,
+                        Ok(n) => {
+                            node.stats.reads_processed.add(1);
+                            node.stats.net_input_bytes.add(n as u64);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    };
+    client.info.blocked.store(false, Ordering::Relaxed);
+    Ok(outcome)
 }
 
 /// Counts a forwarded error reply like a local one (INFO errorstats).

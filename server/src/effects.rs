@@ -2,13 +2,15 @@
 //!
 //! The request path (and expiry and eviction) hand every effects record (see
 //! `store::effects`) to [`dispatch`] once the shards are unlocked. This is the one place that
-//! decides who reacts to writes: clients blocked on a key that gained elements are served here
-//! (and what their commands change is handed on in turn); keyspace notifications, replication
-//! and client-side-cache invalidation read the same records. No command handler calls any of
-//! them.
+//! decides who reacts to writes: replicas (`replication`), keyspace notifications, and
+//! clients blocked on a key that gained elements (served here, and what their commands change
+//! is handed on in turn); client-side-cache invalidation will read the same records. No
+//! command handler calls any of them.
 
 use crate::node::Node;
+use crate::peer::stream::Mark;
 use crate::store::effects::Effects;
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// Makes the store hand what expiry and eviction change to [`dispatch`].
@@ -16,23 +18,27 @@ pub fn listen_to_store(node: &Arc<Node>) {
     let weak = Arc::downgrade(node);
     node.store.set_effects_sink(Box::new(move |effects| {
         if let Some(node) = weak.upgrade() {
-            dispatch(&node, effects);
+            let _ = dispatch(&node, effects);
         }
     }));
 }
 
 /// Hands `effects` to everyone who reacts to changes, then serves the clients blocked on the
-/// keys it made ready.
-pub fn dispatch(node: &Node, effects: &mut Effects) {
-    publish(node, effects);
+/// keys it made ready. Returns where the changes stand in the replicas' streams (what
+/// `cluster-write-concern all` waits for).
+pub fn dispatch(node: &Node, effects: &mut Effects) -> SmallVec<[Mark; 2]> {
+    let marks = publish(node, effects);
     let ready = effects.take_ready();
     if !ready.is_empty() {
         node.blocked.serve(node, ready);
     }
+    marks
 }
 
 /// Hands `effects` to everyone who reacts to changes, except blocked clients (which the
-/// caller serves): keyspace notifications.
-pub fn publish(node: &Node, effects: &Effects) {
+/// caller serves): replicas, then keyspace notifications.
+pub fn publish(node: &Node, effects: &Effects) -> SmallVec<[Mark; 2]> {
+    let marks = crate::replication::replicate(node, effects);
     crate::notify::publish(node, effects);
+    marks
 }

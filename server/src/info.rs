@@ -266,17 +266,74 @@ fn stats(node: &Node, facts: &Facts, out: &mut String) {
     line(out, "total_writes_processed", s.writes_processed.get());
 }
 
-fn replication(_node: &Node, _facts: &Facts, out: &mut String) {
+/// Every node is the primary of its own slots and a replica of others' (see
+/// `crate::replication`), so it reports `role:master` with a line per replica peer. Offsets
+/// count replication stream messages, not bytes: `offset` is what the peer acknowledged,
+/// `sent` what was sent to it, `lag` the seconds since its last acknowledgement.
+fn replication(node: &Node, _facts: &Facts, out: &mut String) {
     line(out, "role", "master");
-    line(out, "connected_slaves", 0);
+    let topology = node.cluster.get().map(|c| c.topology.load_full());
+    let peers = crate::replication::peers(node);
+    let live: Vec<_> = peers
+        .iter()
+        .filter_map(|(id, sent, acked, since)| {
+            let member = topology.as_ref()?.member(id)?;
+            member
+                .state
+                .is_live()
+                .then_some((member.client, *sent, *acked, *since))
+        })
+        .collect();
+    line(out, "connected_slaves", live.len());
+    for (i, (addr, sent, acked, since)) in live.iter().enumerate() {
+        let lag = if *since == u64::MAX {
+            -1
+        } else {
+            (*since / 1000) as i64
+        };
+        let state = if acked >= sent {
+            "online"
+        } else {
+            "catching-up"
+        };
+        line(
+            out,
+            &format!("slave{i}"),
+            format!(
+                "ip={},port={},state={state},offset={acked},lag={lag},sent={sent}",
+                addr.ip(),
+                addr.port()
+            ),
+        );
+    }
     line(out, "master_failover_state", "no-failover");
+    line(out, "master_replid", &node.run_id);
+    let offset: u64 = peers.iter().map(|(_, sent, _, _)| sent).sum();
+    line(out, "master_repl_offset", offset);
+    let stats = &node.replication.stats;
+    line(out, "repl_backlog_active", 0);
     line(
         out,
-        "master_replid",
-        "0000000000000000000000000000000000000000",
+        "shoal_repl_sent",
+        stats.sent.load(std::sync::atomic::Ordering::Relaxed),
     );
-    line(out, "master_repl_offset", 0);
-    line(out, "repl_backlog_active", 0);
+    line(
+        out,
+        "shoal_repl_applied",
+        stats.applied.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    line(
+        out,
+        "shoal_repl_snapshots",
+        stats.snapshots.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    line(
+        out,
+        "shoal_repl_resyncs_requested",
+        stats
+            .resyncs_requested
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
 }
 
 fn cpu(_node: &Node, _facts: &Facts, out: &mut String) {

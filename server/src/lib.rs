@@ -20,6 +20,8 @@
 //!   replication and invalidation): the one place effects records are handed on.
 //! - [`peer`]: the other nodes, by node id: forwarding plans, pooled links, sessions, the
 //!   one-way message streams, and the internal commands peers send (`SHOAL.*`).
+//! - [`replication`]: every key on its slot's R owners: effects sent to replicas, applied by
+//!   version, acknowledged (`WAIT`, `cluster-write-concern`), snapshots to new replicas.
 //! - [`pubsub`], [`notify`], [`blocking`]: Pub/Sub subscriptions and delivery, keyspace
 //!   notifications, clients waiting on keys.
 //! - [`server`], [`workers`], [`node`]: accepting clients, the worker threads, what every
@@ -55,6 +57,7 @@ pub mod number;
 pub mod peer;
 pub mod protocol;
 pub mod pubsub;
+pub mod replication;
 pub mod request;
 pub mod server;
 pub mod slowlog;

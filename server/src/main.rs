@@ -142,6 +142,7 @@ async fn serve(
             .context("no listening address")?;
         let cluster = NodeCluster::start(&config, client)?;
         let _ = node.cluster.set(cluster);
+        shoal_server::replication::spawn(&node);
     }
     node.record_bound_ports(node.cluster.get().map(|c| c.handle.local_bus_addr().port()));
     store::expire::spawn(&node.store, node.expiry.clone()).context("starting the expiry cycle")?;

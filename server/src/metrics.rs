@@ -188,6 +188,7 @@ fn collect(node: &Node, facts: &Facts) {
     collect_cluster(node);
     collect_forwarding(node);
     collect_pubsub(node);
+    collect_replication(node);
 }
 
 /// Appends `shoal_command_duration_seconds`, one histogram per command that ran.
@@ -396,6 +397,94 @@ fn describe_cluster() {
         "shoal_pubsub_channels",
         "Channels, patterns and shard channels with subscribers on this node, by kind."
     );
+    for (name, help) in REPLICATION_COUNTERS {
+        metrics::describe_counter!(*name, *help);
+    }
+    metrics::describe_gauge!(
+        "shoal_replication_lag_messages",
+        "Replication messages sent to a replica peer and not yet acknowledged, by peer."
+    );
+    metrics::describe_gauge!(
+        "shoal_replication_lag_seconds",
+        "Seconds since a replica peer last acknowledged, while it has messages to acknowledge."
+    );
+    metrics::describe_gauge!(
+        "shoal_replication_queue_bytes",
+        "Bytes queued on the stream to a peer and not yet written (the replication backlog)."
+    );
+}
+
+/// The replication counters: name, help.
+const REPLICATION_COUNTERS: &[(&str, &str)] = &[
+    (
+        "shoal_replication_sent_total",
+        "Key states sent to replicas as writes happened.",
+    ),
+    (
+        "shoal_replication_applied_total",
+        "Key states received from primaries and applied (newer than what was held).",
+    ),
+    (
+        "shoal_replication_stale_total",
+        "Key states received and ignored because this node held a newer version.",
+    ),
+    (
+        "shoal_replication_malformed_total",
+        "Key states received with a value that could not be decoded.",
+    ),
+    (
+        "shoal_replication_snapshots_total",
+        "Snapshots sent to replicas (new replicas after a topology change, or resends).",
+    ),
+    (
+        "shoal_replication_snapshot_keys_total",
+        "Keys sent in snapshots.",
+    ),
+    (
+        "shoal_replication_resyncs_total",
+        "Resends this node asked a primary for after losing messages.",
+    ),
+    (
+        "shoal_replication_write_concern_failures_total",
+        "Writes answered -NOREPLICAS: replicas did not acknowledge within cluster-write-timeout.",
+    ),
+];
+
+/// Sets the replication series.
+fn collect_replication(node: &Node) {
+    let stats = &node.replication.stats;
+    let read = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let values = [
+        read(&stats.sent),
+        read(&stats.applied),
+        read(&stats.stale),
+        read(&stats.malformed),
+        read(&stats.snapshots),
+        read(&stats.snapshot_keys),
+        read(&stats.resyncs_requested),
+        read(&stats.write_concern_failures),
+    ];
+    for ((name, _), value) in REPLICATION_COUNTERS.iter().zip(values) {
+        metrics::counter!(*name).absolute(value);
+    }
+    let topology = node.cluster.get().map(|c| c.topology.load_full());
+    for (id, sent, acked, since) in crate::replication::peers(node) {
+        let Some(member) = topology.as_ref().and_then(|t| t.member(&id).cloned()) else {
+            continue;
+        };
+        let peer = member.client.to_string();
+        let behind = sent.saturating_sub(acked);
+        metrics::gauge!("shoal_replication_lag_messages", "peer" => peer.clone())
+            .set(behind as f64);
+        let lag = if behind == 0 || since == u64::MAX {
+            0.0
+        } else {
+            since as f64 / 1000.0
+        };
+        metrics::gauge!("shoal_replication_lag_seconds", "peer" => peer.clone()).set(lag);
+        metrics::gauge!("shoal_replication_queue_bytes", "peer" => peer)
+            .set(node.forward.streams.queued_bytes(id) as f64);
+    }
 }
 
 /// The peer stream counters: name, help.

@@ -116,6 +116,8 @@ pub struct Node {
     pub pubsub: crate::pubsub::PubSub,
     /// `notify-keyspace-events`.
     pub notifications: crate::notify::Notifications,
+    /// What was sent to replicas and what they acknowledged.
+    pub replication: crate::replication::Replication,
     shutdown: watch::Sender<bool>,
     log_level_hook: Option<LogLevelHook>,
 }
@@ -132,9 +134,7 @@ impl Node {
         apply_eviction_settings(&store, &config);
         crate::store::evict::start_background(&store);
         let forward = crate::peer::Forwarder::new(config.cluster.secret.as_deref());
-        forward
-            .settings
-            .apply(config.cluster.mode, config.cluster.keyspace_whole);
+        forward.settings.apply(&config.cluster);
         let pubsub = crate::pubsub::PubSub::default();
         pubsub.limits.set(&config.client_output_buffer_limit);
         let notifications = crate::notify::Notifications::default();
@@ -144,6 +144,7 @@ impl Node {
             forward,
             pubsub,
             notifications,
+            replication: crate::replication::Replication::default(),
             limits: Limits::from_config(&config),
             port: AtomicUsize::new(usize::from(config.port)),
             metrics_port: AtomicUsize::new(0),
@@ -215,9 +216,7 @@ impl Node {
             .threshold_ms
             .store(next.latency_monitor_threshold, Ordering::Relaxed);
         self.limits.update(&next);
-        self.forward
-            .settings
-            .apply(next.cluster.mode, next.cluster.keyspace_whole);
+        self.forward.settings.apply(&next.cluster);
         apply_eviction_settings(&self.store, &next);
         self.pubsub.limits.set(&next.client_output_buffer_limit);
         self.notifications

@@ -116,8 +116,19 @@ pub fn publish(node: &Node, effects: &Effects) {
         return;
     }
     let mut number = itoa::Buffer::new();
+    // A replica's copy of a key expires here too; its primary tells everyone.
+    let topology = node
+        .cluster
+        .get()
+        .filter(|c| !c.topology.is_single_node())
+        .map(|c| c.topology.load_full());
     for (event, key) in effects.events() {
         if flags & event.class == 0 {
+            continue;
+        }
+        if let Some(topology) = &topology
+            && !topology.is_primary(shoal_cluster::slot::key_slot(key))
+        {
             continue;
         }
         let db = number.format(event.db);

@@ -97,15 +97,31 @@ pub const COMMANDS: &[Command] = &[
     ),
 ];
 
+/// Which keys the keyspace commands (KEYS, SCAN, RANDOMKEY, DBSIZE) see: those of slots this
+/// node is primary of. A node also holds copies of keys it replicates; they are another
+/// node's to report, so that summing over the nodes counts every key once. `None`: every
+/// key (a node alone owns everything).
+fn primary_slots(ctx: &Ctx<'_, '_>) -> Option<std::sync::Arc<shoal_cluster::Topology>> {
+    let cluster = ctx.node.cluster.get()?;
+    (!cluster.topology.is_single_node()).then(|| cluster.topology.load_full())
+}
+
+/// Whether `key` is one the keyspace commands see (see [`primary_slots`]).
+fn is_mine(topology: Option<&shoal_cluster::Topology>, key: &[u8]) -> bool {
+    topology.is_none_or(|t| t.is_primary(shoal_cluster::slot::key_slot(key)))
+}
+
 fn keys(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let pattern = Pattern::new(args[1], false);
     let db = ctx.db();
     let now = ctx.keys.now;
+    let mine = primary_slots(ctx);
     let mut found = Vec::new();
     ctx.keys.for_each_shard(db, |shard| {
         for index in 0..shard.buckets() {
             if let Some(entry) = shard.live_at(index, now)
                 && pattern.matches(entry.key())
+                && is_mine(mine.as_deref(), entry.key())
             {
                 found.push(Reply::bulk(entry.key()));
             }
@@ -159,6 +175,7 @@ fn scan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     if at.shard >= SHARDS {
         return Ok(scan::reply(0, Vec::new()));
     }
+    let mine = primary_slots(ctx);
     let mut keys = Vec::new();
     // Bound the work of one call, empty buckets included (Redis visits at most 10×COUNT).
     let mut budget = count.saturating_mul(10);
@@ -173,7 +190,9 @@ fn scan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
             at.generation = generation;
         }
         while at.bucket < shard.buckets() && keys.len() < count && budget > 0 {
-            if let Some(entry) = shard.live_at(at.bucket, now) {
+            if let Some(entry) = shard.live_at(at.bucket, now)
+                && is_mine(mine.as_deref(), entry.key())
+            {
                 keys.push((entry.key().to_vec(), entry.value().type_name()));
             }
             at.bucket += 1;
@@ -207,6 +226,8 @@ fn scan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 fn randomkey(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     let db = ctx.db();
     let now = ctx.keys.now;
+    let mine = primary_slots(ctx);
+    let mine = |entry: &crate::store::Entry| is_mine(mine.as_deref(), entry.key());
     let mut rng = rand::rng();
     let start = rng.random_range(0..SHARDS);
     for offset in 0..SHARDS {
@@ -217,13 +238,17 @@ fn randomkey(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
         let buckets = shard.buckets();
         // Random probes first; a full sweep from a random point guarantees an answer.
         for _ in 0..64 {
-            if let Some(entry) = shard.live_at(rng.random_range(0..buckets), now) {
+            if let Some(entry) = shard.live_at(rng.random_range(0..buckets), now)
+                && mine(entry)
+            {
                 return Ok(Reply::bulk(entry.key()));
             }
         }
         let from = rng.random_range(0..buckets);
         for index in (from..buckets).chain(0..from) {
-            if let Some(entry) = shard.live_at(index, now) {
+            if let Some(entry) = shard.live_at(index, now)
+                && mine(entry)
+            {
                 return Ok(Reply::bulk(entry.key()));
             }
         }
@@ -233,8 +258,21 @@ fn randomkey(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
 
 fn dbsize(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     let db = ctx.db();
+    let now = ctx.keys.now;
     let mut total = 0;
-    ctx.keys.for_each_shard(db, |shard| total += shard.len());
+    match primary_slots(ctx) {
+        None => ctx.keys.for_each_shard(db, |shard| total += shard.len()),
+        // Copies of other nodes' keys are here too: count this node's own.
+        Some(topology) => ctx.keys.for_each_shard(db, |shard| {
+            for index in 0..shard.buckets() {
+                if let Some(entry) = shard.live_at(index, now)
+                    && is_mine(Some(&topology), entry.key())
+                {
+                    total += 1;
+                }
+            }
+        }),
+    }
     Ok(Reply::Int(total as i64))
 }
 

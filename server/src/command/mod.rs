@@ -25,6 +25,7 @@ pub mod lists;
 pub mod memory;
 pub mod parse;
 pub mod pubsub;
+pub mod replication;
 pub mod scan;
 pub mod sets;
 pub mod streams;

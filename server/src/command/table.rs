@@ -6,7 +6,7 @@
 
 use super::{
     Command, admin, bitmaps, connection, diagnostics, expire, hashes, hyperloglog, keys, keyspace,
-    lists, memory, pubsub, sets, streams, strings, transactions, zsets,
+    lists, memory, pubsub, replication, sets, streams, strings, transactions, zsets,
 };
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 use std::sync::LazyLock;
@@ -44,6 +44,7 @@ const GROUPS: &[&[Command]] = &[
     streams::COMMANDS,
     transactions::COMMANDS,
     pubsub::COMMANDS,
+    replication::COMMANDS,
     diagnostics::COMMANDS,
     memory::COMMANDS,
     connection::COMMANDS,

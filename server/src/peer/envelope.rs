@@ -11,7 +11,12 @@
 //! - `SHOAL.STREAM <node-id> <epoch> <first-seq>` turns an authenticated connection into the
 //!   receiving end of that node's message stream (see `stream`); `+OK`.
 //! - `SHOAL.MSG <seq> <kind> [arg...]`: one message of the stream, in order. No reply. A
-//!   message out of order, or on a connection that is not a stream, closes the connection.
+//!   message numbered past the next one means messages were lost (dropped by the sender):
+//!   they are counted and replication resyncs. A message numbered before it, or on a
+//!   connection that is not a stream, closes the connection.
+//! - `SHOAL.BARRIER` answers where this node's streams stand (see `crate::replication`), and
+//!   `SHOAL.ACHIEVED <barrier>` how many replicas have acknowledged everything before that
+//!   barrier: how a node answers `WAIT` for writes it forwarded.
 //!
 //! The database and protocol stay selected on the link's connection after the command (every
 //! envelope names them again), so a blocking command waits and is retried with the client's.
@@ -66,6 +71,23 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Ou
     if name.eq_ignore_ascii_case(b"msg") && args.len() >= 3 {
         return stream_message(node, client, args);
     }
+    if name.eq_ignore_ascii_case(b"barrier") && args.len() == 1 {
+        if !client.peer.authenticated {
+            return Outcome::Reply(Reply::err("NOAUTH Authentication required."));
+        }
+        return Outcome::Reply(Reply::bulk(
+            crate::replication::Barrier::now(node).render().as_bytes(),
+        ));
+    }
+    if name.eq_ignore_ascii_case(b"achieved") && args.len() == 2 {
+        if !client.peer.authenticated {
+            return Outcome::Reply(Reply::err("NOAUTH Authentication required."));
+        }
+        return Outcome::Reply(match crate::replication::Barrier::parse(args[1]) {
+            Some(barrier) => Reply::Int(barrier.achieved(node) as i64),
+            None => Reply::err("ERR malformed SHOAL.ACHIEVED"),
+        });
+    }
     Outcome::Reply(Reply::Error(
         format!(
             "ERR unknown command '{}'",
@@ -93,9 +115,13 @@ fn open_stream(node: &Node, client: &mut Client, args: &[&[u8]]) -> Outcome {
         epoch,
         next_seq,
     };
-    node.forward
+    let lost = node
+        .forward
         .received
         .open(&node.forward.streams.stats, incoming);
+    if lost > 0 {
+        crate::replication::lost(node, from);
+    }
     client.peer.stream = Some(incoming);
     Outcome::Silent
 }
@@ -109,20 +135,36 @@ fn stream_message(node: &Node, client: &mut Client, args: &[&[u8]]) -> Outcome {
     let seq = std::str::from_utf8(args[1])
         .ok()
         .and_then(|t| t.parse::<u64>().ok());
-    if seq != Some(incoming.next_seq) {
+    let Some(seq) = seq.filter(|seq| *seq >= incoming.next_seq) else {
         tracing::warn!(
             from = %incoming.from,
             expected = incoming.next_seq,
             "peer stream out of order; closing it"
         );
         return Outcome::ReplyThen(Reply::err("ERR peer stream out of order"), After::Close);
+    };
+    if seq > incoming.next_seq {
+        let lost = seq - incoming.next_seq;
+        tracing::warn!(from = %incoming.from, lost, "peer stream skipped messages the sender dropped");
+        node.forward
+            .streams
+            .stats
+            .lost
+            .fetch_add(lost, std::sync::atomic::Ordering::Relaxed);
+        crate::replication::lost(node, incoming.from);
     }
-    incoming.next_seq += 1;
+    incoming.next_seq = seq + 1;
     node.forward
         .received
-        .arrived(incoming.from, incoming.epoch, incoming.next_seq - 1);
+        .arrived(incoming.from, incoming.epoch, seq);
+    let incoming = *incoming;
     match Message::parse(args[2], &args[3..]) {
-        Some(message) => super::stream::receive(node, message),
+        Some(message) => {
+            if matches!(message, Message::Replicate { .. } | Message::Synced) {
+                client.peer.ack_due = true;
+            }
+            super::stream::receive(node, &incoming, seq, message)
+        }
         None => {
             tracing::debug!(kind = %String::from_utf8_lossy(args[2]), "unknown peer stream message")
         }

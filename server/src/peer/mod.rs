@@ -70,14 +70,30 @@ impl ClusterMode {
 pub struct Settings {
     redirect: AtomicBool,
     whole_keyspace: AtomicBool,
+    write_concern_all: AtomicBool,
+    write_timeout_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Settings {
-    /// Takes the values of the `cluster-mode` and `cluster-keyspace-commands` directives.
-    pub fn apply(&self, mode: ClusterMode, whole_keyspace: bool) {
+    /// Takes the values of the `cluster-mode`, `cluster-keyspace-commands`,
+    /// `cluster-write-concern` and `cluster-write-timeout` directives.
+    pub fn apply(&self, settings: &crate::cluster::ClusterSettings) {
         self.redirect
-            .store(mode == ClusterMode::Redirect, Ordering::Relaxed);
-        self.whole_keyspace.store(whole_keyspace, Ordering::Relaxed);
+            .store(settings.mode == ClusterMode::Redirect, Ordering::Relaxed);
+        self.whole_keyspace
+            .store(settings.keyspace_whole, Ordering::Relaxed);
+        self.write_concern_all
+            .store(settings.write_concern_all, Ordering::Relaxed);
+        self.write_timeout_ms
+            .store(settings.write_timeout, Ordering::Relaxed);
+    }
+
+    /// `cluster-write-concern all`: the timeout a write waits for its replicas (`None`:
+    /// `local`, no wait).
+    pub fn write_wait(&self) -> Option<std::time::Duration> {
+        self.write_concern_all.load(Ordering::Relaxed).then(|| {
+            std::time::Duration::from_millis(self.write_timeout_ms.load(Ordering::Relaxed))
+        })
     }
 
     pub fn mode(&self) -> ClusterMode {
@@ -129,6 +145,9 @@ pub struct PeerSide {
     pub hops: u8,
     /// Set by `SHOAL.STREAM`: this connection carries a peer's message stream.
     pub stream: Option<stream::Incoming>,
+    /// Replication messages arrived on this stream since the last acknowledgement (sent
+    /// once the batch they came in is done, see `crate::replication::ack`).
+    pub ack_due: bool,
 }
 
 /// Another node: its id, which identifies it, and its client address, where links connect.
@@ -330,6 +349,17 @@ fn send(node: &Node, client: &Client, peer: Peer, bytes: Vec<u8>) -> Awaited {
         Some(rx) => Awaited::Link(rx, peer),
         None => Awaited::Ready(unreachable_peer(peer.addr)),
     }
+}
+
+/// Sends an internal request (`SHOAL.*`, not in an envelope) over this worker's shared link
+/// to `peer` and returns its raw reply (`-TRYAGAIN` when the peer cannot be reached).
+pub async fn call(node: &Node, client: &Client, peer: Peer, args: &[&[u8]]) -> Bytes {
+    let mut request = Vec::new();
+    link::push_header(&mut request, b'*', args.len());
+    for arg in args {
+        link::push_bulk(&mut request, arg);
+    }
+    send(node, client, peer, request).get().await
 }
 
 /// Runs a split request's local part and encodes its reply for the client.

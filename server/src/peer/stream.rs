@@ -30,6 +30,7 @@ use crate::node::Node;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use shoal_cluster::{NodeId, TopologyHandle};
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,40 +56,138 @@ pub enum Message {
     /// A sharded Pub/Sub message (`SPUBLISH`): deliver it to this node's subscribers of the
     /// shard channel.
     ShardPublish { channel: Bytes, payload: Bytes },
+    /// A key's new state, from its primary to a replica (see `crate::replication`):
+    /// `value` is the `store::codec` encoding, `None` for a removal.
+    Replicate {
+        db: u32,
+        key: Bytes,
+        version: u64,
+        /// Absolute expiry in unix ms, 0 for none.
+        expire_at: u64,
+        value: Option<Bytes>,
+    },
+    /// A replica has applied every message of the sender's stream `epoch` up to `seq`.
+    Ack { epoch: u64, seq: u64 },
+    /// A replica lost messages of the sender's stream: send it everything again.
+    Resync,
+    /// The end of a full resend: the replica holds everything it should again.
+    Synced,
 }
 
 impl Message {
-    /// The message's kind and arguments on the wire.
-    fn parts(&self) -> (&'static [u8], [&[u8]; 2]) {
-        match self {
-            Message::Publish { channel, payload } => (b"PUBLISH", [channel, payload]),
-            Message::ShardPublish { channel, payload } => (b"SPUBLISH", [channel, payload]),
+    /// Appends `SHOAL.MSG <seq> <kind> <args>...` to `out`.
+    fn encode(&self, seq: u64, out: &mut Vec<u8>) {
+        let mut numbers = [
+            itoa::Buffer::new(),
+            itoa::Buffer::new(),
+            itoa::Buffer::new(),
+        ];
+        let [n0, n1, n2] = &mut numbers;
+        let mut seq_text = itoa::Buffer::new();
+        let (kind, args): (&[u8], SmallVec<[&[u8]; 5]>) = match self {
+            Message::Publish { channel, payload } => (
+                b"PUBLISH",
+                SmallVec::from_slice(&[&channel[..], &payload[..]]),
+            ),
+            Message::ShardPublish { channel, payload } => (
+                b"SPUBLISH",
+                SmallVec::from_slice(&[&channel[..], &payload[..]]),
+            ),
+            Message::Replicate {
+                db,
+                key,
+                version,
+                expire_at,
+                value,
+            } => {
+                let mut args: SmallVec<[&[u8]; 5]> = SmallVec::new();
+                args.push(n0.format(*db).as_bytes());
+                args.push(key);
+                args.push(n1.format(*version).as_bytes());
+                args.push(n2.format(*expire_at).as_bytes());
+                match value {
+                    Some(value) => {
+                        args.push(value);
+                        (b"REPL", args)
+                    }
+                    None => (b"RDEL", args),
+                }
+            }
+            Message::Ack { epoch, seq } => (
+                b"ACK",
+                SmallVec::from_slice(&[n0.format(*epoch).as_bytes(), n1.format(*seq).as_bytes()]),
+            ),
+            Message::Resync => (b"RESYNC", SmallVec::new()),
+            Message::Synced => (b"SYNCED", SmallVec::new()),
+        };
+        push_header(out, b'*', 3 + args.len());
+        push_bulk(out, b"SHOAL.MSG");
+        push_bulk(out, seq_text.format(seq).as_bytes());
+        push_bulk(out, kind);
+        for arg in args {
+            push_bulk(out, arg);
         }
     }
 
     /// Reads a message from its kind and arguments (`None`: unknown or malformed).
     pub fn parse(kind: &[u8], args: &[&[u8]]) -> Option<Message> {
-        let [channel, payload] = args else {
-            return None;
-        };
-        let (channel, payload) = (
-            Bytes::copy_from_slice(channel),
-            Bytes::copy_from_slice(payload),
-        );
-        if kind.eq_ignore_ascii_case(b"publish") {
-            Some(Message::Publish { channel, payload })
-        } else if kind.eq_ignore_ascii_case(b"spublish") {
-            Some(Message::ShardPublish { channel, payload })
-        } else {
-            None
+        let number = |arg: &[u8]| std::str::from_utf8(arg).ok()?.parse::<u64>().ok();
+        let is = |name: &str| kind.eq_ignore_ascii_case(name.as_bytes());
+        match args {
+            [channel, payload] if is("publish") || is("spublish") => {
+                let (channel, payload) = (
+                    Bytes::copy_from_slice(channel),
+                    Bytes::copy_from_slice(payload),
+                );
+                Some(if is("publish") {
+                    Message::Publish { channel, payload }
+                } else {
+                    Message::ShardPublish { channel, payload }
+                })
+            }
+            [db, key, version, expire_at, rest @ ..]
+                if (is("repl") && rest.len() == 1) || (is("rdel") && rest.is_empty()) =>
+            {
+                Some(Message::Replicate {
+                    db: u32::try_from(number(db)?).ok()?,
+                    key: Bytes::copy_from_slice(key),
+                    version: number(version)?,
+                    expire_at: number(expire_at)?,
+                    value: rest.first().map(|v| Bytes::copy_from_slice(v)),
+                })
+            }
+            [epoch, seq] if is("ack") => Some(Message::Ack {
+                epoch: number(epoch)?,
+                seq: number(seq)?,
+            }),
+            [] if is("resync") => Some(Message::Resync),
+            [] if is("synced") => Some(Message::Synced),
+            _ => None,
         }
     }
 
     /// Approximate bytes it takes queued.
     fn size(&self) -> u64 {
-        let (_, [a, b]) = self.parts();
-        (a.len() + b.len() + 32) as u64
+        let payload = match self {
+            Message::Publish { channel, payload } | Message::ShardPublish { channel, payload } => {
+                channel.len() + payload.len()
+            }
+            Message::Replicate { key, value, .. } => {
+                key.len() + value.as_ref().map_or(0, Bytes::len) + 48
+            }
+            Message::Ack { .. } | Message::Resync | Message::Synced => 16,
+        };
+        (payload + 32) as u64
     }
+}
+
+/// Where a message sent to a peer stands in that peer's stream: it has been applied there
+/// once the peer acknowledges `seq` of `epoch`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark {
+    pub peer: NodeId,
+    pub epoch: u64,
+    pub seq: u64,
 }
 
 /// Counters of the streams, for `/metrics`.
@@ -106,16 +205,19 @@ pub struct StreamStats {
 
 /// A stream's sending end.
 struct Sender {
-    queue: mpsc::UnboundedSender<Message>,
+    queue: mpsc::UnboundedSender<(u64, Message)>,
     /// Bytes queued and not yet written.
     queued: Arc<AtomicU64>,
+    /// This stream's epoch: drawn when it opens, so a reopened stream is a new one.
+    epoch: u64,
+    /// The sequence number of the last message queued (dropped ones included: the
+    /// receiver sees their gap).
+    last_seq: u64,
 }
 
 /// Every stream of this node, by peer.
 pub struct Streams {
     senders: Mutex<HashMap<NodeId, Sender>>,
-    /// This node's stream epoch: new on every start.
-    epoch: u64,
     pub stats: Arc<StreamStats>,
 }
 
@@ -123,7 +225,6 @@ impl Default for Streams {
     fn default() -> Self {
         Streams {
             senders: Mutex::new(HashMap::new()),
-            epoch: rand::random(),
             stats: Arc::default(),
         }
     }
@@ -132,8 +233,9 @@ impl Default for Streams {
 impl Streams {
     /// Queues `message` for `peer`, opening the stream on first use. Must run inside a tokio
     /// runtime (the stream's task runs there). A message that does not fit the queue is
-    /// dropped and counted.
-    pub fn send(&self, node: &Node, peer: Peer, message: Message) {
+    /// dropped and counted (its number is used up, so the receiver sees the gap). Returns
+    /// where the message stands in the stream.
+    pub fn send(&self, node: &Node, peer: Peer, message: Message) -> Mark {
         let size = message.size();
         let mut senders = self.senders.lock();
         if let Some(sender) = senders.get(&peer.id)
@@ -144,16 +246,46 @@ impl Streams {
         let sender = senders
             .entry(peer.id)
             .or_insert_with(|| self.open(node, peer));
+        sender.last_seq += 1;
+        let mark = Mark {
+            peer: peer.id,
+            epoch: sender.epoch,
+            seq: sender.last_seq,
+        };
         if sender.queued.load(Ordering::Relaxed) + size > QUEUE_LIMIT_BYTES {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-            return;
+            return mark;
         }
         sender.queued.fetch_add(size, Ordering::Relaxed);
-        if sender.queue.send(message).is_ok() {
+        if sender.queue.send((mark.seq, message)).is_ok() {
             self.stats.sent.fetch_add(1, Ordering::Relaxed);
         } else {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
         }
+        mark
+    }
+
+    /// Bytes queued for `peer` and not yet written.
+    pub fn queued_bytes(&self, peer: NodeId) -> u64 {
+        self.senders
+            .lock()
+            .get(&peer)
+            .map_or(0, |s| s.queued.load(Ordering::Relaxed))
+    }
+
+    /// The last message queued for each peer (a barrier: once each peer acknowledges its
+    /// mark, everything sent before has been applied).
+    pub fn marks(&self) -> Vec<Mark> {
+        self.senders
+            .lock()
+            .iter()
+            .filter(|(_, s)| !s.queue.is_closed())
+            .map(|(peer, s)| Mark {
+                peer: *peer,
+                epoch: s.epoch,
+                seq: s.last_seq,
+            })
+            .collect()
     }
 
     /// Queues `message` for every other live member.
@@ -171,13 +303,14 @@ impl Streams {
                 id: member.id,
                 addr: member.client,
             };
-            self.send(node, peer, message.clone());
+            let _ = self.send(node, peer, message.clone());
         }
     }
 
     fn open(&self, node: &Node, peer: Peer) -> Sender {
         let (tx, rx) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicU64::new(0));
+        let epoch = rand::random::<u64>() >> 1;
         let task = StreamTask {
             peer,
             from: node
@@ -185,13 +318,18 @@ impl Streams {
                 .get()
                 .map(|c| c.topology.load().myself().id)
                 .unwrap_or(NodeId::ZERO),
-            epoch: self.epoch,
+            epoch,
             secret: node.forward.secret.clone(),
             topology: node.cluster.get().map(|c| c.topology.clone()),
             queued: queued.clone(),
         };
         tokio::spawn(task.run(rx));
-        Sender { queue: tx, queued }
+        Sender {
+            queue: tx,
+            queued,
+            epoch,
+            last_seq: 0,
+        }
     }
 }
 
@@ -206,9 +344,10 @@ struct StreamTask {
 }
 
 impl StreamTask {
-    async fn run(self, mut rx: mpsc::UnboundedReceiver<Message>) {
+    async fn run(self, mut rx: mpsc::UnboundedReceiver<(u64, Message)>) {
         let gone = peer_gone(self.topology.clone(), self.peer.id);
         tokio::pin!(gone);
+        // The number the next connection starts at: one past the last message written.
         let mut next_seq: u64 = 1;
         loop {
             tokio::select! {
@@ -229,7 +368,7 @@ impl StreamTask {
     /// (true).
     async fn connect_and_send(
         &self,
-        rx: &mut mpsc::UnboundedReceiver<Message>,
+        rx: &mut mpsc::UnboundedReceiver<(u64, Message)>,
         next_seq: &mut u64,
     ) -> bool {
         let connected = tokio::time::timeout(
@@ -246,7 +385,6 @@ impl StreamTask {
             Err(_) => return false,
         };
         let mut out = Vec::with_capacity(WRITE_BATCH);
-        let mut number = itoa::Buffer::new();
         let from = self.from.to_string();
         let epoch = self.epoch.to_string();
         let first = next_seq.to_string();
@@ -269,17 +407,10 @@ impl StreamTask {
                 return true;
             };
             let mut next = Some(first);
-            while let Some(message) = next.take() {
+            while let Some((seq, message)) = next.take() {
                 self.queued.fetch_sub(message.size(), Ordering::Relaxed);
-                let (kind, args) = message.parts();
-                push_header(&mut out, b'*', 3 + args.len());
-                push_bulk(&mut out, b"SHOAL.MSG");
-                push_bulk(&mut out, number.format(*next_seq).as_bytes());
-                push_bulk(&mut out, kind);
-                for arg in args {
-                    push_bulk(&mut out, arg);
-                }
-                *next_seq += 1;
+                message.encode(seq, &mut out);
+                *next_seq = seq + 1;
                 if out.len() < WRITE_BATCH {
                     next = rx.try_recv().ok();
                 }
@@ -308,8 +439,9 @@ pub struct Received {
 }
 
 impl Received {
-    /// A stream opening: counts the messages lost since that stream's last connection.
-    pub fn open(&self, stats: &StreamStats, incoming: Incoming) {
+    /// A stream opening: counts the messages lost since that stream's last connection, and
+    /// returns how many.
+    pub fn open(&self, stats: &StreamStats, incoming: Incoming) -> u64 {
         let last = self
             .last
             .lock()
@@ -321,6 +453,7 @@ impl Received {
             tracing::warn!(from = %incoming.from, lost, "peer stream lost messages between connections");
             stats.lost.fetch_add(lost, Ordering::Relaxed);
         }
+        lost
     }
 
     /// Notes that message `seq` of the stream arrived.
@@ -329,8 +462,8 @@ impl Received {
     }
 }
 
-/// Handles one message from a peer's stream.
-pub fn receive(node: &Node, message: Message) {
+/// Handles one message from a peer's stream (`from`, stream `epoch`, number `seq`).
+pub fn receive(node: &Node, incoming: &Incoming, seq: u64, message: Message) {
     node.forward
         .streams
         .stats
@@ -343,6 +476,24 @@ pub fn receive(node: &Node, message: Message) {
         Message::ShardPublish { channel, payload } => {
             node.pubsub.deliver_shard(&channel, &payload);
         }
+        Message::Replicate {
+            db,
+            key,
+            version,
+            expire_at,
+            value,
+        } => crate::replication::apply(
+            node,
+            incoming.from,
+            db as usize,
+            &key,
+            version,
+            expire_at,
+            value.as_deref(),
+        ),
+        Message::Ack { epoch, seq } => crate::replication::acked(node, incoming.from, epoch, seq),
+        Message::Resync => crate::replication::resync_requested(node, incoming.from),
+        Message::Synced => crate::replication::synced(node, incoming, seq),
     }
 }
 
@@ -350,8 +501,23 @@ pub fn receive(node: &Node, message: Message) {
 mod tests {
     use super::*;
 
+    /// Parses an encoded `SHOAL.MSG` frame back into (seq, message).
+    fn decode(frame: &[u8]) -> (u64, Option<Message>) {
+        let text = String::from_utf8_lossy(frame).into_owned();
+        let mut lines = text.split("\r\n");
+        let count: usize = lines.next().unwrap_or("*0")[1..].parse().unwrap_or(0);
+        let mut args = Vec::new();
+        for _ in 0..count {
+            let _length = lines.next();
+            args.push(lines.next().unwrap_or("").as_bytes().to_vec());
+        }
+        let seq = String::from_utf8_lossy(&args[1]).parse().unwrap_or(0);
+        let rest: Vec<&[u8]> = args[3..].iter().map(Vec::as_slice).collect();
+        (seq, Message::parse(&args[2], &rest))
+    }
+
     #[test]
-    fn messages_round_trip_through_their_wire_parts() {
+    fn messages_round_trip_through_their_encoding() {
         let messages = [
             Message::Publish {
                 channel: Bytes::from_static(b"news"),
@@ -361,13 +527,36 @@ mod tests {
                 channel: Bytes::from_static(b"{user}:1"),
                 payload: Bytes::new(),
             },
+            Message::Replicate {
+                db: 3,
+                key: Bytes::from_static(b"k"),
+                version: 1 << 40,
+                expire_at: 0,
+                value: Some(Bytes::from_static(b"v")),
+            },
+            Message::Replicate {
+                db: 0,
+                key: Bytes::from_static(b"gone"),
+                version: 7,
+                expire_at: 12,
+                value: None,
+            },
+            Message::Ack { epoch: 5, seq: 9 },
+            Message::Resync,
+            Message::Synced,
         ];
-        for message in messages {
-            let (kind, args) = message.parts();
-            assert_eq!(Message::parse(kind, &args), Some(message.clone()));
+        for (seq, message) in messages.into_iter().enumerate() {
+            let mut out = Vec::new();
+            message.encode(seq as u64 + 1, &mut out);
+            assert_eq!(decode(&out), (seq as u64 + 1, Some(message.clone())));
         }
         assert_eq!(Message::parse(b"NOPE", &[b"a", b"b"]), None);
         assert_eq!(Message::parse(b"PUBLISH", &[b"a"]), None);
+        assert_eq!(
+            Message::parse(b"REPL", &[b"0", b"k", b"x", b"0", b"v"]),
+            None
+        );
+        assert_eq!(Message::parse(b"ACK", &[b"1"]), None);
     }
 
     #[test]

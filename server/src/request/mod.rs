@@ -16,6 +16,7 @@ use crate::client::{BlockRequest, Client};
 use crate::command::{self, Command, Ctx, Mode, flag, table, transactions};
 use crate::error::Error;
 use crate::node::Node;
+use crate::peer::stream::Mark;
 use crate::peer::{ClusterMode, Part, Plan, frame::Merge};
 use crate::protocol::Reply;
 use crate::store::effects::Effects;
@@ -37,6 +38,15 @@ pub enum Outcome {
     Block(Box<BlockRequest>),
     /// The request runs on other nodes: send it there and relay the answer.
     Forward(Box<Plan>),
+    /// Send this reply once the replicas have acknowledged these stream positions, or
+    /// `-NOREPLICAS` if they have not within the timeout (`cluster-write-concern all`).
+    AwaitReplicas(Reply, SmallVec<[Mark; 2]>, Duration),
+    /// `WAIT`: answer how many replicas have this client's writes, once it is `wanted` or
+    /// the timeout (`None`: none) passes.
+    WaitReplicas {
+        wanted: usize,
+        timeout: Option<Duration>,
+    },
     /// Send nothing (a peer stream's messages).
     Silent,
 }
@@ -52,12 +62,21 @@ pub enum After {
     Monitor,
     /// Leave any special mode (MONITOR) and forget connection-held state (`RESET`).
     Reset,
+    /// Wait for replicas (`WAIT`): the reply is what was reached when the wait ends (the
+    /// handler's reply, what is reached now, is sent only where nothing waits: in `EXEC`).
+    WaitReplicas {
+        wanted: usize,
+        timeout: Option<Duration>,
+    },
 }
 
 impl Outcome {
     fn from_ran(ran: Ran) -> Outcome {
         match (ran.block, ran.after) {
             (Some(request), _) => Outcome::Block(request),
+            (None, Some(After::WaitReplicas { wanted, timeout })) => {
+                Outcome::WaitReplicas { wanted, timeout }
+            }
             (None, Some(after)) => Outcome::ReplyThen(ran.reply, after),
             (None, None) => Outcome::Reply(ran.reply),
         }
@@ -83,6 +102,8 @@ pub fn execute_here(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) 
     match execute_routed(node, client, args, now, false) {
         Outcome::Reply(reply) | Outcome::ReplyThen(reply, _) => reply,
         Outcome::Block(request) => request.timeout_reply,
+        Outcome::AwaitReplicas(reply, ..) => reply,
+        Outcome::WaitReplicas { .. } => Reply::Int(0),
         Outcome::Forward(_) | Outcome::Silent => {
             Reply::err("ERR internal: a local part was routed elsewhere")
         }
@@ -145,13 +166,21 @@ fn execute_routed(
     let effects = keys.take_effects();
     drop(keys);
     // The locks are released: whoever reacts to the changes hears of them now.
+    let mut marks = SmallVec::new();
     if let Some(mut effects) = effects {
         if !effects.is_empty() {
-            crate::effects::dispatch(node, &mut effects);
+            marks = crate::effects::dispatch(node, &mut effects);
         }
         client.effects = Some(effects);
     }
-    Outcome::from_ran(ran)
+    let outcome = Outcome::from_ran(ran);
+    if !marks.is_empty()
+        && let Some(timeout) = node.forward.settings.write_wait()
+        && let Outcome::Reply(reply) = outcome
+    {
+        return Outcome::AwaitReplicas(reply, marks, timeout);
+    }
+    outcome
 }
 
 /// Where a request runs, once the routing decision is applied.
@@ -567,7 +596,13 @@ mod tests {
     fn every_writing_command_group_records_its_changes() {
         use ChangeKind::{Deleted, Written};
         let now = 1_000_000;
-        let cases: &[(&[&str], &str, &[(ChangeKind, &str)])] = &[
+        /// Setup commands, the command, and the (kind, key) changes it records.
+        type Case = (
+            &'static [&'static str],
+            &'static str,
+            &'static [(ChangeKind, &'static str)],
+        );
+        let cases: &[Case] = &[
             (&[], "MSET a 1 b 2", &[(Written, "a"), (Written, "b")]),
             (&["SET n 1"], "INCRBYFLOAT n 1.5", &[(Written, "n")]),
             (&["SET s abc"], "SETRANGE s 1 x", &[(Written, "s")]),

@@ -80,6 +80,7 @@ impl ExpiryCycle {
         if shard.expire_cursor == 0 {
             // Between passes: give back the memory of tables emptied by expiry or deletes.
             shard.shrink_if_sparse(store.hasher());
+            shard.forget_tombstones(now);
         }
         if shard.volatile() == 0 {
             return true;

@@ -14,8 +14,10 @@
 //! - `access`: per-key access tracking (the LRU clock or LFU counter of each entry).
 //! - `evict`: `maxmemory` and eviction: the settings, the pool of candidates, the thread.
 //! - `effects`: the record of what a command, expiry or eviction changed.
+//! - `codec`: a value as bytes and back (replication, snapshots).
 
 pub mod access;
+pub mod codec;
 pub mod effects;
 pub mod entry;
 pub mod evict;
@@ -32,7 +34,7 @@ pub mod zset;
 
 pub use entry::Entry;
 pub use locked::Locked;
-pub use shard::{EntryMut, Shard, ShardStats};
+pub use shard::{EntryMut, Replicated, Shard, ShardStats};
 pub use value::{StrEncoding, Value, ValueRef};
 
 use crossbeam_utils::CachePadded;
@@ -183,6 +185,49 @@ impl Store {
 
     pub(crate) fn lock_shard(&self, db: DbIndex, shard: usize) -> MutexGuard<'_, Shard> {
         self.dbs[db].shards[shard].lock()
+    }
+
+    /// Applies a write replicated from the key's primary (see [`Shard::apply`]): true if it
+    /// was newer than what this node holds.
+    pub fn apply_replicated(
+        &self,
+        db: DbIndex,
+        key: &[u8],
+        write: shard::Replicated,
+        now: u64,
+    ) -> bool {
+        if db >= self.dbs.len() {
+            return false;
+        }
+        let hash = self.hash(key);
+        let tracking = self.evictor.settings.tracking();
+        let mut shard = self.lock_shard(db, Self::shard_of(hash));
+        shard.apply(hash, key, write, now, tracking, self.hasher())
+    }
+
+    /// Calls `f` on `key`'s live entry, if any, under its shard's lock, without touching or
+    /// counting it.
+    pub fn peek<T>(
+        &self,
+        db: DbIndex,
+        key: &[u8],
+        now: u64,
+        f: impl FnOnce(&Entry) -> T,
+    ) -> Option<T> {
+        if db >= self.dbs.len() {
+            return None;
+        }
+        let hash = self.hash(key);
+        let shard = self.lock_shard(db, Self::shard_of(hash));
+        shard.peek(hash, key, now).map(f)
+    }
+
+    /// Calls `f` on every live entry of shard `index` of database `db`, under the shard's
+    /// lock (a snapshot walks the keyspace this way, a shard at a time).
+    pub fn visit_shard(&self, db: DbIndex, index: usize, now: u64, f: impl FnMut(&Entry)) {
+        if db < self.dbs.len() && index < SHARDS {
+            self.lock_shard(db, index).for_each_live(now, f);
+        }
     }
 
     /// Locks the shards holding `keys` (database, key) and returns the view over them.

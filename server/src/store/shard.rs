@@ -58,6 +58,23 @@ pub struct Shard {
     pub(super) pass_ttl_count: u64,
     pub avg_ttl_ms: u64,
     pub stats: ShardStats,
+    /// Keys deleted by a replicated removal, with the removal's version and when it
+    /// arrived: an older write that arrives later must not bring the key back. Kept for
+    /// [`TOMBSTONE_HORIZON_MS`], then forgotten (see [`Shard::apply`]).
+    tombstones: std::collections::HashMap<Box<[u8]>, (Version, u64)>,
+}
+
+/// How long a replicated removal is remembered (ms): far longer than a replication message
+/// can stay in flight or a snapshot can take to arrive behind it.
+pub const TOMBSTONE_HORIZON_MS: u64 = 5 * 60 * 1000;
+
+/// A write replicated from a key's primary: its whole new state.
+#[derive(Debug)]
+pub struct Replicated {
+    pub version: Version,
+    /// `None`: the key was removed (deleted, expired or evicted on the primary).
+    pub value: Option<Value>,
+    pub expire_at: Option<u64>,
 }
 
 /// A live entry found by a lookup, with what is needed to change its expiry consistently.
@@ -295,6 +312,23 @@ impl Shard {
         tracking: Tracking,
         hasher: impl Fn(&[u8]) -> u64,
     ) -> Option<Value> {
+        let version = self.clock.tick(now);
+        self.insert_at(hash, key, value, expire_at, now, tracking, hasher, version)
+    }
+
+    /// [`Shard::insert`] with the given version.
+    #[allow(clippy::too_many_arguments)]
+    fn insert_at(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        value: Value,
+        expire_at: Option<u64>,
+        now: u64,
+        tracking: Tracking,
+        hasher: impl Fn(&[u8]) -> u64,
+        version: Version,
+    ) -> Option<Value> {
         let at = expire_at.unwrap_or(0);
         if at != 0 {
             self.volatile += 1;
@@ -311,7 +345,6 @@ impl Shard {
         if self.table.len() == self.table.capacity() {
             self.generation = self.generation.wrapping_add(1);
         }
-        let version = self.clock.tick(now);
         let new = Entry::new(key, value, at, access, version.raw());
         match self
             .table
@@ -334,6 +367,70 @@ impl Shard {
             hashbrown::hash_table::Entry::Vacant(slot) => {
                 slot.insert(new);
                 None
+            }
+        }
+    }
+
+    /// Applies a write replicated from the key's primary if it is newer than what this shard
+    /// holds (a live or expired entry, or a removal's tombstone); an older or repeated one is
+    /// ignored, so messages may arrive twice or out of order. Returns whether it applied.
+    /// The shard's clock moves past the version, so a write made here later (after a
+    /// failover) is newer.
+    pub fn apply(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        write: Replicated,
+        now: u64,
+        tracking: Tracking,
+        hasher: impl Fn(&[u8]) -> u64,
+    ) -> bool {
+        self.clock.observe(write.version);
+        let held = self
+            .table
+            .find(hash, |e| e.key() == key)
+            .map(|e| Version::from_raw(e.version()));
+        let buried = self.tombstones.get(key).map(|(version, _)| *version);
+        if held.max(buried).is_some_and(|v| v >= write.version) {
+            return false;
+        }
+        let expired = write.expire_at.is_some_and(|at| at <= now);
+        match write.value {
+            Some(value) if !expired => {
+                self.tombstones.remove(key);
+                self.insert_at(
+                    hash,
+                    key,
+                    value,
+                    write.expire_at,
+                    now,
+                    tracking,
+                    hasher,
+                    write.version,
+                );
+            }
+            _ => {
+                self.remove(hash, key, now);
+                self.tombstones.insert(key.into(), (write.version, now));
+            }
+        }
+        true
+    }
+
+    /// Forgets tombstones older than the horizon. Returns how many are left.
+    pub fn forget_tombstones(&mut self, now: u64) -> usize {
+        if !self.tombstones.is_empty() {
+            self.tombstones
+                .retain(|_, (_, at)| at.saturating_add(TOMBSTONE_HORIZON_MS) > now);
+        }
+        self.tombstones.len()
+    }
+
+    /// Calls `f` on every live entry (a snapshot walks a shard this way, under its lock).
+    pub fn for_each_live(&self, now: u64, mut f: impl FnMut(&Entry)) {
+        for entry in self.table.iter() {
+            if !entry.is_expired(now) {
+                f(entry);
             }
         }
     }

@@ -455,6 +455,15 @@ impl Stream {
         self.last_id = id;
     }
 
+    /// Restores the bookkeeping of a stream rebuilt from its entries (`codec`): the last ID
+    /// it ever had, the greatest deleted one, and how many entries it ever had. Values below
+    /// what the entries imply are ignored.
+    pub fn restore_history(&mut self, last_id: StreamId, max_deleted: StreamId, added: u64) {
+        self.last_id = self.last_id.max(last_id);
+        self.max_deleted = self.max_deleted.max(max_deleted);
+        self.entries_added = self.entries_added.max(added);
+    }
+
     /// The block that would hold `id`: the last one starting at or before it.
     fn block_key_for(&self, id: StreamId) -> Option<StreamId> {
         self.blocks.range(..=id).next_back().map(|(key, _)| *key)

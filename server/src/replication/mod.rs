@@ -1,0 +1,445 @@
+//! Replication: every key on its slot's R owners.
+//!
+//! A slot's primary runs every write; what the write changed (its effects record, see
+//! `store::effects`) is then sent to each of the slot's replicas on this node's peer stream
+//! to it (`peer::stream`): the key's whole new state (the `store::codec` encoding of its
+//! value, its HLC version and absolute expiry) or its removal. Values, not commands, so
+//! `SPOP`, `INCRBYFLOAT` and relative TTLs come out the same everywhere. Streams are ordered
+//! and numbered; a replica applies a state only if it is newer than what it holds
+//! (`Shard::apply`), so a message that arrives twice, or a snapshot that crosses a live write,
+//! is harmless, and a removal leaves a tombstone so an older write never brings a key back.
+//!
+//! A replica acknowledges the stream position it has applied after each batch of messages
+//! ([`ack`]). A primary knows, per peer, the last position acknowledged: `WAIT` and the
+//! `cluster-write-concern all` directive wait on that ([`Barrier`], [`Waiter`]).
+//!
+//! A replica that sees a gap in a primary's stream (messages dropped or lost with a
+//! connection) asks it to resend everything ([`Message::Resync`]) and stops acknowledging until
+//! the resend ends ([`Message::Synced`]). When the topology changes, a primary sends a
+//! snapshot of each slot to every replica that did not own it before (a node that joined or
+//! restarted, or the new replica of a slot whose owner died): see `snapshot`.
+
+mod snapshot;
+
+use crate::node::Node;
+use crate::peer::Peer;
+use crate::peer::stream::{Incoming, Mark, Message};
+use crate::store::effects::{ChangeKind, Effects};
+use crate::store::{DbIndex, Replicated};
+use bytes::Bytes;
+use parking_lot::Mutex;
+use shoal_cluster::slot::key_slot;
+use shoal_cluster::{NodeId, Topology, Version};
+use smallvec::SmallVec;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+pub use snapshot::spawn;
+
+/// Where this node's writes stand with the others: what was sent, what was acknowledged.
+#[derive(Default)]
+pub struct Replication {
+    /// The last replication message sent to each peer.
+    sent: Mutex<HashMap<NodeId, Mark>>,
+    /// The last position each peer acknowledged: (stream epoch, seq, when).
+    acks: Mutex<HashMap<NodeId, (u64, u64, Instant)>>,
+    /// Woken on every acknowledgement.
+    acked: tokio::sync::Notify,
+    /// Primaries this node lost messages from and asked for a resend: no acknowledgement to
+    /// them until it ends.
+    resyncing: Mutex<HashSet<NodeId>>,
+    /// Snapshots to send: peers that asked for a resend.
+    snapshot_requests: Mutex<HashSet<NodeId>>,
+    snapshot_wake: tokio::sync::Notify,
+    pub stats: ReplicationStats,
+}
+
+/// Counters for INFO and `/metrics`.
+#[derive(Debug, Default)]
+pub struct ReplicationStats {
+    /// Key states sent to replicas as writes happened.
+    pub sent: AtomicU64,
+    /// Key states sent in snapshots.
+    pub snapshot_keys: AtomicU64,
+    /// Snapshots sent (one per peer and topology change or resend).
+    pub snapshots: AtomicU64,
+    /// Key states received and applied (newer than what was held).
+    pub applied: AtomicU64,
+    /// Key states received and ignored (not newer).
+    pub stale: AtomicU64,
+    /// Key states received with a value that could not be decoded.
+    pub malformed: AtomicU64,
+    /// Resends this node asked for after losing messages.
+    pub resyncs_requested: AtomicU64,
+    /// Writes that could not get their acknowledgements in time (`cluster-write-concern all`).
+    pub write_concern_failures: AtomicU64,
+}
+
+/// Sends what `effects` changed in slots this node is primary of to their replicas. Returns
+/// the stream positions of the messages sent, one per peer (the last).
+pub fn replicate(node: &Node, effects: &Effects) -> SmallVec<[Mark; 2]> {
+    let mut marks: SmallVec<[Mark; 2]> = SmallVec::new();
+    let Some(cluster) = node.cluster.get() else {
+        return marks;
+    };
+    if cluster.topology.is_single_node() {
+        return marks;
+    }
+    let topology = cluster.topology.load();
+    let now = crate::clock::now_ms();
+    let mut value = Vec::new();
+    for (change, key) in effects.changes() {
+        let slot = key_slot(key);
+        if !topology.is_primary(slot) {
+            continue;
+        }
+        let message = match change.kind {
+            ChangeKind::Written => {
+                let state = node.store.peek(change.db, key, now, |entry| {
+                    value.clear();
+                    crate::store::codec::encode(entry.value(), &mut value);
+                    (entry.version(), entry.expire_at().unwrap_or(0))
+                });
+                // Gone since (a later command removed it, and replicates that itself).
+                let Some((version, expire_at)) = state else {
+                    continue;
+                };
+                Message::Replicate {
+                    db: change.db as u32,
+                    key: Bytes::copy_from_slice(key),
+                    version,
+                    expire_at,
+                    value: Some(Bytes::copy_from_slice(&value)),
+                }
+            }
+            ChangeKind::Deleted | ChangeKind::Expired | ChangeKind::Evicted => Message::Replicate {
+                db: change.db as u32,
+                key: Bytes::copy_from_slice(key),
+                version: change.version.raw(),
+                expire_at: 0,
+                value: None,
+            },
+        };
+        for replica in topology.owners(slot).skip(1) {
+            let peer = Peer {
+                id: replica.id,
+                addr: replica.client,
+            };
+            let mark = node.forward.streams.send(node, peer, message.clone());
+            node.replication.stats.sent.fetch_add(1, Ordering::Relaxed);
+            match marks.iter_mut().find(|m| m.peer == mark.peer) {
+                Some(known) => *known = mark,
+                None => marks.push(mark),
+            }
+        }
+    }
+    if !marks.is_empty() {
+        let mut sent = node.replication.sent.lock();
+        for mark in &marks {
+            sent.insert(mark.peer, *mark);
+        }
+    }
+    marks
+}
+
+/// A replicated key state arrived from `from`: applies it if newer.
+pub fn apply(
+    node: &Node,
+    from: NodeId,
+    db: DbIndex,
+    key: &[u8],
+    version: u64,
+    expire_at: u64,
+    value: Option<&[u8]>,
+) {
+    let stats = &node.replication.stats;
+    let value = match value {
+        None => None,
+        Some(bytes) => match crate::store::codec::decode(bytes) {
+            Some(value) => Some(value),
+            None => {
+                stats.malformed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%from, "replicated value could not be decoded; ignored");
+                return;
+            }
+        },
+    };
+    let write = Replicated {
+        version: Version::from_raw(version),
+        value,
+        expire_at: (expire_at != 0).then_some(expire_at),
+    };
+    let now = crate::clock::now_ms();
+    if node.store.apply_replicated(db, key, write, now) {
+        stats.applied.fetch_add(1, Ordering::Relaxed);
+    } else {
+        stats.stale.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Sends `from` the acknowledgement of everything its stream delivered so far on the
+/// connection `incoming` describes (called once per batch of stream messages).
+pub fn ack(node: &Node, incoming: &Incoming) {
+    if node.replication.resyncing.lock().contains(&incoming.from) {
+        return;
+    }
+    let Some(peer) = peer_by_id(node, incoming.from) else {
+        return;
+    };
+    let message = Message::Ack {
+        epoch: incoming.epoch,
+        seq: incoming.next_seq - 1,
+    };
+    let _ = node.forward.streams.send(node, peer, message);
+}
+
+/// `peer` acknowledged position `seq` of our stream `epoch`.
+pub fn acked(node: &Node, peer: NodeId, epoch: u64, seq: u64) {
+    {
+        let mut acks = node.replication.acks.lock();
+        let entry = acks.entry(peer).or_insert((epoch, 0, Instant::now()));
+        if entry.0 != epoch || seq >= entry.1 {
+            *entry = (epoch, seq, Instant::now());
+        }
+    }
+    node.replication.acked.notify_waiters();
+}
+
+/// Messages from `from` were lost: asks it to resend everything (once until it has).
+pub fn lost(node: &Node, from: NodeId) {
+    if !node.replication.resyncing.lock().insert(from) {
+        return;
+    }
+    node.replication
+        .stats
+        .resyncs_requested
+        .fetch_add(1, Ordering::Relaxed);
+    if let Some(peer) = peer_by_id(node, from) {
+        let _ = node.forward.streams.send(node, peer, Message::Resync);
+    }
+}
+
+/// `from` lost messages of ours: sends it a snapshot of every slot it replicates of ours.
+pub fn resync_requested(node: &Node, from: NodeId) {
+    node.replication.snapshot_requests.lock().insert(from);
+    node.replication.snapshot_wake.notify_one();
+}
+
+/// A resend from `incoming.from` ended: acknowledgements resume.
+pub fn synced(node: &Node, incoming: &Incoming, _seq: u64) {
+    node.replication.resyncing.lock().remove(&incoming.from);
+}
+
+/// The live member with id `id`, as a peer.
+fn peer_by_id(node: &Node, id: NodeId) -> Option<Peer> {
+    let cluster = node.cluster.get()?;
+    let topology = cluster.topology.load();
+    topology
+        .member(&id)
+        .filter(|m| m.state.is_live())
+        .map(|m| Peer {
+            id: m.id,
+            addr: m.client,
+        })
+}
+
+/// How many replicas a write has here: R - 1, capped by the other live members.
+fn degree(topology: &Topology) -> usize {
+    let others = topology.live_members().count().saturating_sub(1);
+    topology.slots().replication().saturating_sub(1).min(others)
+}
+
+/// Whether `mark` has been acknowledged.
+fn is_acked(acks: &HashMap<NodeId, (u64, u64, Instant)>, mark: &Mark) -> bool {
+    acks.get(&mark.peer)
+        .is_some_and(|(epoch, seq, _)| *epoch == mark.epoch && *seq >= mark.seq)
+}
+
+/// The last replication message sent to every peer at one moment: once each is
+/// acknowledged, every write made here before has reached its replicas.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Barrier(Vec<Mark>);
+
+impl Barrier {
+    /// Where replication stands now.
+    pub fn now(node: &Node) -> Barrier {
+        Barrier(node.replication.sent.lock().values().copied().collect())
+    }
+
+    /// From a set of marks (the positions one client's writes reached).
+    pub fn of(marks: &[Mark]) -> Barrier {
+        Barrier(marks.to_vec())
+    }
+
+    /// How many replicas every write before the barrier has reached, at least: the number
+    /// of replicas a write has here, less the peers that have not acknowledged their mark
+    /// (each may be the one replica of some write).
+    pub fn achieved(&self, node: &Node) -> usize {
+        let Some(cluster) = node.cluster.get() else {
+            return 0;
+        };
+        let degree = degree(&cluster.topology.load());
+        let acks = node.replication.acks.lock();
+        let missing = self.0.iter().filter(|m| !is_acked(&acks, m)).count();
+        degree.saturating_sub(missing)
+    }
+
+    /// Text form for `SHOAL.BARRIER`: `peer:epoch:seq` marks separated by commas.
+    pub fn render(&self) -> String {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|m| format!("{}:{}:{}", m.peer, m.epoch, m.seq))
+            .collect();
+        parts.join(",")
+    }
+
+    /// Reads [`Barrier::render`]'s text (`None`: malformed).
+    pub fn parse(text: &[u8]) -> Option<Barrier> {
+        let text = std::str::from_utf8(text).ok()?;
+        if text.is_empty() {
+            return Some(Barrier::default());
+        }
+        text.split(',')
+            .map(|part| {
+                let mut fields = part.split(':');
+                let mark = Mark {
+                    peer: fields.next()?.parse().ok()?,
+                    epoch: fields.next()?.parse().ok()?,
+                    seq: fields.next()?.parse().ok()?,
+                };
+                fields.next().is_none().then_some(mark)
+            })
+            .collect::<Option<Vec<Mark>>>()
+            .map(Barrier)
+    }
+}
+
+/// Waits until every mark is acknowledged or `deadline` passes; true if acknowledged.
+pub async fn wait_acked(node: &Node, marks: &[Mark], deadline: Instant) -> bool {
+    loop {
+        let notified = node.replication.acked.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let acks = node.replication.acks.lock();
+            if marks.iter().all(|m| is_acked(&acks, m)) {
+                return true;
+            }
+        }
+        if tokio::time::timeout_at(deadline.into(), notified)
+            .await
+            .is_err()
+        {
+            return false;
+        }
+    }
+}
+
+/// Waits until this node's `barrier` has reached `wanted` replicas or `deadline` passes;
+/// returns what it reached.
+pub async fn wait_achieved(
+    node: &Node,
+    barrier: &Barrier,
+    wanted: usize,
+    deadline: Option<Instant>,
+) -> usize {
+    loop {
+        let notified = node.replication.acked.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let achieved = barrier.achieved(node);
+        if achieved >= wanted {
+            return achieved;
+        }
+        match deadline {
+            Some(deadline) => {
+                if tokio::time::timeout_at(deadline.into(), notified)
+                    .await
+                    .is_err()
+                {
+                    return barrier.achieved(node);
+                }
+            }
+            None => notified.await,
+        }
+    }
+}
+
+/// `WAIT` for a client: the least number of replicas reached, over this node's barrier and
+/// that of every other live node (which may have run writes this client sent through here),
+/// waiting until it reaches `wanted` or `timeout` passes (`None`: no limit).
+pub async fn wait(
+    node: &Node,
+    client: &crate::client::Client,
+    wanted: usize,
+    timeout: Option<Duration>,
+) -> usize {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let mut remote: Vec<(Peer, Bytes)> = Vec::new();
+    if let Some(cluster) = node.cluster.get()
+        && !cluster.topology.is_single_node()
+    {
+        let topology = cluster.topology.load_full();
+        let me = topology.myself().id;
+        for member in topology.live_members().filter(|m| m.id != me) {
+            let peer = Peer {
+                id: member.id,
+                addr: member.client,
+            };
+            let reply = crate::peer::call(node, client, peer, &[b"SHOAL.BARRIER"]).await;
+            match crate::peer::frame::bulk(&reply) {
+                Some(barrier) => remote.push((peer, Bytes::copy_from_slice(barrier))),
+                // An unreachable node counts as holding writes no replica has.
+                None => return 0,
+            }
+        }
+    }
+    let local = Barrier::now(node);
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let mut achieved = if remote.is_empty() {
+            wait_achieved(node, &local, wanted, deadline).await
+        } else {
+            local.achieved(node)
+        };
+        for (peer, barrier) in &remote {
+            if achieved == 0 {
+                break;
+            }
+            let reply = crate::peer::call(node, client, *peer, &[b"SHOAL.ACHIEVED", barrier]).await;
+            let theirs = crate::peer::frame::integer(&reply).unwrap_or(0).max(0) as usize;
+            achieved = achieved.min(theirs);
+        }
+        let expired = deadline.is_some_and(|d| Instant::now() >= d);
+        if achieved >= wanted || expired || remote.is_empty() {
+            return achieved;
+        }
+        // Other nodes' acknowledgements are polled, more slowly as the wait goes on.
+        let sleep = match deadline {
+            Some(d) => pause.min(d.saturating_duration_since(Instant::now())),
+            None => pause,
+        };
+        tokio::time::sleep(sleep).await;
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// Per peer, for INFO replication: (peer, last sent seq, acknowledged seq, ms since the last
+/// acknowledgement).
+pub fn peers(node: &Node) -> Vec<(NodeId, u64, u64, u64)> {
+    let sent = node.replication.sent.lock();
+    let acks = node.replication.acks.lock();
+    sent.values()
+        .map(|mark| {
+            let (acked, since) = acks
+                .get(&mark.peer)
+                .filter(|(epoch, _, _)| *epoch == mark.epoch)
+                .map_or((0, u64::MAX), |(_, seq, at)| {
+                    (*seq, at.elapsed().as_millis() as u64)
+                });
+            (mark.peer, mark.seq, acked, since)
+        })
+        .collect()
+}
