@@ -541,8 +541,8 @@ fn a_hung_peer_fails_forwarded_requests_once_it_is_declared_down() {
     assert!(reply.starts_with("-TRYAGAIN "), "{reply}");
     let reply = blocked.read_reply();
     assert!(reply.starts_with("-TRYAGAIN "), "{reply}");
-    // Its slots now have another primary (empty: there is no replication yet).
-    assert_eq!(raw.call(&["GET", &key]), "$-1\r\n");
+    // Its slots now have another primary: the replica, which holds the key.
+    assert_eq!(raw.call(&["GET", &key]), "$1\r\nv\r\n");
     let hung = cluster.take(2);
     hung.signal("CONT");
 }
