@@ -128,6 +128,9 @@ pub struct Client {
     pub reply_mode: ReplyMode,
     /// `CLIENT NO-TOUCH`: reads do not update LRU clocks.
     pub no_touch: bool,
+    /// `READONLY`: reads of keys this node replicates are served here (possibly a little
+    /// behind their primary), as Redis Cluster's replicas serve them.
+    pub replica_reads: bool,
     /// Inside `MULTI`: the commands queued so far.
     pub multi: Option<Transaction>,
     /// Keys under `WATCH`, and the node's keyspace epoch when the first was watched.
@@ -156,6 +159,7 @@ impl Client {
             protocol: Protocol::Resp2,
             reply_mode: ReplyMode::On,
             no_touch: false,
+            replica_reads: false,
             multi: None,
             watched: Vec::new(),
             watch_epoch: 0,

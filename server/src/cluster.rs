@@ -5,8 +5,9 @@
 //! only turns the server's settings into a [`ClusterConfig`], starts the [`Cluster`] once the
 //! client port is bound (its port decides the default bus port, client port + 10000 as in
 //! Redis), and keeps the handle with the [`TopologyHandle`] that commands read per request.
-//! The `CLUSTER` commands and the `-MOVED` check are in `command/cluster.rs`; forwarding
-//! (`cluster-mode`, `cluster-keyspace-commands`) is in `forward/`.
+//! It also keeps the [`Lease`]: whether the node has been out of touch (paused, cut off) and
+//! must not serve keys until it has caught up. The `CLUSTER` commands are in
+//! `command/cluster.rs`, routing in `request/route.rs`, forwarding in `peer/`.
 
 use crate::config::{Config, Directive, int_in};
 use crate::peer::ClusterMode;
@@ -330,6 +331,120 @@ pub struct NodeCluster {
     pub handle: Cluster,
     /// The current topology, read lock-free per request.
     pub topology: TopologyHandle,
+    /// Whether this node may trust its topology enough to serve keys (see [`Lease`]).
+    pub lease: std::sync::Arc<Lease>,
+}
+
+/// A node that has not heard from the cluster for a while, or whose process was paused, may
+/// hold a topology the others have moved on from: they may have declared it down and given
+/// its slots to its replicas, which now take writes. Serving its old slots then would take
+/// writes that are lost, or answer values that are no longer current. The lease says when
+/// that is possible: a watchdog ([`Lease::watch`]) ticks every 100 ms; a node that had peers is
+/// *fenced* (keyed commands get `-CLUSTERDOWN`) while the watchdog has not ticked for half the
+/// node timeout (the process was paused, or starved: SWIM may already have declared it down),
+/// for half a node timeout more once it ticks again (gossip tells it meanwhile whether it was
+/// declared down), for twice the node timeout after it learns it was declared down (long
+/// enough to rejoin and learn the topology the others agreed on), and while no gossip arrived
+/// for a whole node timeout although other members are live (cut off from them).
+pub struct Lease {
+    node_timeout_ms: u64,
+    /// Unix ms of the watchdog's last tick.
+    last_tick_ms: std::sync::atomic::AtomicU64,
+    /// Fenced until this Unix ms (after a pause).
+    fenced_until_ms: std::sync::atomic::AtomicU64,
+    /// No gossip arrived for a node timeout while other members are live.
+    cut_off: std::sync::atomic::AtomicBool,
+    /// Other members were live at the watchdog's last tick: only then can the others have
+    /// moved on without this node (a node alone fences nothing).
+    had_peers: std::sync::atomic::AtomicBool,
+}
+
+impl Lease {
+    fn new(node_timeout_ms: u64) -> Lease {
+        Lease {
+            node_timeout_ms,
+            last_tick_ms: crate::clock::now_ms().into(),
+            fenced_until_ms: 0.into(),
+            cut_off: false.into(),
+            had_peers: false.into(),
+        }
+    }
+
+    /// Whether keyed commands must be refused at `now` (Unix ms).
+    #[inline]
+    pub fn fenced(&self, now: u64) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        now < self.fenced_until_ms.load(Relaxed)
+            || (self.had_peers.load(Relaxed)
+                && (self.cut_off.load(Relaxed)
+                    || now.saturating_sub(self.last_tick_ms.load(Relaxed))
+                        > self.node_timeout_ms / 2))
+    }
+
+    fn fence_until(&self, until: u64) {
+        self.fenced_until_ms
+            .fetch_max(until, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The watchdog: runs on the node's main runtime for as long as the node does.
+    pub async fn watch(
+        self: std::sync::Arc<Self>,
+        stats: std::sync::Arc<shoal_cluster::ClusterStats>,
+        topology: TopologyHandle,
+        mut events: tokio::sync::broadcast::Receiver<shoal_cluster::MembershipEvent>,
+    ) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let accepted = |s: shoal_cluster::StatsSnapshot| {
+            s.packets_received
+                .saturating_sub(s.dropped_oversized + s.dropped_malformed)
+                .saturating_sub(s.dropped_unauthenticated + s.dropped_rejected)
+        };
+        let mut heard = accepted(stats.snapshot());
+        let mut heard_at = crate::clock::now_ms();
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                event = events.recv() => {
+                    match event {
+                        Ok(shoal_cluster::MembershipEvent::Renewed(_)) => {
+                            tracing::warn!("the cluster declared this node down; refusing keys until it has rejoined and caught up");
+                            self.fence_until(crate::clock::now_ms() + 2 * self.node_timeout_ms);
+                        }
+                        // Membership has stopped: the node is shutting down.
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                        _ => {}
+                    }
+                    continue;
+                }
+            }
+            let now = crate::clock::now_ms();
+            let last = self.last_tick_ms.swap(now, Relaxed);
+            if now.saturating_sub(last) > self.node_timeout_ms / 2 && self.had_peers.load(Relaxed) {
+                tracing::warn!(
+                    paused_ms = now.saturating_sub(last),
+                    "this node was paused; refusing keys until it knows whether the cluster moved on"
+                );
+                self.fence_until(now + self.node_timeout_ms / 2);
+            }
+            let count = accepted(stats.snapshot());
+            if count != heard {
+                heard = count;
+                heard_at = now;
+            }
+            let others_live = topology.load().live_members().count() > 1;
+            // After a pause this node may have rejoined as a new member and see itself alone
+            // for a moment: it still had peers.
+            if !self.fenced(now) {
+                self.had_peers.store(others_live, Relaxed);
+            }
+            let cut_off = others_live && now.saturating_sub(heard_at) > self.node_timeout_ms;
+            if cut_off != self.cut_off.swap(cut_off, Relaxed) && cut_off {
+                tracing::warn!("no gossip from the cluster for a node timeout; refusing keys");
+            }
+        }
+    }
 }
 
 impl NodeCluster {
@@ -355,7 +470,17 @@ impl NodeCluster {
         cluster.replicas = settings.replication_factor;
         let handle = Cluster::start(cluster, &tokio::runtime::Handle::current())?;
         let topology = handle.topology_handle();
-        Ok(NodeCluster { handle, topology })
+        let lease = std::sync::Arc::new(Lease::new(settings.node_timeout));
+        tokio::spawn(
+            lease
+                .clone()
+                .watch(handle.stats_handle(), topology.clone(), handle.events()),
+        );
+        Ok(NodeCluster {
+            handle,
+            topology,
+            lease,
+        })
     }
 
     /// Leaves the cluster gracefully (peers learn at once rather than after the node timeout),

@@ -261,7 +261,8 @@ impl Connection {
             let reply = match request::execute(node, client, &args, now) {
                 Outcome::Silent => continue,
                 Outcome::Reply(reply) => reply,
-                Outcome::AwaitReplicas(reply, marks, timeout) => {
+                Outcome::AwaitReplicas(waiting) => {
+                    let (reply, marks, timeout) = *waiting;
                     // Its reply waits for the replicas in its turn; later replies queue
                     // behind it.
                     if audible(client) {
@@ -483,7 +484,7 @@ enum Queued {
     Remote(Pending),
     /// A write's reply (encoded), sent once its replicas acknowledge these positions by the
     /// deadline, else `-NOREPLICAS` (`cluster-write-concern all`).
-    Replicated(Vec<u8>, SmallVec<[Mark; 2]>, std::time::Instant),
+    Replicated(Vec<u8>, Vec<Mark>, std::time::Instant),
 }
 
 /// Whether the current command's reply is sent, by the same rules as [`emit`].

@@ -10,7 +10,6 @@
 use crate::node::Node;
 use crate::peer::stream::Mark;
 use crate::store::effects::Effects;
-use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// Makes the store hand what expiry and eviction change to [`dispatch`].
@@ -26,7 +25,7 @@ pub fn listen_to_store(node: &Arc<Node>) {
 /// Hands `effects` to everyone who reacts to changes, then serves the clients blocked on the
 /// keys it made ready. Returns where the changes stand in the replicas' streams (what
 /// `cluster-write-concern all` waits for).
-pub fn dispatch(node: &Node, effects: &mut Effects) -> SmallVec<[Mark; 2]> {
+pub fn dispatch(node: &Node, effects: &mut Effects) -> Vec<Mark> {
     let marks = publish(node, effects);
     let ready = effects.take_ready();
     if !ready.is_empty() {
@@ -37,7 +36,7 @@ pub fn dispatch(node: &Node, effects: &mut Effects) -> SmallVec<[Mark; 2]> {
 
 /// Hands `effects` to everyone who reacts to changes, except blocked clients (which the
 /// caller serves): replicas, then keyspace notifications.
-pub fn publish(node: &Node, effects: &Effects) -> SmallVec<[Mark; 2]> {
+pub fn publish(node: &Node, effects: &Effects) -> Vec<Mark> {
     let marks = crate::replication::replicate(node, effects);
     crate::notify::publish(node, effects);
     marks

@@ -161,6 +161,18 @@ fn acknowledged_writes_survive_a_killed_primary() {
     drop(cluster.take(last));
     cluster.wait_until_agreed(1, Duration::from_secs(30));
     let mut conn = cluster.node(0).conn();
+    // Between the last peer going silent and its being declared down the node may refuse
+    // keys for a moment (it could be the one cut off); it serves again once alone.
+    eventually(
+        "the last node to serve keys",
+        Duration::from_secs(10),
+        || {
+            redis::cmd("GET")
+                .arg("s:0")
+                .query::<Option<String>>(&mut conn)
+                .is_ok()
+        },
+    );
     check_everything(&mut conn, &strings);
 }
 
@@ -309,4 +321,114 @@ fn replication_traffic_needs_the_cluster_secret() {
         raw.call(&["SHOAL.BARRIER"]),
         "-NOAUTH Authentication required.\r\n"
     );
+}
+
+#[test]
+fn a_paused_primary_does_not_take_writes_for_slots_that_failed_over() {
+    let cluster = TestCluster::start(3, FAST);
+    let port0 = cluster.node(0).port;
+    let key = (0..1000)
+        .map(|i| format!("p:{i}"))
+        .find(|k| primary_port(port0, k) != port0)
+        .expect("a key elsewhere");
+    let owner = primary_port(port0, &key);
+    let paused = (1..3)
+        .find(|&i| cluster.node(i).port == owner)
+        .expect("owner index");
+    let mut raw = cluster.node(0).raw();
+    assert_eq!(raw.call(&["SET", &key, "before"]), "+OK\r\n");
+    assert_eq!(raw.call(&["WAIT", "1", "10000"]), ":1\r\n");
+    // A connection to the primary opened before it is paused.
+    let mut stale = cluster.node(paused).raw();
+    assert_eq!(stale.call(&["PING"]), "+PONG\r\n");
+    cluster.node(paused).signal("STOP");
+    // The others declare it down; its replica takes the slot and a new value.
+    let survivors: Vec<u16> = (0..3)
+        .filter(|&i| i != paused)
+        .map(|i| cluster.node(i).port)
+        .collect();
+    eventually("the others to see it down", Duration::from_secs(30), || {
+        survivors.iter().all(|&p| primary_port(p, &key) != owner)
+    });
+    assert_eq!(raw.call(&["SET", &key, "after"]), "+OK\r\n");
+    cluster.node(paused).signal("CONT");
+    // Right after it resumes, the paused node must not accept the key as its own: it knows
+    // it was paused for longer than the node timeout and refuses keys until it catches up.
+    let reply = stale.call(&["SET", &key, "lost"]);
+    if reply != "-CLUSTERDOWN The cluster is down\r\n" {
+        std::thread::sleep(Duration::from_millis(300));
+        let lines = cluster
+            .node(paused)
+            .output
+            .lock()
+            .map(|l| l.join("\n"))
+            .unwrap_or_default();
+        panic!("{reply} accepted by the paused node; its log:\n{lines}");
+    }
+    assert_eq!(raw.call(&["GET", &key]), "$5\r\nafter\r\n");
+    // It comes back as a new member and serves again, with the cluster's value.
+    eventually(
+        "the resumed node to serve again",
+        Duration::from_secs(60),
+        || {
+            let mut fresh = Raw::connect(cluster.node(paused).port);
+            let reply = fresh.call(&["GET", &key]);
+            !reply.starts_with("-")
+        },
+    );
+    let expected = raw.call(&["GET", &key]);
+    let mut fresh = Raw::connect(cluster.node(paused).port);
+    assert_eq!(fresh.call(&["GET", &key]), expected);
+}
+
+#[test]
+fn readonly_reads_are_served_by_a_replica() {
+    let cluster = TestCluster::start(3, &["--cluster-mode", "redirect"]);
+    let port0 = cluster.node(0).port;
+    let mut replica_of = None;
+    for i in 0..5000 {
+        let key = format!("ro:{i}");
+        let primary = primary_port(port0, &key);
+        if primary != port0 {
+            replica_of = Some((key, primary));
+            break;
+        }
+    }
+    let (key, primary) = replica_of.expect("a key");
+    let mut writer = Raw::connect(primary);
+    assert_eq!(writer.call(&["SET", &key, "v"]), "+OK\r\n");
+    assert_eq!(writer.call(&["WAIT", "1", "10000"]), ":1\r\n");
+    // The node that replicates the key's slot: the one that is neither... find it by asking
+    // each non-primary node with READONLY.
+    let mut served = 0;
+    for node in cluster.live().filter(|n| n.port != primary) {
+        let mut raw = node.raw();
+        let moved = raw.call(&["GET", &key]);
+        assert!(moved.starts_with("-MOVED "), "{moved}");
+        assert_eq!(raw.call(&["READONLY"]), "+OK\r\n");
+        let reply = raw.call(&["GET", &key]);
+        if reply == "$1\r\nv\r\n" {
+            served += 1;
+            // Writes still go to the primary.
+            let write = raw.call(&["SET", &key, "w"]);
+            assert!(write.starts_with("-MOVED "), "{write}");
+            assert_eq!(raw.call(&["READWRITE"]), "+OK\r\n");
+            let again = raw.call(&["GET", &key]);
+            assert!(again.starts_with("-MOVED "), "{again}");
+        } else {
+            assert!(reply.starts_with("-MOVED "), "{reply}");
+        }
+    }
+    assert_eq!(served, 1, "exactly one replica (R = 2) serves the read");
+    // The redis crate's cluster client reading from replicas (random replica) sees it too.
+    let nodes: Vec<String> = cluster.live().map(|n| n.url()).collect();
+    let client = redis::cluster::ClusterClientBuilder::new(nodes)
+        .read_routing_strategy(redis::cluster_read_routing::RandomReplicaStrategy)
+        .build()
+        .expect("cluster client");
+    let mut conn = client.get_connection().expect("connect");
+    for _ in 0..20 {
+        let value: Option<String> = conn.get(&key).expect("GET");
+        assert_eq!(value.as_deref(), Some("v"));
+    }
 }

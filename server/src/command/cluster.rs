@@ -54,7 +54,7 @@ pub const COMMANDS: &[Command] = &[
         1,
         FAST | LOADING | STALE,
         KeySpec::NONE,
-        ok_in_cluster,
+        readonly,
     )
     .doc(
         GROUP,
@@ -68,7 +68,7 @@ pub const COMMANDS: &[Command] = &[
         1,
         FAST | LOADING | STALE,
         KeySpec::NONE,
-        ok_in_cluster,
+        readwrite,
     )
     .doc(
         GROUP,
@@ -204,6 +204,20 @@ fn topology(node: &Node) -> Result<Arc<Topology>, Error> {
         .get()
         .map(|cluster| cluster.topology.load_full())
         .ok_or(DISABLED)
+}
+
+/// `READONLY`: this connection's reads of keys this node replicates are served here.
+fn readonly(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    topology(ctx.node)?;
+    ctx.client.replica_reads = true;
+    Ok(Reply::Ok)
+}
+
+/// `READWRITE`: back to reading from primaries only.
+fn readwrite(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    topology(ctx.node)?;
+    ctx.client.replica_reads = false;
+    Ok(Reply::Ok)
 }
 
 fn ok_in_cluster(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {

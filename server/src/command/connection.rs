@@ -163,6 +163,7 @@ fn reset(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
         client.reply_mode = ReplyMode::On;
     }
     client.set_no_touch(false);
+    client.replica_reads = false;
     client.info.no_evict.store(false, Ordering::Relaxed);
     *client.info.name.lock() = None;
     client.multi = None;

@@ -146,6 +146,7 @@ impl OutputLimits {
     }
 
     /// Whether any limit is set for `class`.
+    #[inline]
     pub fn any(&self, class: ClientClass) -> bool {
         let values = &self.values[class as usize];
         values[0].load(Ordering::Relaxed) != 0 || values[1].load(Ordering::Relaxed) != 0

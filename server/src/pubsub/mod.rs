@@ -249,10 +249,17 @@ impl PubSub {
 
     /// Checks a client's own pending output (replies not yet written, plus waiting messages)
     /// against its class's limit; disconnects it and answers true when it is over.
+    #[inline]
     pub fn check_output(&self, client: &ClientInfo, class: ClientClass, replies: usize) -> bool {
-        if !self.limits.any(class) {
-            return false;
-        }
+        self.limits.any(class) && self.check_output_against_limits(client, class, replies)
+    }
+
+    fn check_output_against_limits(
+        &self,
+        client: &ClientInfo,
+        class: ClientClass,
+        replies: usize,
+    ) -> bool {
         let pending = replies + client.inbox.bytes();
         let now = crate::clock::now_ms();
         if self

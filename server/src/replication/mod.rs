@@ -30,7 +30,6 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use shoal_cluster::slot::key_slot;
 use shoal_cluster::{NodeId, Topology, Version};
-use smallvec::SmallVec;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -77,15 +76,22 @@ pub struct ReplicationStats {
 }
 
 /// Sends what `effects` changed in slots this node is primary of to their replicas. Returns
-/// the stream positions of the messages sent, one per peer (the last).
-pub fn replicate(node: &Node, effects: &Effects) -> SmallVec<[Mark; 2]> {
-    let mut marks: SmallVec<[Mark; 2]> = SmallVec::new();
-    let Some(cluster) = node.cluster.get() else {
-        return marks;
-    };
-    if cluster.topology.is_single_node() {
-        return marks;
+/// the stream positions of the messages sent, one per peer (the last); nothing, and no
+/// allocation, on a node alone.
+#[inline]
+pub fn replicate(node: &Node, effects: &Effects) -> Vec<Mark> {
+    match node.cluster.get() {
+        Some(cluster) if !cluster.topology.is_single_node() => send_changes(node, effects, cluster),
+        _ => Vec::new(),
     }
+}
+
+fn send_changes(
+    node: &Node,
+    effects: &Effects,
+    cluster: &crate::cluster::NodeCluster,
+) -> Vec<Mark> {
+    let mut marks: Vec<Mark> = Vec::new();
     let topology = cluster.topology.load();
     let now = crate::clock::now_ms();
     let mut value = Vec::new();

@@ -66,6 +66,8 @@ pub fn spawn(node: &Arc<Node>) {
 
 async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topology>>) {
     let mut previous = changes.borrow_and_update().clone();
+    let has_peers = |t: &Topology| t.live_members().count() > 1;
+    node.store.set_changes_wanted(has_peers(&previous));
     let mut due: HashMap<NodeId, Slots> = HashMap::new();
     loop {
         if due.is_empty() {
@@ -79,6 +81,7 @@ async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topo
             }
         }
         let current = changes.borrow_and_update().clone();
+        node.store.set_changes_wanted(has_peers(&current));
         if !Arc::ptr_eq(&current, &previous) {
             for (peer, slots) in new_replicas(&previous, &current) {
                 due.entry(peer).or_insert_with(Slots::new).union(&slots);

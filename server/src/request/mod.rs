@@ -40,7 +40,7 @@ pub enum Outcome {
     Forward(Box<Plan>),
     /// Send this reply once the replicas have acknowledged these stream positions, or
     /// `-NOREPLICAS` if they have not within the timeout (`cluster-write-concern all`).
-    AwaitReplicas(Reply, SmallVec<[Mark; 2]>, Duration),
+    AwaitReplicas(Box<(Reply, Vec<Mark>, Duration)>),
     /// `WAIT`: answer how many replicas have this client's writes, once it is `wanted` or
     /// the timeout (`None`: none) passes.
     WaitReplicas {
@@ -102,7 +102,7 @@ pub fn execute_here(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) 
     match execute_routed(node, client, args, now, false) {
         Outcome::Reply(reply) | Outcome::ReplyThen(reply, _) => reply,
         Outcome::Block(request) => request.timeout_reply,
-        Outcome::AwaitReplicas(reply, ..) => reply,
+        Outcome::AwaitReplicas(waiting) => waiting.0,
         Outcome::WaitReplicas { .. } => Reply::Int(0),
         Outcome::Forward(_) | Outcome::Silent => {
             Reply::err("ERR internal: a local part was routed elsewhere")
@@ -143,7 +143,7 @@ fn execute_routed(
     }
     // Redis's order: a key another node owns is redirected before memory is considered.
     if routed {
-        match place(node, client, entry.command, args) {
+        match place(node, client, entry.command, args, now) {
             Placed::Here => {}
             Placed::Refused(error) => return Outcome::Reply(refuse(client, Some(entry), error)),
             Placed::Elsewhere(plan) => return Outcome::Forward(Box::new(plan)),
@@ -166,7 +166,7 @@ fn execute_routed(
     let effects = keys.take_effects();
     drop(keys);
     // The locks are released: whoever reacts to the changes hears of them now.
-    let mut marks = SmallVec::new();
+    let mut marks = Vec::new();
     if let Some(mut effects) = effects {
         if !effects.is_empty() {
             marks = crate::effects::dispatch(node, &mut effects);
@@ -178,7 +178,7 @@ fn execute_routed(
         && let Some(timeout) = node.forward.settings.write_wait()
         && let Outcome::Reply(reply) = outcome
     {
-        return Outcome::AwaitReplicas(reply, marks, timeout);
+        return Outcome::AwaitReplicas(Box::new((reply, marks, timeout)));
     }
     outcome
 }
@@ -193,12 +193,15 @@ enum Placed {
 /// Decides where a request runs (see `route`) and applies the decision: remembers the slot a
 /// WATCH or transaction is bound to, forgets a finished transaction's session, and builds the
 /// plan of what goes to which node.
-fn place(node: &Node, client: &mut Client, command: &Command, args: &[&[u8]]) -> Placed {
+fn place(node: &Node, client: &mut Client, command: &Command, args: &[&[u8]], now: u64) -> Placed {
     let Some(cluster) = node.cluster.get() else {
         return Placed::Here;
     };
+    // A node that was paused or cut off may hold a topology the others have left behind
+    // (it may even see itself alone, having just rejoined): it serves no keys for a while.
+    let fenced = cluster.lease.fenced(now);
     // One atomic load when this node owns everything and serves (the usual single node).
-    if cluster.topology.is_single_node() {
+    if !fenced && cluster.topology.is_single_node() {
         return Placed::Here;
     }
     let topology = cluster.topology.load();
@@ -212,6 +215,8 @@ fn place(node: &Node, client: &mut Client, command: &Command, args: &[&[u8]]) ->
             failed: t.failed,
         }),
         watch_slot: client.watch_slot,
+        replica_reads: client.replica_reads,
+        fenced,
     };
     match route::decide(&topology, command, args, &view) {
         Decision::Here => Placed::Here,
@@ -520,6 +525,8 @@ mod tests {
 
     fn node_and_client() -> (Node, Client) {
         let node = Node::new(Config::default(), None);
+        // Changes are recorded when someone reads them (replication); these tests read them.
+        node.store.set_changes_wanted(true);
         let addr = "127.0.0.1:1".parse().expect("addr");
         let info = node.clients.register(addr, addr, -1, 0);
         (node, Client::new(info))

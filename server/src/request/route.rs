@@ -6,7 +6,8 @@
 //! the plan of what goes where). How a command is placed beyond its keys comes from its
 //! table entry ([`Routing`]), never from its name. The rules:
 //!
-//! - A node that was given seeds and has not joined its cluster refuses commands with keys
+//! - A node that was given seeds and has not joined its cluster, or that is fenced (paused or
+//!   cut off from the others, see `cluster::Lease`), refuses commands with keys
 //!   (`-CLUSTERDOWN`) and runs the rest.
 //! - One node owning every slot: everything runs here.
 //! - Redirect mode (`cluster-mode redirect`, for a client's own request): a command whose keys
@@ -21,6 +22,8 @@
 //! - Inside MULTI commands are queued here; the first key (or the first WATCHed one) fixes the
 //!   node the transaction runs on, a key of another node is refused with `-CROSSSLOT`, and
 //!   EXEC sends the whole block to that node if it is not this one.
+//! - A client that sent `READONLY`: a read-only command whose keys all belong to slots this
+//!   node owns, as primary or replica, runs here (outside MULTI), in either mode.
 //! - A forwarded request carries a hop count; one that would be forwarded once more than
 //!   [`MAX_HOPS`] allows is answered `-TRYAGAIN`, so nodes whose views of the ring differ for
 //!   a moment cannot pass a request back and forth forever.
@@ -57,6 +60,10 @@ pub struct ClientView {
     pub multi: Option<MultiView>,
     /// The slot of the first key the client WATCHes.
     pub watch_slot: Option<Slot>,
+    /// The client sent `READONLY`: a read of keys this node owns as a replica runs here.
+    pub replica_reads: bool,
+    /// The node is fenced (see `cluster::Lease`): its topology may be out of date.
+    pub fenced: bool,
 }
 
 /// A transaction being queued.
@@ -125,7 +132,7 @@ pub fn decide(
     client: &ClientView,
 ) -> Decision {
     let has_keys = command.keys.has_keys();
-    if !topology.is_ok() {
+    if !topology.is_ok() || client.fenced {
         return if has_keys {
             Decision::Refuse(CLUSTERDOWN)
         } else {
@@ -133,6 +140,19 @@ pub fn decide(
         };
     }
     if topology.slots().nodes().len() <= 1 {
+        return Decision::Here;
+    }
+    if client.replica_reads
+        && client.multi.is_none()
+        && has_keys
+        && command.has(crate::command::flag::READONLY)
+        && command
+            .keys
+            .positions(args)
+            .into_iter()
+            .filter_map(|i| args.get(i))
+            .all(|key| topology.is_owner(key_slot(key)))
+    {
         return Decision::Here;
     }
     if client.redirect && client.hops == 0 {

@@ -264,3 +264,72 @@ fn a_single_node_runs_everything_and_a_node_not_joined_refuses_keys() {
     assert_eq!(decide_line(&waiting, "PING", &plain), "here");
     assert_eq!(decide_line(&waiting, "DBSIZE", &plain), "here");
 }
+
+#[test]
+fn readonly_clients_read_keys_this_node_replicates_here() {
+    let (topology, keys) = three_nodes();
+    // A key node 0 replicates (owner but not primary) and one it does not hold at all.
+    let mut replicated = None;
+    let mut elsewhere = None;
+    for n in 0..10_000 {
+        let key = format!("r{n}");
+        let slot = key_slot(key.as_bytes());
+        if topology.is_owner(slot) && !topology.is_primary(slot) {
+            replicated.get_or_insert(key);
+        } else if !topology.is_owner(slot) {
+            elsewhere.get_or_insert(key);
+        }
+    }
+    let (replicated, elsewhere) = (
+        replicated.expect("a replicated key"),
+        elsewhere.expect("a key held elsewhere"),
+    );
+    let mine = &keys[0][0];
+    let readonly = ClientView {
+        replica_reads: true,
+        ..ClientView::default()
+    };
+    let readonly_redirect = ClientView {
+        replica_reads: true,
+        redirect: true,
+        ..ClientView::default()
+    };
+    let in_multi = ClientView {
+        replica_reads: true,
+        multi: Some(MultiView::default()),
+        ..ClientView::default()
+    };
+    let t = &topology;
+    assert_eq!(
+        decide_line(t, &format!("GET {replicated}"), &readonly),
+        "here"
+    );
+    assert_eq!(
+        decide_line(t, &format!("GET {replicated}"), &readonly_redirect),
+        "here"
+    );
+    assert_eq!(
+        decide_line(t, &format!("MGET {replicated} {mine}"), &readonly),
+        "here"
+    );
+    // Without READONLY the primary serves it.
+    let primary = t.primary(key_slot(replicated.as_bytes())).client.port() - 7000;
+    assert_eq!(
+        decide_line(t, &format!("GET {replicated}"), &ClientView::default()),
+        format!("node {primary}")
+    );
+    // Writes, keys held elsewhere and transactions still go to the primary.
+    assert_eq!(
+        decide_line(t, &format!("SET {replicated} v"), &readonly),
+        format!("node {primary}")
+    );
+    assert!(decide_line(t, &format!("GET {elsewhere}"), &readonly).starts_with("node "));
+    assert_eq!(
+        decide_line(t, &format!("GET {replicated}"), &readonly_redirect.clone()),
+        "here"
+    );
+    assert_ne!(
+        decide_line(t, &format!("GET {replicated}"), &in_multi),
+        "here"
+    );
+}

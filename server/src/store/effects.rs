@@ -114,6 +114,9 @@ pub struct Effects {
     ready: Vec<(DbIndex, Vec<u8>)>,
     /// Record events (someone listens to notifications).
     record_events: bool,
+    /// Record changes (someone reads them: replication, on a node with peers). Otherwise a
+    /// write costs no copy of its key.
+    record_changes: bool,
     /// The running command's usual event, recorded at its first write of each key.
     usual: Option<EventKind>,
     /// Where the running command's changes start (for "first write of this key").
@@ -121,16 +124,19 @@ pub struct Effects {
 }
 
 impl Effects {
-    /// An empty record that records events only if `events` (see `notify-keyspace-events`).
-    pub fn new(events: bool) -> Effects {
+    /// An empty record that records events only if `events` (see `notify-keyspace-events`)
+    /// and key changes only if `changes` (see `Store::changes_wanted`).
+    pub fn new(events: bool, changes: bool) -> Effects {
         Effects {
             record_events: events,
+            record_changes: changes,
             ..Effects::default()
         }
     }
 
-    /// Empties the record, keeping its buffers, and sets whether events are recorded.
-    pub fn reset(&mut self, events: bool) {
+    /// Empties the record, keeping its buffers, and sets what is recorded.
+    pub fn reset(&mut self, events: bool, changes: bool) {
+        self.record_changes = changes;
         self.arena.clear();
         self.changes.clear();
         self.wholes.clear();
@@ -206,6 +212,9 @@ impl Effects {
     ) -> usize {
         if kind == ChangeKind::Written || kind == ChangeKind::Deleted {
             self.usual_event(db, key);
+        }
+        if !self.record_changes {
+            return usize::MAX;
         }
         // Consecutive changes of one key (a read-modify-write, SET then EXPIRE) make one.
         let in_command = self.changes.len() > self.command_start;
@@ -339,35 +348,44 @@ impl Effects {
 pub struct Recorder {
     record: Option<Box<Effects>>,
     events: bool,
+    changes: bool,
 }
 
 impl Recorder {
-    /// A recorder that notes events if `events`.
-    pub fn new(events: bool) -> Recorder {
+    /// A recorder that notes events if `events` and key changes if `changes`.
+    pub fn new(events: bool, changes: bool) -> Recorder {
         Recorder {
             record: None,
             events,
+            changes,
         }
     }
 
     /// Records into `record` (emptied first) instead of allocating one.
     pub fn reuse(&mut self, record: Option<Box<Effects>>) {
         self.record = record.map(|mut r| {
-            r.reset(self.events);
+            r.reset(self.events, self.changes);
             r
         });
     }
 
     /// The record, allocated now if it was not.
     pub fn get(&mut self) -> &mut Effects {
-        let events = self.events;
+        let (events, changes) = (self.events, self.changes);
         self.record
-            .get_or_insert_with(|| Box::new(Effects::new(events)))
+            .get_or_insert_with(|| Box::new(Effects::new(events, changes)))
     }
 
     /// Whether events are noted.
     pub fn records_events(&self) -> bool {
         self.events
+    }
+
+    /// Whether neither events nor key changes are noted (nobody listens): a write then
+    /// records nothing.
+    #[inline]
+    pub fn is_off(&self) -> bool {
+        !self.events && !self.changes
     }
 
     /// The record, if one was used or given.
@@ -393,7 +411,7 @@ mod tests {
 
     #[test]
     fn a_commands_usual_event_comes_at_its_first_write_of_each_key() {
-        let mut effects = Effects::new(true);
+        let mut effects = Effects::new(true, true);
         effects.begin_command(Some((class::LIST, "lpop")));
         effects.change(0, b"k", ChangeKind::Written, v(1), None);
         effects.change(0, b"k", ChangeKind::Written, v(2), None);
@@ -417,7 +435,7 @@ mod tests {
 
     #[test]
     fn without_listeners_no_event_is_recorded_but_changes_are() {
-        let mut effects = Effects::new(false);
+        let mut effects = Effects::new(false, true);
         effects.begin_command(Some((class::STRING, "set")));
         effects.change(1, b"a", ChangeKind::Written, v(1), Some(99));
         effects.event(class::GENERIC, "expire", 1, b"a");
@@ -425,17 +443,17 @@ mod tests {
         let (change, key) = effects.changes().next().expect("a change");
         assert_eq!((change.db, key, change.expire_at), (1, &b"a"[..], Some(99)));
         assert_eq!(change.slot(&effects), key_slot(b"a"));
-        effects.reset(true);
+        effects.reset(true, true);
         assert!(effects.is_empty());
         assert!(effects.records_events());
     }
 
     #[test]
     fn appending_moves_keys_and_order() {
-        let mut first = Effects::new(true);
+        let mut first = Effects::new(true, true);
         first.begin_command(None);
         first.change(0, b"a", ChangeKind::Written, v(1), None);
-        let mut second = Effects::new(true);
+        let mut second = Effects::new(true, true);
         second.begin_command(Some((class::SET, "sadd")));
         second.change(0, b"b", ChangeKind::Written, v(2), None);
         second.ready(0, b"b");

@@ -298,7 +298,7 @@ impl Store {
             return Room::Enough;
         }
         let deadline = Instant::now() + FOREGROUND_BUDGET;
-        let mut effects = Effects::new(self.events_wanted());
+        let mut effects = Effects::new(self.events_wanted(), self.changes_wanted());
         let outcome = self.evict(&mut pool, used - max, deadline, now_ms, &mut effects);
         MutexGuard::unlock_fair(pool);
         self.hand_on(&mut effects);
@@ -586,7 +586,7 @@ impl Store {
             return false;
         }
         let deadline = Instant::now() + BACKGROUND_SLICE;
-        let mut effects = Effects::new(self.events_wanted());
+        let mut effects = Effects::new(self.events_wanted(), self.changes_wanted());
         let outcome = self.evict(
             &mut pool,
             used - max,

@@ -84,7 +84,7 @@ impl<'s> Locked<'s> {
             now,
             touch: true,
             tracking: store.evictor.settings.tracking(),
-            effects: Recorder::new(store.events_wanted()),
+            effects: Recorder::new(store.events_wanted(), store.changes_wanted()),
             scratch: None,
             violated: false,
         }
@@ -97,7 +97,7 @@ impl<'s> Locked<'s> {
             now,
             touch: true,
             tracking: store.evictor.settings.tracking(),
-            effects: Recorder::new(store.events_wanted()),
+            effects: Recorder::new(store.events_wanted(), store.changes_wanted()),
             scratch: None,
             violated: false,
         }
@@ -227,6 +227,9 @@ impl<'s> Locked<'s> {
         let old = shard.insert(hash, key, value, expire_at, now, tracking, store.hasher());
         let (version, replaced_expired) =
             (shard.last_version(), shard.stats.expired != expired_before);
+        if self.effects.is_off() {
+            return old;
+        }
         if replaced_expired {
             self.effects.get().expired(db, key, version);
         }

@@ -89,6 +89,9 @@ pub struct Store {
     pub evictor: evict::Evictor,
     /// Whether effects records note keyspace events (someone listens to notifications).
     events_wanted: std::sync::atomic::AtomicBool,
+    /// Whether effects records note key changes (replication reads them: the node has
+    /// peers).
+    changes_wanted: std::sync::atomic::AtomicBool,
     /// Where the effects of expiry and eviction go (see `crate::effects`), once the node is up.
     effects_sink: std::sync::OnceLock<EffectsSink>,
 }
@@ -114,6 +117,7 @@ impl Store {
             lazy_free: tx,
             evictor: evict::Evictor::default(),
             events_wanted: std::sync::atomic::AtomicBool::new(false),
+            changes_wanted: std::sync::atomic::AtomicBool::new(false),
             effects_sink: std::sync::OnceLock::new(),
         }
     }
@@ -131,13 +135,25 @@ impl Store {
         if let Some(sink) = self.effects_sink.get() {
             sink(effects);
         }
-        effects.reset(self.events_wanted());
+        effects.reset(self.events_wanted(), self.changes_wanted());
     }
 
     /// Whether effects records note keyspace events.
     pub fn events_wanted(&self) -> bool {
         self.events_wanted
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether effects records note key changes.
+    pub fn changes_wanted(&self) -> bool {
+        self.changes_wanted
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Starts or stops noting key changes in effects records.
+    pub fn set_changes_wanted(&self, wanted: bool) {
+        self.changes_wanted
+            .store(wanted, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Starts or stops noting keyspace events in effects records.

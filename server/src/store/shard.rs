@@ -134,7 +134,7 @@ impl<'a> EntryMut<'a> {
 
     /// Records the write just made (version and expiry as they are now).
     fn record_write(&mut self) {
-        let Some(log) = self.log.as_mut() else {
+        let Some(log) = self.log.as_mut().filter(|log| !log.effects.is_off()) else {
             return;
         };
         let version = Version::from_raw(self.entry.version());
@@ -302,6 +302,7 @@ impl Shard {
     /// says; a replaced live key's counts as touched (under LFU it keeps its frequency, as
     /// Redis keeps the old object's counter when it overwrites a value).
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub fn insert(
         &mut self,
         hash: u64,
@@ -318,6 +319,7 @@ impl Shard {
 
     /// [`Shard::insert`] with the given version.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     fn insert_at(
         &mut self,
         hash: u64,
