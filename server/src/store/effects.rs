@@ -114,8 +114,9 @@ pub struct Effects {
     ready: Vec<(DbIndex, Vec<u8>)>,
     /// Record events (someone listens to notifications).
     record_events: bool,
-    /// Record changes (someone reads them: replication, on a node with peers). Otherwise a
-    /// write costs no copy of its key.
+    /// Record changes (someone reads them: replication on a node with peers, or keyspace
+    /// notifications, whose usual event comes once per changed key). Otherwise a write costs
+    /// no copy of its key.
     record_changes: bool,
     /// The running command's usual event, recorded at its first write of each key.
     usual: Option<EventKind>,
@@ -129,14 +130,15 @@ impl Effects {
     pub fn new(events: bool, changes: bool) -> Effects {
         Effects {
             record_events: events,
-            record_changes: changes,
+            // Events need the changes: a command's usual event comes once per key it changes.
+            record_changes: changes || events,
             ..Effects::default()
         }
     }
 
     /// Empties the record, keeping its buffers, and sets what is recorded.
     pub fn reset(&mut self, events: bool, changes: bool) {
-        self.record_changes = changes;
+        self.record_changes = changes || events;
         self.arena.clear();
         self.changes.clear();
         self.wholes.clear();
