@@ -107,6 +107,9 @@ impl Connection {
             self.parser
                 .set_max_bulk_len(self.node.limits.proto_max_bulk_len());
             let parsed = self.parser.parse(&self.read_buf, &mut self.batch);
+            // Messages published before this batch arrived come before its replies, as in
+            // Redis (where a message is in the client's buffer as soon as it is published).
+            self.take_messages();
             let mut flow = self.execute_batch(stopped.as_mut()).await?;
             self.batch.clear();
             // Messages published during the batch follow its replies.

@@ -135,6 +135,7 @@ fn resp3_subscribers_get_pushes_and_may_run_any_command() {
         "!CLIENT REPLY OFF",
         "=100",
         ">PUBLISH news silent",
+        "=100",
         "CLIENT REPLY ON",
         ">PUBLISH news heard",
         "~1",
