@@ -207,3 +207,20 @@ def _primary_port(slots, slot):
         if start <= slot <= end:
             return owners["primary"][1]
     raise AssertionError(f"slot {slot} not covered")
+
+
+def test_read_from_replicas_reads_every_key(cluster):
+    """read_from_replicas spreads reads over each slot's nodes (primary and replica); every
+    read answers the value written, whichever node serves it."""
+    rc = RedisCluster(
+        host="127.0.0.1", port=cluster[0].port, decode_responses=True, read_from_replicas=True
+    )
+    for i in range(200):
+        rc.set(f"rr:{i}", i)
+    # The replicas have the writes before the reads start.
+    for n in cluster:
+        assert n.client().execute_command("WAIT", 1, 10000) == 1
+    for _ in range(2):
+        for i in range(200):
+            assert rc.get(f"rr:{i}") == str(i)
+    rc.close()

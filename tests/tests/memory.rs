@@ -452,8 +452,18 @@ fn lowering_maxmemory_at_runtime_evicts_in_the_background() {
     let left: usize = q(&mut c, &["DBSIZE"]);
     let evicted_after = evicted(&mut c) as usize;
     assert!(evicted_before + left <= 5_000 && 5_000 <= evicted_after + left);
-    // CONFIG RESETSTAT zeroes the counter (with the limit lifted, so nothing more goes).
+    // CONFIG RESETSTAT zeroes the counter (with the limit lifted, so nothing more goes;
+    // an eviction round already under way may still finish, so wait for the count to rest).
     let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", "0"]);
+    let mut last = evicted(&mut c);
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = evicted(&mut c);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
     let _: () = q(&mut c, &["CONFIG", "RESETSTAT"]);
     assert_eq!(evicted(&mut c), 0);
 }
