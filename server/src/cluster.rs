@@ -12,7 +12,8 @@
 use crate::config::{Config, Directive, int_in};
 use crate::peer::ClusterMode;
 use shoal_cluster::config::{DEFAULT_NODE_TIMEOUT_MS, DEFAULT_REPLICAS, DEFAULT_TOKENS_PER_NODE};
-use shoal_cluster::{Cluster, ClusterConfig, ClusterError, TopologyHandle};
+use shoal_cluster::{Cluster, ClusterConfig, ClusterError, NodeId, TopologyHandle};
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -339,19 +340,27 @@ pub struct NodeCluster {
 /// hold a topology the others have moved on from: they may have declared it down and given
 /// its slots to its replicas, which now take writes. Serving its old slots then would take
 /// writes that are lost, or answer values that are no longer current. The lease says when
-/// that is possible: a watchdog ([`Lease::watch`]) ticks every 100 ms; a node that had peers is
-/// *fenced* (keyed commands get `-CLUSTERDOWN`) while the watchdog has not ticked for half the
-/// node timeout (the process was paused, or starved: SWIM may already have declared it down),
-/// for half a node timeout more once it ticks again (gossip tells it meanwhile whether it was
-/// declared down), for twice the node timeout after it learns it was declared down (long
-/// enough to rejoin and learn the topology the others agreed on), and while no gossip arrived
-/// for a whole node timeout although other members are live (cut off from them).
+/// that is possible. A watchdog ([`Lease::watch`]) ticks every 100 ms; a node that had peers
+/// is *fenced* (keyed commands get `-CLUSTERDOWN`):
+///
+/// - while the watchdog has not ticked for half the node timeout (the process was paused, or
+///   starved: SWIM may already have declared it down);
+/// - after such a pause, and after it learns that it was declared down, until it has
+///   *confirmed* its topology: every member it counts as live answers (`SHOAL.EPOCH`) the same
+///   topology epoch as its own, so they agree on who owns every slot ([`Lease::confirm`]). A
+///   node that sees nobody else confirms once it has been alone for twice the node timeout;
+/// - while no gossip arrived for a whole node timeout although other members are live (cut
+///   off from them).
 pub struct Lease {
     node_timeout_ms: u64,
     /// Unix ms of the watchdog's last tick.
     last_tick_ms: std::sync::atomic::AtomicU64,
-    /// Fenced until this Unix ms (after a pause).
-    fenced_until_ms: std::sync::atomic::AtomicU64,
+    /// Counts the times the node needed to confirm its topology.
+    needed: std::sync::atomic::AtomicU64,
+    /// The last of those that was confirmed: fenced while below `needed`.
+    confirmed: std::sync::atomic::AtomicU64,
+    /// Unix ms at which the latest confirmation was needed.
+    needed_at_ms: std::sync::atomic::AtomicU64,
     /// No gossip arrived for a node timeout while other members are live.
     cut_off: std::sync::atomic::AtomicBool,
     /// Other members were live at the watchdog's last tick: only then can the others have
@@ -364,26 +373,31 @@ impl Lease {
         Lease {
             node_timeout_ms,
             last_tick_ms: crate::clock::now_ms().into(),
-            fenced_until_ms: 0.into(),
+            needed: 0.into(),
+            confirmed: 0.into(),
+            needed_at_ms: 0.into(),
             cut_off: false.into(),
             had_peers: false.into(),
         }
     }
 
-    /// Whether keyed commands must be refused at `now` (Unix ms).
+    /// Whether keyed commands must be refused at `now` (Unix ms), for a node that sees
+    /// other live members (`has_peers`) or not.
     #[inline]
-    pub fn fenced(&self, now: u64) -> bool {
+    pub fn fenced(&self, now: u64, has_peers: bool) -> bool {
         use std::sync::atomic::Ordering::Relaxed;
-        now < self.fenced_until_ms.load(Relaxed)
-            || (self.had_peers.load(Relaxed)
+        self.confirmed.load(Relaxed) < self.needed.load(Relaxed)
+            || ((has_peers || self.had_peers.load(Relaxed))
                 && (self.cut_off.load(Relaxed)
                     || now.saturating_sub(self.last_tick_ms.load(Relaxed))
                         > self.node_timeout_ms / 2))
     }
 
-    fn fence_until(&self, until: u64) {
-        self.fenced_until_ms
-            .fetch_max(until, std::sync::atomic::Ordering::Relaxed);
+    /// Fences the node until it has confirmed its topology with the others.
+    fn need_confirmation(&self, now: u64) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.needed_at_ms.store(now, SeqCst);
+        self.needed.fetch_add(1, SeqCst);
     }
 
     /// The watchdog: runs on the node's main runtime for as long as the node does.
@@ -409,8 +423,8 @@ impl Lease {
                 event = events.recv() => {
                     match event {
                         Ok(shoal_cluster::MembershipEvent::Renewed(_)) => {
-                            tracing::warn!("the cluster declared this node down; refusing keys until it has rejoined and caught up");
-                            self.fence_until(crate::clock::now_ms() + 2 * self.node_timeout_ms);
+                            tracing::warn!("the cluster declared this node down; refusing keys until it has rejoined and the others agree on the topology");
+                            self.need_confirmation(crate::clock::now_ms());
                         }
                         // Membership has stopped: the node is shutting down.
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
@@ -420,23 +434,26 @@ impl Lease {
                 }
             }
             let now = crate::clock::now_ms();
-            let last = self.last_tick_ms.swap(now, Relaxed);
-            if now.saturating_sub(last) > self.node_timeout_ms / 2 && self.had_peers.load(Relaxed) {
+            let last = self.last_tick_ms.load(Relaxed);
+            let others_live = topology.load().live_members().count() > 1;
+            let had_peers = others_live || self.had_peers.load(Relaxed);
+            if now.saturating_sub(last) > self.node_timeout_ms / 2 && had_peers {
                 tracing::warn!(
                     paused_ms = now.saturating_sub(last),
-                    "this node was paused; refusing keys until it knows whether the cluster moved on"
+                    "this node was paused; refusing keys until the others agree on the topology"
                 );
-                self.fence_until(now + self.node_timeout_ms / 2);
+                // Fenced before the tick is recorded, so that no request slips in between.
+                self.need_confirmation(now);
             }
+            self.last_tick_ms.store(now, Relaxed);
             let count = accepted(stats.snapshot());
             if count != heard {
                 heard = count;
                 heard_at = now;
             }
-            let others_live = topology.load().live_members().count() > 1;
             // After a pause this node may have rejoined as a new member and see itself alone
             // for a moment: it still had peers.
-            if !self.fenced(now) {
+            if !self.fenced(now, others_live) {
                 self.had_peers.store(others_live, Relaxed);
             }
             let cut_off = others_live && now.saturating_sub(heard_at) > self.node_timeout_ms;
@@ -444,6 +461,81 @@ impl Lease {
                 tracing::warn!("no gossip from the cluster for a node timeout; refusing keys");
             }
         }
+    }
+
+    /// Confirms the topology whenever the watchdog asks for it: runs for as long as the node
+    /// does, asking every live member for its epoch until all answer this node's own.
+    pub async fn confirm(
+        self: std::sync::Arc<Self>,
+        topology: TopologyHandle,
+        secret: Option<String>,
+    ) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let mut sessions: HashMap<NodeId, crate::peer::session::Session> = HashMap::new();
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let needed = self.needed.load(SeqCst);
+            if self.confirmed.load(SeqCst) >= needed {
+                sessions.clear();
+                continue;
+            }
+            let view = topology.load_full();
+            let me = view.myself().id;
+            let peers: Vec<crate::peer::Peer> = view
+                .live_members()
+                .filter(|m| m.id != me)
+                .map(|m| crate::peer::Peer {
+                    id: m.id,
+                    addr: m.client,
+                })
+                .collect();
+            let agreed = if peers.is_empty() {
+                let since = self.needed_at_ms.load(SeqCst);
+                crate::clock::now_ms().saturating_sub(since) > 2 * self.node_timeout_ms
+            } else {
+                let mut agreed = true;
+                for peer in peers {
+                    let epoch = self.epoch_of(&mut sessions, peer, secret.as_deref()).await;
+                    if epoch != Some(view.epoch()) {
+                        agreed = false;
+                        break;
+                    }
+                }
+                agreed && topology.load().epoch() == view.epoch()
+            };
+            if agreed {
+                tracing::info!("the cluster agrees on this node's topology; serving keys again");
+                self.confirmed.fetch_max(needed, SeqCst);
+            }
+        }
+    }
+
+    /// Asks `peer` for its topology epoch on a session kept for the next ask; `None` when it
+    /// cannot be reached in time.
+    async fn epoch_of(
+        &self,
+        sessions: &mut HashMap<NodeId, crate::peer::session::Session>,
+        peer: crate::peer::Peer,
+        secret: Option<&str>,
+    ) -> Option<u64> {
+        let limit = Duration::from_millis(self.node_timeout_ms.max(100));
+        let ask = async {
+            let session = match sessions.remove(&peer.id) {
+                Some(session) => session,
+                None => crate::peer::session::Session::open(peer, secret)
+                    .await
+                    .ok()?,
+            };
+            let mut session = session;
+            let request = crate::peer::link::encode(&[b"SHOAL.EPOCH".as_slice()]);
+            let reply = session.call(&request, 1).await.ok()?;
+            let epoch = crate::peer::frame::bulk(reply.first()?)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .and_then(|s| s.parse().ok());
+            sessions.insert(peer.id, session);
+            epoch
+        };
+        tokio::time::timeout(limit, ask).await.ok().flatten()
     }
 }
 
@@ -475,6 +567,11 @@ impl NodeCluster {
             lease
                 .clone()
                 .watch(handle.stats_handle(), topology.clone(), handle.events()),
+        );
+        tokio::spawn(
+            lease
+                .clone()
+                .confirm(topology.clone(), settings.secret.clone()),
         );
         Ok(NodeCluster {
             handle,

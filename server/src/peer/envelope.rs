@@ -17,6 +17,9 @@
 //! - `SHOAL.BARRIER` answers where this node's streams stand (see `crate::replication`), and
 //!   `SHOAL.ACHIEVED <barrier>` how many replicas have acknowledged everything before that
 //!   barrier: how a node answers `WAIT` for writes it forwarded.
+//! - `SHOAL.EPOCH` answers this node's topology epoch (decimal, bulk string): how a node
+//!   that may have been left behind learns whether the others agree with its topology (see
+//!   `crate::cluster::Lease`).
 //!
 //! The database and protocol stay selected on the link's connection after the command (every
 //! envelope names them again), so a blocking command waits and is retried with the client's.
@@ -78,6 +81,13 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Ou
         return Outcome::Reply(Reply::bulk(
             crate::replication::Barrier::now(node).render().as_bytes(),
         ));
+    }
+    if name.eq_ignore_ascii_case(b"epoch") && args.len() == 1 {
+        if !client.peer.authenticated {
+            return Outcome::Reply(Reply::err("NOAUTH Authentication required."));
+        }
+        let epoch = node.cluster.get().map_or(0, |c| c.topology.load().epoch());
+        return Outcome::Reply(Reply::bulk(epoch.to_string().as_bytes()));
     }
     if name.eq_ignore_ascii_case(b"achieved") && args.len() == 2 {
         if !client.peer.authenticated {

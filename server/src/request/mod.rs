@@ -199,9 +199,10 @@ fn place(node: &Node, client: &mut Client, command: &Command, args: &[&[u8]], no
     };
     // A node that was paused or cut off may hold a topology the others have left behind
     // (it may even see itself alone, having just rejoined): it serves no keys for a while.
-    let fenced = cluster.lease.fenced(now);
-    // One atomic load when this node owns everything and serves (the usual single node).
-    if !fenced && cluster.topology.is_single_node() {
+    let single = cluster.topology.is_single_node();
+    let fenced = cluster.lease.fenced(now, !single);
+    // Two atomic loads when this node owns everything and serves (the usual single node).
+    if !fenced && single {
         return Placed::Here;
     }
     let topology = cluster.topology.load();
