@@ -64,6 +64,9 @@ pub struct ClusterSettings {
     /// `cluster-write-timeout`: how long (ms) a write waits for its replicas under
     /// `cluster-write-concern all` before it is answered `-NOREPLICAS`.
     pub write_timeout: u64,
+    /// `repl-backlog-size`: bytes that may wait on the stream to one peer; messages beyond
+    /// are dropped, and a replica that misses some is sent a snapshot (resynced).
+    pub backlog_size: u64,
 }
 
 impl Default for ClusterSettings {
@@ -84,6 +87,7 @@ impl Default for ClusterSettings {
             keyspace_whole: false,
             write_concern_all: false,
             write_timeout: 1000,
+            backlog_size: 64 * 1024 * 1024,
         }
     }
 }
@@ -106,6 +110,7 @@ impl fmt::Debug for ClusterSettings {
             .field("keyspace_whole", &self.keyspace_whole)
             .field("write_concern_all", &self.write_concern_all)
             .field("write_timeout", &self.write_timeout)
+            .field("backlog_size", &self.backlog_size)
             .finish()
     }
 }
@@ -312,6 +317,17 @@ pub(crate) const DIRECTIVES: &[Directive] = &[
         mutable: true,
     },
     Directive {
+        name: "repl-backlog-size",
+        get: |c| c.cluster.backlog_size.to_string(),
+        set: |c, v| {
+            c.cluster.backlog_size = crate::config::parse_memory(v)
+                .filter(|&bytes| bytes >= 1 && bytes <= i64::MAX as u64)
+                .ok_or("argument must be a memory value")?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
         name: "cluster-write-timeout",
         get: |c| c.cluster.write_timeout.to_string(),
         set: |c, v| {
@@ -334,6 +350,8 @@ pub struct NodeCluster {
     pub topology: TopologyHandle,
     /// Whether this node may trust its topology enough to serve keys (see [`Lease`]).
     pub lease: std::sync::Arc<Lease>,
+    /// `cluster-replication-factor`: the owners each slot should have.
+    pub replicas: usize,
 }
 
 /// A node that has not heard from the cluster for a while, or whose process was paused, may
@@ -577,6 +595,7 @@ impl NodeCluster {
             handle,
             topology,
             lease,
+            replicas: settings.replication_factor,
         })
     }
 

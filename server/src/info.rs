@@ -22,6 +22,9 @@ pub struct Facts {
     pub shards: ShardStats,
     /// Per database.
     pub dbs: Vec<DbSummary>,
+    /// Per database, the keys held as a replica (another node is their slot's primary);
+    /// counted only for `INFO keyspace` on a node that holds some.
+    pub replica_keys: Vec<usize>,
     /// Per-command and per-error counters since the last `CONFIG RESETSTAT` (INFO).
     pub commands: crate::commandstats::Snapshot,
     /// The same since the start (Prometheus).
@@ -36,6 +39,7 @@ impl Facts {
             memory: used_memory_with_peak(node),
             shards: keys.shard_stats(),
             dbs: (0..databases).map(|db| keys.summary(db)).collect(),
+            replica_keys: Vec::new(),
             commands: crate::commandstats::snapshot(),
             commands_total: crate::commandstats::total_snapshot(),
         }
@@ -70,11 +74,16 @@ fn selects(requested: &str, name: &str) -> bool {
 /// Renders the requested sections (`all`, `everything`, `default` or section names, lower
 /// case); no section means `default`. Unknown names add nothing, as in Redis.
 pub fn render(node: &Node, keys: &mut Locked<'_>, requested: &[String]) -> String {
-    let facts = Facts::gather(node, keys);
+    let mut facts = Facts::gather(node, keys);
     let all = requested
         .iter()
         .any(|r| matches!(r.as_str(), "all" | "everything"));
     let default = requested.is_empty() || requested.iter().any(|r| r == "default");
+    if (all || default || requested.iter().any(|r| r == "keyspace"))
+        && node.store.evictor.replica_slots.any()
+    {
+        facts.replica_keys = count_replica_keys(node, keys);
+    }
     let mut out = String::new();
     for (name, title, render_section, in_default) in SECTIONS {
         let wanted = all || (default && *in_default) || requested.iter().any(|r| selects(r, name));
@@ -334,6 +343,21 @@ fn replication(node: &Node, _facts: &Facts, out: &mut String) {
             .resyncs_requested
             .load(std::sync::atomic::Ordering::Relaxed),
     );
+    line(
+        out,
+        "shoal_repl_acks",
+        stats.acks.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    line(
+        out,
+        "shoal_repl_failovers",
+        stats.failovers.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    line(
+        out,
+        "shoal_under_replicated_slots",
+        crate::replication::under_replicated(node),
+    );
 }
 
 fn cpu(_node: &Node, _facts: &Facts, out: &mut String) {
@@ -373,14 +397,39 @@ fn cluster(node: &Node, _facts: &Facts, out: &mut String) {
     );
 }
 
+/// Per database, the live keys whose slot this node holds as a replica: a walk of the whole
+/// keyspace (one CRC16 per key).
+fn count_replica_keys(node: &Node, keys: &mut Locked<'_>) -> Vec<usize> {
+    let now = crate::clock::now_ms();
+    let replica_slots = &node.store.evictor.replica_slots;
+    (0..keys.store().databases())
+        .map(|db| {
+            let mut count = 0;
+            keys.for_each_shard(db, |shard| {
+                shard.for_each_live(now, |entry| {
+                    count += usize::from(replica_slots.holds(entry.key()));
+                });
+            });
+            count
+        })
+        .collect()
+}
+
+/// `keys` counts every key this node holds, as a Redis replica counts the keys it holds;
+/// on a node of a cluster, `replica_keys` says how many of them it holds as a replica (their
+/// slot's primary is another node; `DBSIZE` counts the others).
 fn keyspace(_node: &Node, facts: &Facts, out: &mut String) {
     for (db, summary) in facts.dbs.iter().enumerate() {
         if summary.keys > 0 {
             let _ = write!(
                 out,
-                "db{db}:keys={},expires={},avg_ttl={}\r\n",
+                "db{db}:keys={},expires={},avg_ttl={}",
                 summary.keys, summary.volatile, summary.avg_ttl
             );
+            if let Some(replica) = facts.replica_keys.get(db) {
+                let _ = write!(out, ",replica_keys={replica}");
+            }
+            out.push_str("\r\n");
         }
     }
 }

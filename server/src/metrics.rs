@@ -409,6 +409,10 @@ fn describe_cluster() {
         "Seconds since a replica peer last acknowledged, while it has messages to acknowledge."
     );
     metrics::describe_gauge!(
+        "shoal_replication_under_replicated_slots",
+        "Slots this node is primary of with fewer owners than cluster-replication-factor, or whose snapshot a replica has not acknowledged yet."
+    );
+    metrics::describe_gauge!(
         "shoal_replication_queue_bytes",
         "Bytes queued on the stream to a peer and not yet written (the replication backlog)."
     );
@@ -448,6 +452,18 @@ const REPLICATION_COUNTERS: &[(&str, &str)] = &[
         "shoal_replication_write_concern_failures_total",
         "Writes answered -NOREPLICAS: replicas did not acknowledge within cluster-write-timeout.",
     ),
+    (
+        "shoal_replication_acks_total",
+        "Acknowledgements received from replicas (one per batch of applied messages).",
+    ),
+    (
+        "shoal_replication_failovers_total",
+        "Topology changes in which this node took over slots whose primary had left.",
+    ),
+    (
+        "shoal_replication_failover_slots_total",
+        "Slots this node took over as primary because their primary had left.",
+    ),
 ];
 
 /// Sets the replication series.
@@ -463,10 +479,15 @@ fn collect_replication(node: &Node) {
         read(&stats.snapshot_keys),
         read(&stats.resyncs_requested),
         read(&stats.write_concern_failures),
+        read(&stats.acks),
+        read(&stats.failovers),
+        read(&stats.failover_slots),
     ];
     for ((name, _), value) in REPLICATION_COUNTERS.iter().zip(values) {
         metrics::counter!(*name).absolute(value);
     }
+    metrics::gauge!("shoal_replication_under_replicated_slots")
+        .set(crate::replication::under_replicated(node) as f64);
     let topology = node.cluster.get().map(|c| c.topology.load_full());
     for (id, sent, acked, since) in crate::replication::peers(node) {
         let Some(member) = topology.as_ref().and_then(|t| t.member(&id).cloned()) else {

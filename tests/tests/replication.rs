@@ -144,17 +144,17 @@ fn acknowledged_writes_survive_a_killed_primary() {
     // The survivors restored R = 2 (each holds everything now): lose one more node and
     // everything is still there.
     let last = if victim == 1 { 2 } else { 1 };
-    eventually(
-        "the new replicas to be filled",
-        Duration::from_secs(30),
-        || {
-            let info: String = redis::cmd("INFO")
-                .arg("replication")
-                .query(&mut conn)
-                .unwrap_or_default();
-            info.contains("shoal_repl_snapshots:") && !info.contains("state=catching-up")
-        },
-    );
+    for node in cluster.live() {
+        let mut raw = node.raw();
+        eventually(
+            "the new replicas to be filled",
+            Duration::from_secs(30),
+            || {
+                let info = raw.call(&["INFO", "replication"]);
+                info.contains("\r\nshoal_under_replicated_slots:0\r\n")
+            },
+        );
+    }
     assert_eq!(wait_reply(&mut conn, 1, 10_000), 1, "WAIT 1 after failover");
     let mut other = cluster.node(last).conn();
     assert_eq!(wait_reply(&mut other, 1, 10_000), 1, "WAIT 1 on the other");

@@ -170,10 +170,10 @@ fn stream_message(node: &Node, client: &mut Client, args: &[&[u8]]) -> Outcome {
     let incoming = *incoming;
     match Message::parse(args[2], &args[3..]) {
         Some(message) => {
-            if matches!(message, Message::Replicate { .. } | Message::Synced) {
+            if matches!(message, Message::Replicate { .. } | Message::Synced { .. }) {
                 client.peer.ack_due = true;
             }
-            super::stream::receive(node, &incoming, seq, message)
+            super::stream::receive(node, &incoming, message)
         }
         None => {
             tracing::debug!(kind = %String::from_utf8_lossy(args[2]), "unknown peer stream message")

@@ -72,11 +72,12 @@ pub struct Settings {
     whole_keyspace: AtomicBool,
     write_concern_all: AtomicBool,
     write_timeout_ms: std::sync::atomic::AtomicU64,
+    backlog_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl Settings {
     /// Takes the values of the `cluster-mode`, `cluster-keyspace-commands`,
-    /// `cluster-write-concern` and `cluster-write-timeout` directives.
+    /// `cluster-write-concern`, `cluster-write-timeout` and `repl-backlog-size` directives.
     pub fn apply(&self, settings: &crate::cluster::ClusterSettings) {
         self.redirect
             .store(settings.mode == ClusterMode::Redirect, Ordering::Relaxed);
@@ -86,6 +87,13 @@ impl Settings {
             .store(settings.write_concern_all, Ordering::Relaxed);
         self.write_timeout_ms
             .store(settings.write_timeout, Ordering::Relaxed);
+        self.backlog_bytes
+            .store(settings.backlog_size, Ordering::Relaxed);
+    }
+
+    /// `repl-backlog-size`: bytes a peer's stream queue may hold.
+    pub fn backlog_bytes(&self) -> u64 {
+        self.backlog_bytes.load(Ordering::Relaxed)
     }
 
     /// `cluster-write-concern all`: the timeout a write waits for its replicas (`None`:

@@ -38,8 +38,6 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
-/// Bytes of messages a stream may hold queued for a peer before it drops new ones.
-const QUEUE_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 /// Bytes written per write, at most, when messages queue up.
 const WRITE_BATCH: usize = 64 * 1024;
 /// Waits between connection attempts to a peer that cannot be reached.
@@ -68,10 +66,12 @@ pub enum Message {
     },
     /// A replica has applied every message of the sender's stream `epoch` up to `seq`.
     Ack { epoch: u64, seq: u64 },
-    /// A replica lost messages of the sender's stream: send it everything again.
-    Resync,
-    /// The end of a full resend: the replica holds everything it should again.
-    Synced,
+    /// A replica lost messages of the sender's stream: send it everything again. `id`
+    /// names the request; the resend's `Synced` carries it back.
+    Resync { id: u64 },
+    /// The end of a snapshot: the replica holds everything it should of the slots sent.
+    /// `id` is that of the `Resync` it answers (0 when none asked for it).
+    Synced { id: u64 },
 }
 
 impl Message {
@@ -117,8 +117,14 @@ impl Message {
                 b"ACK",
                 SmallVec::from_slice(&[n0.format(*epoch).as_bytes(), n1.format(*seq).as_bytes()]),
             ),
-            Message::Resync => (b"RESYNC", SmallVec::new()),
-            Message::Synced => (b"SYNCED", SmallVec::new()),
+            Message::Resync { id } => (
+                b"RESYNC",
+                SmallVec::from_slice(&[n0.format(*id).as_bytes()]),
+            ),
+            Message::Synced { id } => (
+                b"SYNCED",
+                SmallVec::from_slice(&[n0.format(*id).as_bytes()]),
+            ),
         };
         push_header(out, b'*', 3 + args.len());
         push_bulk(out, b"SHOAL.MSG");
@@ -160,14 +166,14 @@ impl Message {
                 epoch: number(epoch)?,
                 seq: number(seq)?,
             }),
-            [] if is("resync") => Some(Message::Resync),
-            [] if is("synced") => Some(Message::Synced),
+            [id] if is("resync") => Some(Message::Resync { id: number(id)? }),
+            [id] if is("synced") => Some(Message::Synced { id: number(id)? }),
             _ => None,
         }
     }
 
     /// Approximate bytes it takes queued.
-    fn size(&self) -> u64 {
+    pub fn size(&self) -> u64 {
         let payload = match self {
             Message::Publish { channel, payload } | Message::ShardPublish { channel, payload } => {
                 channel.len() + payload.len()
@@ -175,7 +181,7 @@ impl Message {
             Message::Replicate { key, value, .. } => {
                 key.len() + value.as_ref().map_or(0, Bytes::len) + 48
             }
-            Message::Ack { .. } | Message::Resync | Message::Synced => 16,
+            Message::Ack { .. } | Message::Resync { .. } | Message::Synced { .. } => 16,
         };
         (payload + 32) as u64
     }
@@ -252,8 +258,15 @@ impl Streams {
             epoch: sender.epoch,
             seq: sender.last_seq,
         };
-        if sender.queued.load(Ordering::Relaxed) + size > QUEUE_LIMIT_BYTES {
+        // `repl-backlog-size` bounds what may wait for the peer (a message larger than that
+        // still goes, alone).
+        let queued = sender.queued.load(Ordering::Relaxed);
+        if queued > 0 && queued + size > node.forward.settings.backlog_bytes() {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            // The replica would only notice when a later message arrives: resend now.
+            if matches!(message, Message::Replicate { .. }) {
+                crate::replication::resync_requested(node, peer.id, 0);
+            }
             return mark;
         }
         sender.queued.fetch_add(size, Ordering::Relaxed);
@@ -462,8 +475,8 @@ impl Received {
     }
 }
 
-/// Handles one message from a peer's stream (`from`, stream `epoch`, number `seq`).
-pub fn receive(node: &Node, incoming: &Incoming, seq: u64, message: Message) {
+/// Handles one message from a peer's stream (`from`, stream `epoch`).
+pub fn receive(node: &Node, incoming: &Incoming, message: Message) {
     node.forward
         .streams
         .stats
@@ -492,8 +505,8 @@ pub fn receive(node: &Node, incoming: &Incoming, seq: u64, message: Message) {
             value.as_deref(),
         ),
         Message::Ack { epoch, seq } => crate::replication::acked(node, incoming.from, epoch, seq),
-        Message::Resync => crate::replication::resync_requested(node, incoming.from),
-        Message::Synced => crate::replication::synced(node, incoming, seq),
+        Message::Resync { id } => crate::replication::resync_requested(node, incoming.from, id),
+        Message::Synced { id } => crate::replication::synced(node, incoming, id),
     }
 }
 
@@ -542,8 +555,8 @@ mod tests {
                 value: None,
             },
             Message::Ack { epoch: 5, seq: 9 },
-            Message::Resync,
-            Message::Synced,
+            Message::Resync { id: 3 },
+            Message::Synced { id: 0 },
         ];
         for (seq, message) in messages.into_iter().enumerate() {
             let mut out = Vec::new();

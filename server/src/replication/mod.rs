@@ -30,11 +30,11 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use shoal_cluster::slot::key_slot;
 use shoal_cluster::{NodeId, Topology, Version};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-pub use snapshot::spawn;
+pub use snapshot::{spawn, under_replicated};
 
 /// Where this node's writes stand with the others: what was sent, what was acknowledged.
 #[derive(Default)]
@@ -47,10 +47,13 @@ pub struct Replication {
     acked: tokio::sync::Notify,
     /// Primaries this node lost messages from and asked for a resend: no acknowledgement to
     /// them until it ends.
-    resyncing: Mutex<HashSet<NodeId>>,
-    /// Snapshots to send: peers that asked for a resend.
-    snapshot_requests: Mutex<HashSet<NodeId>>,
+    resyncing: Mutex<HashMap<NodeId, Resyncing>>,
+    /// Snapshots to send: peers that asked for a resend (with the id of their request, 0
+    /// for one this node decided on), or that this node dropped messages for.
+    snapshot_requests: Mutex<HashMap<NodeId, u64>>,
     snapshot_wake: tokio::sync::Notify,
+    /// Per replica, the slots whose snapshot it has not acknowledged yet (see `snapshot`).
+    pending: Mutex<HashMap<NodeId, snapshot::Pending>>,
     pub stats: ReplicationStats,
 }
 
@@ -73,6 +76,13 @@ pub struct ReplicationStats {
     pub resyncs_requested: AtomicU64,
     /// Writes that could not get their acknowledgements in time (`cluster-write-concern all`).
     pub write_concern_failures: AtomicU64,
+    /// Acknowledgements received from replicas.
+    pub acks: AtomicU64,
+    /// Topology changes in which this node became the primary of slots whose primary was no
+    /// longer live (it was their replica: a failover).
+    pub failovers: AtomicU64,
+    /// Slots this node took over that way.
+    pub failover_slots: AtomicU64,
 }
 
 /// Sends what `effects` changed in slots this node is primary of to their replicas. Returns
@@ -187,7 +197,12 @@ pub fn apply(
 /// Sends `from` the acknowledgement of everything its stream delivered so far on the
 /// connection `incoming` describes (called once per batch of stream messages).
 pub fn ack(node: &Node, incoming: &Incoming) {
-    if node.replication.resyncing.lock().contains(&incoming.from) {
+    if node
+        .replication
+        .resyncing
+        .lock()
+        .contains_key(&incoming.from)
+    {
         return;
     }
     let Some(peer) = peer_by_id(node, incoming.from) else {
@@ -202,6 +217,7 @@ pub fn ack(node: &Node, incoming: &Incoming) {
 
 /// `peer` acknowledged position `seq` of our stream `epoch`.
 pub fn acked(node: &Node, peer: NodeId, epoch: u64, seq: u64) {
+    node.replication.stats.acks.fetch_add(1, Ordering::Relaxed);
     {
         let mut acks = node.replication.acks.lock();
         let entry = acks.entry(peer).or_insert((epoch, 0, Instant::now()));
@@ -212,29 +228,86 @@ pub fn acked(node: &Node, peer: NodeId, epoch: u64, seq: u64) {
     node.replication.acked.notify_waiters();
 }
 
-/// Messages from `from` were lost: asks it to resend everything (once until it has).
+/// A resend this node asked a primary for.
+#[derive(Clone, Copy, Debug)]
+struct Resyncing {
+    /// The request's id (the `Synced` that ends it carries it).
+    id: u64,
+    /// More messages were lost after the request: the resend may have passed their keys
+    /// already, so another is asked for when it ends.
+    lost_again: bool,
+}
+
+/// Messages from `from` were lost: asks it to resend everything, or, while a resend is
+/// under way, for another once it ends.
 pub fn lost(node: &Node, from: NodeId) {
-    if !node.replication.resyncing.lock().insert(from) {
-        return;
-    }
+    let id = {
+        let mut resyncing = node.replication.resyncing.lock();
+        if let Some(under_way) = resyncing.get_mut(&from) {
+            under_way.lost_again = true;
+            return;
+        }
+        let id = rand::random::<u64>() >> 1 | 1;
+        resyncing.insert(
+            from,
+            Resyncing {
+                id,
+                lost_again: false,
+            },
+        );
+        id
+    };
+    ask_resync(node, from, id);
+}
+
+fn ask_resync(node: &Node, from: NodeId, id: u64) {
     node.replication
         .stats
         .resyncs_requested
         .fetch_add(1, Ordering::Relaxed);
     if let Some(peer) = peer_by_id(node, from) {
-        let _ = node.forward.streams.send(node, peer, Message::Resync);
+        let _ = node
+            .forward
+            .streams
+            .send(node, peer, Message::Resync { id });
     }
 }
 
-/// `from` lost messages of ours: sends it a snapshot of every slot it replicates of ours.
-pub fn resync_requested(node: &Node, from: NodeId) {
-    node.replication.snapshot_requests.lock().insert(from);
+/// `from` lost messages of ours (it asked with request `id`), or this node dropped some
+/// (`id` 0): sends it a snapshot of every slot it replicates of ours.
+pub fn resync_requested(node: &Node, from: NodeId, id: u64) {
+    {
+        let mut requests = node.replication.snapshot_requests.lock();
+        let wanted = requests.entry(from).or_insert(0);
+        if id != 0 {
+            *wanted = id;
+        }
+    }
     node.replication.snapshot_wake.notify_one();
 }
 
-/// A resend from `incoming.from` ended: acknowledgements resume.
-pub fn synced(node: &Node, incoming: &Incoming, _seq: u64) {
-    node.replication.resyncing.lock().remove(&incoming.from);
+/// A snapshot from `incoming.from` ended. If it answers this node's resend request,
+/// acknowledgements resume, unless more was lost meanwhile: then another resend is asked.
+pub fn synced(node: &Node, incoming: &Incoming, id: u64) {
+    let again = {
+        let mut resyncing = node.replication.resyncing.lock();
+        match resyncing.get_mut(&incoming.from) {
+            Some(under_way) if under_way.id == id && id != 0 => {
+                if under_way.lost_again {
+                    under_way.id = rand::random::<u64>() >> 1 | 1;
+                    under_way.lost_again = false;
+                    Some(under_way.id)
+                } else {
+                    resyncing.remove(&incoming.from);
+                    None
+                }
+            }
+            _ => None,
+        }
+    };
+    if let Some(id) = again {
+        ask_resync(node, incoming.from, id);
+    }
 }
 
 /// The live member with id `id`, as a peer.

@@ -10,10 +10,15 @@
 //! stream queue is full so that clients keep their latency and the queue never drops. It
 //! ends with `Message::Synced`. Writes made meanwhile are replicated as usual; whichever
 //! arrives second is ignored by the replica unless newer (versions decide).
+//!
+//! Until a replica acknowledges the `Synced` of its snapshot, the slots it is owed count as
+//! under-replicated ([`under_replicated`], with the slots that have fewer owners than the
+//! replication factor). The task also counts failovers: slots this node became primary of
+//! because their primary left while this node replicated them.
 
 use crate::node::Node;
 use crate::peer::Peer;
-use crate::peer::stream::Message;
+use crate::peer::stream::{Mark, Message};
 use bytes::Bytes;
 use shoal_cluster::slot::{SLOTS, Slot, key_slot};
 use shoal_cluster::{NodeId, Topology};
@@ -22,7 +27,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-/// A peer's stream queue above this many bytes holds the snapshot back.
+/// A peer's stream queue above this many bytes holds the snapshot back (or above half of
+/// `repl-backlog-size`, when that is smaller: a snapshot must never overflow the queue).
 const QUEUE_HIGH: u64 = 8 * 1024 * 1024;
 /// How long a throttled snapshot waits before looking at the queue again.
 const THROTTLE: Duration = Duration::from_millis(2);
@@ -55,6 +61,85 @@ impl Slots {
     }
 }
 
+/// Slots a replica is owed a snapshot of, and the `Synced` that ends it once sent.
+pub(super) struct Pending {
+    slots: Slots,
+    synced: Option<Mark>,
+}
+
+/// Records that `peer` is owed a snapshot of `slots` (it has not been sent yet).
+fn owe(node: &Node, peer: NodeId, slots: &Slots) {
+    let mut pending = node.replication.pending.lock();
+    let entry = pending.entry(peer).or_insert_with(|| Pending {
+        slots: Slots::new(),
+        synced: None,
+    });
+    entry.slots.union(slots);
+    entry.synced = None;
+}
+
+/// Slots this node is primary of that are under-replicated: they have fewer owners than the
+/// replication factor, or a replica has not acknowledged its snapshot of them yet.
+pub fn under_replicated(node: &Node) -> usize {
+    let Some(cluster) = node.cluster.get() else {
+        return 0;
+    };
+    let topology = cluster.topology.load_full();
+    let acks = node.replication.acks.lock();
+    let mut pending = node.replication.pending.lock();
+    pending.retain(|peer, owed| {
+        topology.member(peer).is_some_and(|m| m.state.is_live())
+            && !owed
+                .synced
+                .is_some_and(|mark| super::is_acked(&acks, &mark))
+    });
+    drop(acks);
+    (0..SLOTS)
+        .filter(|&slot| {
+            topology.is_primary(slot)
+                && (topology.owners(slot).count() < cluster.replicas
+                    || pending.values().any(|owed| owed.slots.contains(slot)))
+        })
+        .count()
+}
+
+/// Tells the store what the topology means for it: whether effects records must note key
+/// changes (replication reads them when the node has peers), and which slots it holds as a
+/// replica (eviction leaves those keys to their primary).
+fn tell_store(node: &Node, topology: &Topology) {
+    node.store
+        .set_changes_wanted(topology.live_members().count() > 1);
+    node.store
+        .evictor
+        .replica_slots
+        .set(|slot| topology.is_owner(slot) && !topology.is_primary(slot));
+}
+
+/// Counts a failover if this node became the primary of slots in `current` that it
+/// replicated in `previous` while their primary there is no longer live.
+fn count_failover(node: &Node, previous: &Topology, current: &Topology) {
+    let me = current.myself().id;
+    let taken = (0..SLOTS)
+        .filter(|&slot| {
+            current.is_primary(slot)
+                && !previous.is_primary(slot)
+                && previous.owners(slot).skip(1).any(|o| o.id == me)
+                && current
+                    .member(&previous.primary(slot).id)
+                    .is_none_or(|m| !m.state.is_live())
+        })
+        .count() as u64;
+    if taken > 0 {
+        let stats = &node.replication.stats;
+        stats.failovers.fetch_add(1, Ordering::Relaxed);
+        stats.failover_slots.fetch_add(taken, Ordering::Relaxed);
+        tracing::info!(
+            slots = taken,
+            "took over slots whose primary left (failover)"
+        );
+    }
+}
+
 /// Starts the snapshot task (a no-op without a cluster). Must run inside the node's runtime.
 pub fn spawn(node: &Arc<Node>) {
     let Some(cluster) = node.cluster.get() else {
@@ -66,9 +151,10 @@ pub fn spawn(node: &Arc<Node>) {
 
 async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topology>>) {
     let mut previous = changes.borrow_and_update().clone();
-    let has_peers = |t: &Topology| t.live_members().count() > 1;
-    node.store.set_changes_wanted(has_peers(&previous));
+    tell_store(&node, &previous);
     let mut due: HashMap<NodeId, Slots> = HashMap::new();
+    // The resend request each due snapshot answers, if one asked for it.
+    let mut request_ids: HashMap<NodeId, u64> = HashMap::new();
     loop {
         if due.is_empty() {
             tokio::select! {
@@ -81,17 +167,24 @@ async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topo
             }
         }
         let current = changes.borrow_and_update().clone();
-        node.store.set_changes_wanted(has_peers(&current));
+        tell_store(&node, &current);
         if !Arc::ptr_eq(&current, &previous) {
+            count_failover(&node, &previous, &current);
             for (peer, slots) in new_replicas(&previous, &current) {
+                owe(&node, peer, &slots);
                 due.entry(peer).or_insert_with(Slots::new).union(&slots);
             }
             previous = current.clone();
         }
-        let requested: Vec<NodeId> = node.replication.snapshot_requests.lock().drain().collect();
-        for peer in requested {
+        let requested: Vec<(NodeId, u64)> =
+            node.replication.snapshot_requests.lock().drain().collect();
+        for (peer, id) in requested {
             let slots = replicated_to(&current, peer);
+            owe(&node, peer, &slots);
             due.entry(peer).or_insert_with(Slots::new).union(&slots);
+            if id != 0 {
+                request_ids.insert(peer, id);
+            }
         }
         let Some(peer) = due.keys().next().copied() else {
             continue;
@@ -104,7 +197,13 @@ async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topo
             id: member.id,
             addr: member.client,
         };
-        send(&node, peer, &slots).await;
+        let id = request_ids.remove(&peer.id).unwrap_or(0);
+        let synced = send(&node, peer, &slots, id).await;
+        if !due.contains_key(&peer.id)
+            && let Some(owed) = node.replication.pending.lock().get_mut(&peer.id)
+        {
+            owed.synced = Some(synced);
+        }
     }
 }
 
@@ -139,8 +238,9 @@ fn replicated_to(topology: &Topology, peer: NodeId) -> Slots {
     slots
 }
 
-/// Sends `peer` every live key of `slots`, then `Synced`.
-async fn send(node: &Node, peer: Peer, slots: &Slots) {
+/// Sends `peer` every live key of `slots`, then `Synced` (answering resend request `id`),
+/// whose stream position it returns.
+async fn send(node: &Node, peer: Peer, slots: &Slots, id: u64) -> Mark {
     let started = std::time::Instant::now();
     let mut keys = 0u64;
     if !slots.is_empty() {
@@ -162,8 +262,13 @@ async fn send(node: &Node, peer: Peer, slots: &Slots) {
                         value: Some(Bytes::from(value)),
                     });
                 });
+                let high = QUEUE_HIGH.min(node.forward.settings.backlog_bytes() / 2);
                 for message in batch.drain(..) {
-                    while node.forward.streams.queued_bytes(peer.id) > QUEUE_HIGH {
+                    loop {
+                        let queued = node.forward.streams.queued_bytes(peer.id);
+                        if queued == 0 || queued + message.size() <= high {
+                            break;
+                        }
                         tokio::time::sleep(THROTTLE).await;
                     }
                     let _ = node.forward.streams.send(node, peer, message);
@@ -173,7 +278,10 @@ async fn send(node: &Node, peer: Peer, slots: &Slots) {
             }
         }
     }
-    let _ = node.forward.streams.send(node, peer, Message::Synced);
+    let synced = node
+        .forward
+        .streams
+        .send(node, peer, Message::Synced { id });
     let stats = &node.replication.stats;
     stats.snapshots.fetch_add(1, Ordering::Relaxed);
     stats.snapshot_keys.fetch_add(keys, Ordering::Relaxed);
@@ -183,4 +291,5 @@ async fn send(node: &Node, peer: Peer, slots: &Slots) {
         ms = started.elapsed().as_millis() as u64,
         "sent a replica its snapshot"
     );
+    synced
 }

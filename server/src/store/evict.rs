@@ -12,6 +12,11 @@
 //!   evicts it anyway), and this with a clock 100 times finer than Redis's is what makes the
 //!   choice closer to true LRU.
 //!
+//! A node holds copies of keys whose slot another node is primary of (it replicates them).
+//! As a Redis replica, it does not evict those on its own: their primary evicts and the
+//! removal is replicated. Eviction samples only keys of slots this node is primary of, unless
+//! memory passes `maxmemory` by more than a tenth ([`REPLICA_MARGIN`]); then any key goes.
+//!
 //! Eviction runs in the client's thread before a command (bounded to about a millisecond, and
 //! never while the command holds shard locks), and continues on the `shoal-evict` thread
 //! while memory stays above the limit. Freed memory is counted from the entries' sizes as they
@@ -186,6 +191,66 @@ struct Pool {
     dbs_found: Option<(Instant, Policy)>,
 }
 
+/// Memory above `maxmemory` by more than `maxmemory / REPLICA_MARGIN` lets eviction take
+/// keys this node holds as a replica too.
+const REPLICA_MARGIN: usize = 10;
+
+/// Rounds in a row that find nothing to evict before eviction gives up (every key sampled
+/// was a replica's, or touched since it was sampled).
+const BARREN_ROUNDS: u32 = 32;
+
+/// The slots this node holds as a replica (another node is their primary): eviction leaves
+/// their keys alone (see the module doc). Empty on a node alone.
+pub struct ReplicaSlots {
+    bits: Vec<AtomicU64>,
+    any: std::sync::atomic::AtomicBool,
+}
+
+impl ReplicaSlots {
+    /// Replaces the set with the slots for which `is_replica` holds.
+    pub fn set(&self, is_replica: impl Fn(u16) -> bool) {
+        let mut any = false;
+        for (word, bits) in self.bits.iter().enumerate() {
+            let mut value = 0u64;
+            for bit in 0..64 {
+                if is_replica((word * 64 + bit) as u16) {
+                    value |= 1 << bit;
+                }
+            }
+            any |= value != 0;
+            bits.store(value, Ordering::Relaxed);
+        }
+        self.any.store(any, Ordering::Relaxed);
+    }
+
+    /// Whether any slot is held as a replica.
+    pub fn any(&self) -> bool {
+        self.any.load(Ordering::Relaxed)
+    }
+
+    /// Whether `key`'s slot is held as a replica.
+    pub fn holds(&self, key: &[u8]) -> bool {
+        if !self.any.load(Ordering::Relaxed) {
+            return false;
+        }
+        let slot = usize::from(shoal_cluster::slot::key_slot(key));
+        self.bits
+            .get(slot / 64)
+            .is_some_and(|w| w.load(Ordering::Relaxed) & (1 << (slot % 64)) != 0)
+    }
+}
+
+impl Default for ReplicaSlots {
+    fn default() -> ReplicaSlots {
+        ReplicaSlots {
+            bits: (0..usize::from(shoal_cluster::slot::SLOTS) / 64)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            any: false.into(),
+        }
+    }
+}
+
 /// How long the list of databases to sample is trusted.
 const DBS_TTL: Duration = Duration::from_millis(100);
 
@@ -203,6 +268,8 @@ pub struct Evictor {
     /// When a client's command last evicted (Unix ms): while writers evict for themselves,
     /// the background thread stays out of their way.
     last_foreground_ms: AtomicU64,
+    /// Slots whose keys are left to their primary to evict.
+    pub replica_slots: ReplicaSlots,
     /// Wakes the background thread.
     wake: Condvar,
     wake_lock: Mutex<bool>,
@@ -299,7 +366,11 @@ impl Store {
         }
         let deadline = Instant::now() + FOREGROUND_BUDGET;
         let mut effects = Effects::new(self.events_wanted(), self.changes_wanted());
-        let outcome = self.evict(&mut pool, used - max, deadline, now_ms, &mut effects);
+        let target = Target {
+            to_free: used - max,
+            replicas_too: used > max + max / REPLICA_MARGIN,
+        };
+        let outcome = self.evict(&mut pool, target, deadline, now_ms, &mut effects);
         MutexGuard::unlock_fair(pool);
         self.hand_on(&mut effects);
         evictor.last_foreground_ms.store(now_ms, Ordering::Relaxed);
@@ -318,11 +389,12 @@ impl Store {
         self.evictor.wake_background();
     }
 
-    /// Evicts keys until `to_free` bytes are freed, nothing is left to evict, or `deadline`.
+    /// Evicts keys until `target.to_free` bytes are freed, nothing is left to evict, or
+    /// `deadline`.
     fn evict(
         &self,
         pool: &mut Pool,
-        to_free: usize,
+        target: Target,
         deadline: Instant,
         now_ms: u64,
         effects: &mut Effects,
@@ -340,7 +412,12 @@ impl Store {
             pool.dbs = self.databases_with_candidates(policy);
             pool.dbs_found = Some((Instant::now(), policy));
         }
+        let Target {
+            to_free,
+            replicas_too,
+        } = target;
         let mut rounds = 0u32;
+        let mut barren = 0u32;
         while outcome.freed < to_free {
             if pool.dbs.is_empty() {
                 outcome.exhausted = true;
@@ -348,15 +425,20 @@ impl Store {
             }
             let freed = match policy {
                 Policy::NoEviction => None,
-                Policy::AllKeysRandom | Policy::VolatileRandom => {
-                    self.evict_random(&pool.dbs, policy.volatile_only(), now_ms, effects)
-                }
+                Policy::AllKeysRandom | Policy::VolatileRandom => self.evict_random(
+                    &pool.dbs,
+                    policy.volatile_only(),
+                    replicas_too,
+                    now_ms,
+                    effects,
+                ),
                 _ => {
                     let dbs = std::mem::take(&mut pool.dbs);
                     let sampling = Sampling {
                         policy,
                         samples,
                         decay,
+                        replicas_too,
                     };
                     let freed =
                         self.evict_from_pool(&mut pool.candidates, &dbs, sampling, now_ms, effects);
@@ -366,11 +448,17 @@ impl Store {
             };
             match freed {
                 Some(bytes) => {
+                    barren = 0;
                     outcome.freed += bytes;
                     crate::memory::note_freed(bytes);
                     self.evictor.evicted.fetch_add(1, Ordering::Relaxed);
                 }
                 None => {
+                    barren += 1;
+                    if barren == BARREN_ROUNDS {
+                        outcome.exhausted = true;
+                        break;
+                    }
                     // Found nothing this round; the databases may have emptied meanwhile.
                     pool.dbs = self.databases_with_candidates(policy);
                     pool.dbs_found = Some((Instant::now(), policy));
@@ -405,6 +493,7 @@ impl Store {
         &self,
         dbs: &[DbIndex],
         volatile_only: bool,
+        replicas_too: bool,
         now_ms: u64,
         effects: &mut Effects,
     ) -> Option<usize> {
@@ -413,7 +502,9 @@ impl Store {
             let shard = self.lock_shard(db, rand::random::<u32>() as usize % SHARDS);
             let mut victim = None;
             shard.sample(rand::random(), 1, volatile_only, now_ms, |entry| {
-                victim = Some(entry.key().to_vec());
+                if replicas_too || !self.evictor.replica_slots.holds(entry.key()) {
+                    victim = Some(entry.key().to_vec());
+                }
             });
             if let Some(key) = victim {
                 return self.remove_victim(shard, db, self.hash(&key), &key, now_ms, effects);
@@ -436,6 +527,7 @@ impl Store {
             policy,
             samples,
             decay,
+            replicas_too,
         } = sampling;
         for &db in dbs {
             let shard_index = rand::random::<u32>() as usize % SHARDS;
@@ -446,6 +538,9 @@ impl Store {
                 policy.volatile_only(),
                 now_ms,
                 |entry| {
+                    if !replicas_too && self.evictor.replica_slots.holds(entry.key()) {
+                        return;
+                    }
                     let access = entry.access();
                     let score = match policy {
                         Policy::VolatileTtl => u64::MAX - entry.expiry_ms(),
@@ -491,13 +586,22 @@ impl Store {
     }
 }
 
-/// How a round of sampled eviction picks: the policy, keys sampled per database, and the LFU
-/// decay time in minutes.
+/// How a round of sampled eviction picks: the policy, keys sampled per database, the LFU
+/// decay time in minutes, and whether keys held as a replica may go.
 #[derive(Clone, Copy)]
 struct Sampling {
     policy: Policy,
     samples: usize,
     decay: u32,
+    replicas_too: bool,
+}
+
+/// What an eviction run is after: bytes to free, and whether keys held as a replica may go
+/// (memory passed `maxmemory` by the margin).
+#[derive(Clone, Copy)]
+struct Target {
+    to_free: usize,
+    replicas_too: bool,
 }
 
 /// Adds a sampled key to the pool (kept sorted, lowest score first) unless it is already
@@ -587,13 +691,11 @@ impl Store {
         }
         let deadline = Instant::now() + BACKGROUND_SLICE;
         let mut effects = Effects::new(self.events_wanted(), self.changes_wanted());
-        let outcome = self.evict(
-            &mut pool,
-            used - max,
-            deadline,
-            clock::now_ms(),
-            &mut effects,
-        );
+        let target = Target {
+            to_free: used - max,
+            replicas_too: used > max + max / REPLICA_MARGIN,
+        };
+        let outcome = self.evict(&mut pool, target, deadline, clock::now_ms(), &mut effects);
         // Hand the pool to a waiting writer, if any, between slices.
         MutexGuard::unlock_fair(pool);
         self.hand_on(&mut effects);
