@@ -341,9 +341,25 @@ fn is_acked(acks: &HashMap<NodeId, (u64, u64, Instant)>, mark: &Mark) -> bool {
 pub struct Barrier(Vec<Mark>);
 
 impl Barrier {
-    /// Where replication stands now.
+    /// Where replication stands now: the last message sent to each live peer, and for each
+    /// replica still owed a snapshot, the snapshot's end (the writes made before its slots
+    /// got that replica reach it in the snapshot; a replica that died takes its marks along).
     pub fn now(node: &Node) -> Barrier {
-        Barrier(node.replication.sent.lock().values().copied().collect())
+        let Some(cluster) = node.cluster.get() else {
+            return Barrier::default();
+        };
+        let topology = cluster.topology.load();
+        let live = |peer: &NodeId| topology.member(peer).is_some_and(|m| m.state.is_live());
+        let mut marks: Vec<Mark> = node
+            .replication
+            .sent
+            .lock()
+            .values()
+            .filter(|m| live(&m.peer))
+            .copied()
+            .collect();
+        marks.extend(snapshot::owed(node).into_iter().filter(|m| live(&m.peer)));
+        Barrier(marks)
     }
 
     /// From a set of marks (the positions one client's writes reached).
@@ -352,7 +368,7 @@ impl Barrier {
     }
 
     /// How many replicas every write before the barrier has reached, at least: the number
-    /// of replicas a write has here, less the peers that have not acknowledged their mark
+    /// of replicas a write has here, less the peers that have not acknowledged their marks
     /// (each may be the one replica of some write).
     pub fn achieved(&self, node: &Node) -> usize {
         let Some(cluster) = node.cluster.get() else {
@@ -360,8 +376,16 @@ impl Barrier {
         };
         let degree = degree(&cluster.topology.load());
         let acks = node.replication.acks.lock();
-        let missing = self.0.iter().filter(|m| !is_acked(&acks, m)).count();
-        degree.saturating_sub(missing)
+        let mut missing: Vec<NodeId> = self
+            .0
+            .iter()
+            .filter_map(|m| snapshot::resolve(node, m))
+            .filter(|m| !is_acked(&acks, m))
+            .map(|m| m.peer)
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        degree.saturating_sub(missing.len())
     }
 
     /// Text form for `SHOAL.BARRIER`: `peer:epoch:seq` marks separated by commas.

@@ -78,6 +78,38 @@ fn owe(node: &Node, peer: NodeId, slots: &Slots) {
     entry.synced = None;
 }
 
+/// A mark standing for "the end of the snapshot owed to `peer`, once sent" in a barrier
+/// taken before it was sent (see [`resolve`]).
+const UNSENT: u64 = u64::MAX;
+
+/// The snapshot ends owed replicas have not acknowledged yet, as marks (see [`UNSENT`]).
+pub(super) fn owed(node: &Node) -> Vec<Mark> {
+    node.replication
+        .pending
+        .lock()
+        .iter()
+        .map(|(peer, owed)| {
+            owed.synced.unwrap_or(Mark {
+                peer: *peer,
+                epoch: 0,
+                seq: UNSENT,
+            })
+        })
+        .collect()
+}
+
+/// The mark to wait for in place of `mark`: itself, or for an [`UNSENT`] snapshot end the
+/// snapshot's end now that it was sent, or `None` when that snapshot is no longer owed
+/// (acknowledged, or its replica left).
+pub(super) fn resolve(node: &Node, mark: &Mark) -> Option<Mark> {
+    if mark.seq != UNSENT {
+        return Some(*mark);
+    }
+    let pending = node.replication.pending.lock();
+    let owed = pending.get(&mark.peer)?;
+    Some(owed.synced.unwrap_or(*mark))
+}
+
 /// Slots this node is primary of that are under-replicated: they have fewer owners than the
 /// replication factor, or a replica has not acknowledged its snapshot of them yet.
 pub fn under_replicated(node: &Node) -> usize {
