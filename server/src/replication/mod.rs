@@ -52,6 +52,8 @@ pub struct Replication {
     /// for one this node decided on), or that this node dropped messages for.
     snapshot_requests: Mutex<HashMap<NodeId, u64>>,
     snapshot_wake: tokio::sync::Notify,
+    /// Acknowledgements due to primaries this node did not know as members yet.
+    acks_owed: Mutex<HashMap<NodeId, (u64, u64)>>,
     /// Per replica, the slots whose snapshot it has not acknowledged yet (see `snapshot`).
     pending: Mutex<HashMap<NodeId, snapshot::Pending>>,
     pub stats: ReplicationStats,
@@ -205,14 +207,57 @@ pub fn ack(node: &Node, incoming: &Incoming) {
     {
         return;
     }
-    let Some(peer) = peer_by_id(node, incoming.from) else {
-        return;
-    };
-    let message = Message::Ack {
-        epoch: incoming.epoch,
-        seq: incoming.next_seq - 1,
-    };
-    let _ = node.forward.streams.send(node, peer, message);
+    let (epoch, seq) = (incoming.epoch, incoming.next_seq - 1);
+    match peer_by_id(node, incoming.from) {
+        Some(peer) => {
+            let _ = node
+                .forward
+                .streams
+                .send(node, peer, Message::Ack { epoch, seq });
+        }
+        // A primary that just joined may send before gossip told this node about it: the
+        // acknowledgement goes once it is known (see `send_owed_acks`).
+        None => {
+            node.replication
+                .acks_owed
+                .lock()
+                .insert(incoming.from, (epoch, seq));
+        }
+    }
+}
+
+/// Sends the acknowledgements and resend requests owed to primaries that were not known
+/// members when they were due and now are (called on every topology change).
+pub fn send_owed_acks(node: &Node) {
+    let unasked: Vec<(NodeId, u64)> = node
+        .replication
+        .resyncing
+        .lock()
+        .iter()
+        .filter(|(_, r)| !r.asked)
+        .map(|(from, r)| (*from, r.id))
+        .collect();
+    for (from, id) in unasked {
+        ask_resync(node, from, id);
+    }
+    let owed: Vec<(NodeId, (u64, u64))> = node.replication.acks_owed.lock().drain().collect();
+    for (from, (epoch, seq)) in owed {
+        match peer_by_id(node, from) {
+            Some(peer) => {
+                let _ = node
+                    .forward
+                    .streams
+                    .send(node, peer, Message::Ack { epoch, seq });
+            }
+            None => {
+                node.replication
+                    .acks_owed
+                    .lock()
+                    .entry(from)
+                    .or_insert((epoch, seq));
+            }
+        }
+    }
 }
 
 /// `peer` acknowledged position `seq` of our stream `epoch`.
@@ -236,6 +281,8 @@ struct Resyncing {
     /// More messages were lost after the request: the resend may have passed their keys
     /// already, so another is asked for when it ends.
     lost_again: bool,
+    /// The request went out (not yet when the primary was not a known member).
+    asked: bool,
 }
 
 /// Messages from `from` were lost: asks it to resend everything, or, while a resend is
@@ -253,6 +300,7 @@ pub fn lost(node: &Node, from: NodeId) {
             Resyncing {
                 id,
                 lost_again: false,
+                asked: false,
             },
         );
         id
@@ -260,16 +308,22 @@ pub fn lost(node: &Node, from: NodeId) {
     ask_resync(node, from, id);
 }
 
+/// Sends resend request `id` to `from`, if it is a known member (else it goes with the
+/// owed acknowledgements, see `send_owed_acks`).
 fn ask_resync(node: &Node, from: NodeId, id: u64) {
+    let Some(peer) = peer_by_id(node, from) else {
+        return;
+    };
     node.replication
         .stats
         .resyncs_requested
         .fetch_add(1, Ordering::Relaxed);
-    if let Some(peer) = peer_by_id(node, from) {
-        let _ = node
-            .forward
-            .streams
-            .send(node, peer, Message::Resync { id });
+    let _ = node
+        .forward
+        .streams
+        .send(node, peer, Message::Resync { id });
+    if let Some(under_way) = node.replication.resyncing.lock().get_mut(&from) {
+        under_way.asked |= under_way.id == id;
     }
 }
 
@@ -296,6 +350,7 @@ pub fn synced(node: &Node, incoming: &Incoming, id: u64) {
                 if under_way.lost_again {
                     under_way.id = rand::random::<u64>() >> 1 | 1;
                     under_way.lost_again = false;
+                    under_way.asked = false;
                     Some(under_way.id)
                 } else {
                     resyncing.remove(&incoming.from);

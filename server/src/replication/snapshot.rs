@@ -200,6 +200,7 @@ async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topo
         }
         let current = changes.borrow_and_update().clone();
         tell_store(&node, &current);
+        super::send_owed_acks(&node);
         if !Arc::ptr_eq(&current, &previous) {
             count_failover(&node, &previous, &current);
             for (peer, slots) in new_replicas(&previous, &current) {
