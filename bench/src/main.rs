@@ -18,6 +18,8 @@
 //!   latency while a write storm forces eviction.
 //! - `pubsub` ([`pubsub`]): PUBLISH rate and fan-out latency to many subscribers, one node
 //!   and a 3-node cluster each.
+//! - `replication` ([`replication`]): SET with R = 2 (write concern local and all) against a
+//!   Redis primary with a replica, replication lag, and filling a replica copy.
 //!
 //! Modules: [`servers`] starts and stops the servers (through `shoal-harness`, which the
 //! tests share), [`redis_benchmark`] runs redis-benchmark and parses its CSV; `resp` (from
@@ -32,6 +34,7 @@ mod memory;
 mod metrics;
 mod pubsub;
 mod redis_benchmark;
+mod replication;
 mod servers;
 
 use shoal_harness::resp;
@@ -51,6 +54,7 @@ Commands:
   cluster    3-node Shoal vs 3-node Redis Cluster; cost of one forwarding hop
   metrics    throughput with the metrics endpoint off vs on and scraped every second
   pubsub     PUBLISH rate and fan-out latency to 100 subscribers, one node and three
+  replication  SET with R = 2 (local/all) vs Redis + replica, replication lag, replica fill
   help [command]
 
 Run `shoal-bench <command> --help` for a command's options, e.g.
@@ -116,6 +120,13 @@ fn run(args: &[String]) -> anyhow::Result<()> {
                 Ok(())
             }
         },
+        "replication" => match replication::Options::parse(rest)? {
+            Some(options) => replication::run(&options),
+            None => {
+                println!("{}", replication::USAGE);
+                Ok(())
+            }
+        },
         "metrics" => match metrics::parse(rest)? {
             Some((rounds, shoal)) => metrics::run(rounds, shoal),
             None => {
@@ -132,6 +143,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
                 Some("eviction") => println!("{}", eviction::USAGE),
                 Some("metrics") => println!("{}", metrics::USAGE),
                 Some("pubsub") => println!("{}", pubsub::USAGE),
+                Some("replication") => println!("{}", replication::USAGE),
                 _ => println!("{USAGE}"),
             }
             Ok(())

@@ -338,6 +338,13 @@ fn replication(node: &Node, _facts: &Facts, out: &mut String) {
     );
     line(
         out,
+        "shoal_repl_snapshot_keys",
+        stats
+            .snapshot_keys
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
+    line(
+        out,
         "shoal_repl_resyncs_requested",
         stats
             .resyncs_requested

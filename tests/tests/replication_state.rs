@@ -251,3 +251,62 @@ fn eviction_leaves_replica_keys_to_their_primary_until_the_margin() {
     assert_eq!(dbsize(a), held(a).0 - held(a).1);
     assert_eq!(dbsize(a), 8000 - primary_b);
 }
+
+#[test]
+fn the_redis_crate_cluster_client_reads_from_replicas() {
+    let cluster = TestCluster::start(3, &[]);
+    let urls: Vec<String> = cluster
+        .live()
+        .map(|n| format!("redis://127.0.0.1:{}/", n.port))
+        .collect();
+    let writer = redis::cluster::ClusterClient::new(urls.clone()).expect("cluster client");
+    let mut conn = writer.get_connection().expect("cluster connection");
+    for i in 0..200 {
+        let () = redis::cmd("SET")
+            .arg(format!("rr:{i}"))
+            .arg(i)
+            .query(&mut conn)
+            .expect("SET");
+    }
+    for node in cluster.live() {
+        assert_eq!(node.raw().call(&["WAIT", "1", "10000"]), ":1\r\n");
+    }
+    let reader = redis::cluster::ClusterClientBuilder::new(urls)
+        .read_routing_strategy(redis::cluster_read_routing::RandomReplicaStrategy)
+        .build()
+        .expect("replica-reading client");
+    let mut conn = reader.get_connection().expect("cluster connection");
+    for i in 0..200 {
+        let value: i64 = redis::cmd("GET")
+            .arg(format!("rr:{i}"))
+            .query(&mut conn)
+            .expect("GET");
+        assert_eq!(value, i);
+    }
+    // The client said READONLY to the replicas it read from, and they served reads.
+    let readonly: usize = cluster
+        .live()
+        .filter(|n| info(n.port, "commandstats").contains("cmdstat_readonly:"))
+        .count();
+    assert!(readonly > 0, "no node was read as a replica");
+}
+
+#[test]
+fn replicas_reclaim_expired_keys_without_reads() {
+    let cluster = TestCluster::start(3, &[]);
+    let ports: Vec<u16> = cluster.live().map(|n| n.port).collect();
+    let mut raw = Raw::connect(ports[0]);
+    for i in 0..3000 {
+        assert_eq!(
+            raw.call(&["SET", &format!("ttl:{i}"), "v", "PX", "300"]),
+            "+OK\r\n"
+        );
+    }
+    assert_eq!(raw.call(&["WAIT", "1", "10000"]), ":1\r\n");
+    let replicas: u64 = ports.iter().map(|&p| held(p).1).sum();
+    assert!(replicas > 0, "replicas hold copies");
+    // Nobody reads them: active expiry on every node, primaries and replicas, reclaims them.
+    eventually("every copy to expire", Duration::from_secs(30), || {
+        ports.iter().all(|&p| held(p) == (0, 0))
+    });
+}
