@@ -496,8 +496,10 @@ fn during(
 
 fn fill(options: &Options, binary: &std::path::Path) -> anyhow::Result<()> {
     let keys = options.fill_keys;
-    // Redis: a loaded primary, then a replica's full sync.
-    let primary = Server::start_redis()?;
+    // Redis: a loaded primary, then a replica's full sync (started at once, not after
+    // the default 5 s wait for more replicas).
+    let primary =
+        Server::start_redis_with(|_| vec!["--repl-diskless-sync-delay".into(), "0".into()])?;
     load(primary.port, keys)?;
     let redis_before = get_p99(primary.port, options, false)?;
     let port = primary.port.to_string();
@@ -520,15 +522,19 @@ fn fill(options: &Options, binary: &std::path::Path) -> anyhow::Result<()> {
     })?;
     let shoal_before = get_p99(shoal[0].port, options, true)?;
     let copied_before: u64 = snapshot_keys(&shoal[..2])?;
+    let failovers = |nodes: &[Server]| -> anyhow::Result<u64> {
+        let mut total = 0;
+        for node in nodes {
+            total += node.info_u64("replication", "shoal_repl_failovers")?;
+        }
+        Ok(total)
+    };
+    let failovers_before = failovers(&shoal[..2])?;
     drop(shoal.pop());
     let survivors = shoal;
-    // The survivors first notice the loss, after the node timeout.
-    wait_until(SETTLE, "the survivors to see the loss", || {
-        Ok(survivors.iter().all(|n| {
-            n.connect()
-                .and_then(|mut c| c.call_text(&["CLUSTER", "INFO"]))
-                .is_ok_and(|info| info.contains("cluster_known_nodes:2"))
-        }))
+    // The survivors first notice the loss (after the node timeout) and take over its slots.
+    wait_until(SETTLE, "the survivors to take over", || {
+        Ok(failovers(&survivors)? > failovers_before)
     })?;
     let (shoal_during, shoal_took) = during(survivors[0].port, options, true, || {
         under_replicated_zero(&survivors)
@@ -556,7 +562,7 @@ fn fill(options: &Options, binary: &std::path::Path) -> anyhow::Result<()> {
     println!(
         "  (Redis: a full sync of the whole dataset to a new replica; Shoal: after one of three\n   \
          nodes is killed, the slots that lost a copy are sent to their new replicas, timed\n   \
-         from the survivors seeing the loss)"
+         from the survivors taking over its slots; the GET load starts then too)"
     );
     Ok(())
 }

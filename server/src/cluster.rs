@@ -67,6 +67,9 @@ pub struct ClusterSettings {
     /// `repl-backlog-size`: bytes that may wait on the stream to one peer; messages beyond
     /// are dropped, and a replica that misses some is sent a snapshot (resynced).
     pub backlog_size: u64,
+    /// `repl-snapshot-rate`: bytes per second a snapshot to a replica sends at most (0: no
+    /// limit).
+    pub snapshot_rate: u64,
 }
 
 impl Default for ClusterSettings {
@@ -88,6 +91,7 @@ impl Default for ClusterSettings {
             write_concern_all: false,
             write_timeout: 1000,
             backlog_size: 64 * 1024 * 1024,
+            snapshot_rate: 32 * 1024 * 1024,
         }
     }
 }
@@ -111,6 +115,7 @@ impl fmt::Debug for ClusterSettings {
             .field("write_concern_all", &self.write_concern_all)
             .field("write_timeout", &self.write_timeout)
             .field("backlog_size", &self.backlog_size)
+            .field("snapshot_rate", &self.snapshot_rate)
             .finish()
     }
 }
@@ -322,6 +327,17 @@ pub(crate) const DIRECTIVES: &[Directive] = &[
         set: |c, v| {
             c.cluster.backlog_size = crate::config::parse_memory(v)
                 .filter(|&bytes| bytes >= 1 && bytes <= i64::MAX as u64)
+                .ok_or("argument must be a memory value")?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "repl-snapshot-rate",
+        get: |c| c.cluster.snapshot_rate.to_string(),
+        set: |c, v| {
+            c.cluster.snapshot_rate = crate::config::parse_memory(v)
+                .filter(|&bytes| bytes <= i64::MAX as u64)
                 .ok_or("argument must be a memory value")?;
             Ok(())
         },

@@ -165,31 +165,43 @@ fn repl_backlog_size_is_a_memory_directive() {
         "-ERR CONFIG SET failed (possibly related to argument 'repl-backlog-size') - argument must be a memory value\r\n"
     );
     assert_eq!(
-        raw.call(&["CONFIG", "SET", "repl-backlog-size", "64kb"]),
+        raw.call(&["CONFIG", "SET", "repl-snapshot-rate", "1mb"]),
         "+OK\r\n"
     );
-    // With a queue of 64 KiB, a burst of large writes overflows it: the replica misses
-    // messages, asks for a resend, and still ends with every value.
+    assert_eq!(
+        raw.call(&["CONFIG", "GET", "repl-snapshot-rate"]),
+        "*2\r\n$18\r\nrepl-snapshot-rate\r\n$7\r\n1048576\r\n"
+    );
+    assert_eq!(
+        raw.call(&["CONFIG", "SET", "repl-snapshot-rate", "-1"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'repl-snapshot-rate') - argument must be a memory value\r\n"
+    );
+    assert_eq!(
+        raw.call(&["CONFIG", "SET", "repl-snapshot-rate", "0"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        raw.call(&["CONFIG", "SET", "repl-backlog-size", "1mb"]),
+        "+OK\r\n"
+    );
+    // While the replica is stopped, the socket buffers fill and then the 1 MiB queue: the
+    // writes beyond are dropped for it. Once it runs again it is resent everything and
+    // ends with every value.
     let port = cluster.node(0).port;
-    let value = "v".repeat(16 * 1024);
-    let keys: Vec<String> = (0..400)
+    let snapshots_before = info_number(port, "replication", "shoal_repl_snapshots");
+    let value = "v".repeat(64 * 1024);
+    let keys: Vec<String> = (0..2000)
         .map(|i| format!("b:{i}"))
         .filter(|k| primary_port(port, k) == port)
-        .take(100)
+        .take(400)
         .collect();
-    let mut pipeline = Vec::new();
+    assert_eq!(keys.len(), 400);
+    cluster.node(1).signal("STOP");
     for key in &keys {
-        pipeline.extend(shoal_tests::encode_command(&[
-            b"SET".as_slice(),
-            key.as_bytes(),
-            value.as_bytes(),
-        ]));
+        assert_eq!(raw.call(&["SET", key, &value]), "+OK\r\n");
     }
-    raw.send(&pipeline);
-    for _ in &keys {
-        assert_eq!(raw.read_reply(), "+OK\r\n");
-    }
-    assert_eq!(raw.call(&["WAIT", "1", "30000"]), ":1\r\n");
+    cluster.node(1).signal("CONT");
+    assert_eq!(raw.call(&["WAIT", "1", "60000"]), ":1\r\n");
     let replica = cluster.node(1).port;
     let mut reader = Raw::connect(replica);
     assert_eq!(reader.call(&["READONLY"]), "+OK\r\n");
@@ -200,8 +212,12 @@ fn repl_backlog_size_is_a_memory_directive() {
             "{key} on the replica"
         );
     }
-    let resyncs = info_number(replica, "replication", "shoal_repl_resyncs_requested");
-    assert!(resyncs > 0, "the burst overflowed the 64 KiB backlog");
+    // The primary resent the replica everything at least once.
+    let resends = info_number(port, "replication", "shoal_repl_snapshots");
+    assert!(
+        resends > snapshots_before,
+        "the writes overflowed the 1 MiB backlog"
+    );
 }
 
 #[test]

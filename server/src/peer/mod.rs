@@ -73,11 +73,13 @@ pub struct Settings {
     write_concern_all: AtomicBool,
     write_timeout_ms: std::sync::atomic::AtomicU64,
     backlog_bytes: std::sync::atomic::AtomicU64,
+    snapshot_rate: std::sync::atomic::AtomicU64,
 }
 
 impl Settings {
     /// Takes the values of the `cluster-mode`, `cluster-keyspace-commands`,
-    /// `cluster-write-concern`, `cluster-write-timeout` and `repl-backlog-size` directives.
+    /// `cluster-write-concern`, `cluster-write-timeout`, `repl-backlog-size` and
+    /// `repl-snapshot-rate` directives.
     pub fn apply(&self, settings: &crate::cluster::ClusterSettings) {
         self.redirect
             .store(settings.mode == ClusterMode::Redirect, Ordering::Relaxed);
@@ -89,6 +91,13 @@ impl Settings {
             .store(settings.write_timeout, Ordering::Relaxed);
         self.backlog_bytes
             .store(settings.backlog_size, Ordering::Relaxed);
+        self.snapshot_rate
+            .store(settings.snapshot_rate, Ordering::Relaxed);
+    }
+
+    /// `repl-snapshot-rate`: bytes per second a snapshot sends at most (0: no limit).
+    pub fn snapshot_rate(&self) -> u64 {
+        self.snapshot_rate.load(Ordering::Relaxed)
     }
 
     /// `repl-backlog-size`: bytes a peer's stream queue may hold.

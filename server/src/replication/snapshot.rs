@@ -30,6 +30,8 @@ use std::time::Duration;
 /// A peer's stream queue above this many bytes holds the snapshot back (or above half of
 /// `repl-backlog-size`, when that is smaller: a snapshot must never overflow the queue).
 const QUEUE_HIGH: u64 = 8 * 1024 * 1024;
+/// Buckets of a shard's table a snapshot looks at per lock.
+const PART_BUCKETS: usize = 512;
 /// How long a throttled snapshot waits before looking at the queue again.
 const THROTTLE: Duration = Duration::from_millis(2);
 
@@ -271,6 +273,56 @@ fn replicated_to(topology: &Topology, peer: NodeId) -> Slots {
     slots
 }
 
+/// Holds a snapshot to `repl-snapshot-rate`: after each part it sleeps as long as the
+/// bytes sent so far are ahead of the rate (and yields at least), so that filling a replica
+/// leaves the node's cores to its clients.
+struct Pace {
+    started: std::time::Instant,
+    bytes: u64,
+}
+
+impl Pace {
+    fn new() -> Pace {
+        Pace {
+            started: std::time::Instant::now(),
+            bytes: 0,
+        }
+    }
+
+    async fn spend(&mut self, node: &Node, bytes: u64) {
+        self.bytes += bytes;
+        let per_sec = node.forward.settings.snapshot_rate();
+        if per_sec == 0 {
+            tokio::task::yield_now().await;
+            return;
+        }
+        let due = Duration::from_secs_f64(self.bytes as f64 / per_sec as f64);
+        match due.checked_sub(self.started.elapsed()) {
+            Some(ahead) if !ahead.is_zero() => tokio::time::sleep(ahead).await,
+            _ => tokio::task::yield_now().await,
+        }
+    }
+}
+
+/// Queues `batch` on the stream to `peer`, waiting while its queue is above the high mark;
+/// returns how many messages it queued.
+async fn send_throttled(node: &Node, peer: Peer, batch: &mut Vec<Message>) -> u64 {
+    let high = QUEUE_HIGH.min(node.forward.settings.backlog_bytes() / 2);
+    let mut sent = 0;
+    for message in batch.drain(..) {
+        loop {
+            let queued = node.forward.streams.queued_bytes(peer.id);
+            if queued == 0 || queued + message.size() <= high {
+                break;
+            }
+            tokio::time::sleep(THROTTLE).await;
+        }
+        let _ = node.forward.streams.send(node, peer, message);
+        sent += 1;
+    }
+    sent
+}
+
 /// Sends `peer` every live key of `slots`, then `Synced` (answering resend request `id`),
 /// whose stream position it returns.
 async fn send(node: &Node, peer: Peer, slots: &Slots, id: u64) -> Mark {
@@ -279,35 +331,39 @@ async fn send(node: &Node, peer: Peer, slots: &Slots, id: u64) -> Mark {
     if !slots.is_empty() {
         let now = crate::clock::now_ms();
         let mut batch: Vec<Message> = Vec::new();
+        let mut pace = Pace::new();
         for db in 0..node.store.databases() {
             for shard in 0..crate::store::SHARDS {
-                node.store.visit_shard(db, shard, now, |entry| {
-                    if !slots.contains(key_slot(entry.key())) {
-                        return;
-                    }
-                    let mut value = Vec::new();
-                    crate::store::codec::encode(entry.value(), &mut value);
-                    batch.push(Message::Replicate {
-                        db: db as u32,
-                        key: Bytes::copy_from_slice(entry.key()),
-                        version: entry.version(),
-                        expire_at: entry.expire_at().unwrap_or(0),
-                        value: Some(Bytes::from(value)),
-                    });
-                });
-                let high = QUEUE_HIGH.min(node.forward.settings.backlog_bytes() / 2);
-                for message in batch.drain(..) {
-                    loop {
-                        let queued = node.forward.streams.queued_bytes(peer.id);
-                        if queued == 0 || queued + message.size() <= high {
-                            break;
-                        }
-                        tokio::time::sleep(THROTTLE).await;
-                    }
-                    let _ = node.forward.streams.send(node, peer, message);
-                    keys += 1;
+                // A part of the shard at a time, so that clients of the shard wait for one
+                // part at most; a table resized between parts is walked again from the start
+                // (its entries may have moved behind the cursor; resending is harmless).
+                let mut next = Some(0);
+                let mut size = None;
+                while let Some(from) = next {
+                    let (after, buckets) =
+                        node.store
+                            .visit_shard_part(db, shard, from, PART_BUCKETS, now, |entry| {
+                                if !slots.contains(key_slot(entry.key())) {
+                                    return;
+                                }
+                                let mut value = Vec::new();
+                                crate::store::codec::encode(entry.value(), &mut value);
+                                batch.push(Message::Replicate {
+                                    db: db as u32,
+                                    key: Bytes::copy_from_slice(entry.key()),
+                                    version: entry.version(),
+                                    expire_at: entry.expire_at().unwrap_or(0),
+                                    value: Some(Bytes::from(value)),
+                                });
+                            });
+                    next = match size.replace(buckets) {
+                        Some(before) if before != buckets => Some(0),
+                        _ => after,
+                    };
+                    let bytes: u64 = batch.iter().map(Message::size).sum();
+                    keys += send_throttled(node, peer, &mut batch).await;
+                    pace.spend(node, bytes).await;
                 }
-                tokio::task::yield_now().await;
             }
         }
     }

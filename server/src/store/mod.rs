@@ -238,12 +238,31 @@ impl Store {
         shard.peek(hash, key, now).map(f)
     }
 
-    /// Calls `f` on every live entry of shard `index` of database `db`, under the shard's
-    /// lock (a snapshot walks the keyspace this way, a shard at a time).
-    pub fn visit_shard(&self, db: DbIndex, index: usize, now: u64, f: impl FnMut(&Entry)) {
-        if db < self.dbs.len() && index < SHARDS {
-            self.lock_shard(db, index).for_each_live(now, f);
+    /// Visits the live entries in buckets `from..` of shard `index` of `db`, under its lock,
+    /// until `budget` buckets were looked at; returns the next bucket to visit (`None` at the
+    /// end) and the table's bucket count, which tells a caller walking in steps whether the
+    /// table was resized between them (then entries may have moved behind its cursor).
+    pub fn visit_shard_part(
+        &self,
+        db: DbIndex,
+        index: usize,
+        from: usize,
+        budget: usize,
+        now: u64,
+        mut f: impl FnMut(&Entry),
+    ) -> (Option<usize>, usize) {
+        if db >= self.dbs.len() || index >= SHARDS {
+            return (None, 0);
         }
+        let shard = self.lock_shard(db, index);
+        let buckets = shard.buckets();
+        let to = from.saturating_add(budget).min(buckets);
+        for bucket in from..to {
+            if let Some(entry) = shard.live_at(bucket, now) {
+                f(entry);
+            }
+        }
+        ((to < buckets).then_some(to), buckets)
     }
 
     /// Locks the shards holding `keys` (database, key) and returns the view over them.
