@@ -325,9 +325,7 @@ pub(crate) const DIRECTIVES: &[Directive] = &[
         name: "repl-backlog-size",
         get: |c| c.cluster.backlog_size.to_string(),
         set: |c, v| {
-            c.cluster.backlog_size = crate::config::parse_memory(v)
-                .filter(|&bytes| bytes >= 1 && bytes <= i64::MAX as u64)
-                .ok_or("argument must be a memory value")?;
+            c.cluster.backlog_size = memory_value(v, 1)?;
             Ok(())
         },
         mutable: true,
@@ -336,9 +334,7 @@ pub(crate) const DIRECTIVES: &[Directive] = &[
         name: "repl-snapshot-rate",
         get: |c| c.cluster.snapshot_rate.to_string(),
         set: |c, v| {
-            c.cluster.snapshot_rate = crate::config::parse_memory(v)
-                .filter(|&bytes| bytes <= i64::MAX as u64)
-                .ok_or("argument must be a memory value")?;
+            c.cluster.snapshot_rate = memory_value(v, 0)?;
             Ok(())
         },
         mutable: true,
@@ -357,6 +353,13 @@ pub(crate) const DIRECTIVES: &[Directive] = &[
         mutable: true,
     },
 ];
+
+/// A memory size directive's value (`64mb`, `1048576`), at least `min` bytes.
+fn memory_value(text: &str, min: u64) -> Result<u64, &'static str> {
+    crate::config::parse_memory(text)
+        .filter(|&bytes| bytes >= min && bytes <= i64::MAX as u64)
+        .ok_or("argument must be a memory value")
+}
 
 /// This node's membership handle and the topology it publishes.
 pub struct NodeCluster {

@@ -321,45 +321,22 @@ fn replication(node: &Node, _facts: &Facts, out: &mut String) {
     line(out, "master_repl_offset", offset);
     let stats = &node.replication.stats;
     line(out, "repl_backlog_active", 0);
-    line(
-        out,
-        "shoal_repl_sent",
-        stats.sent.load(std::sync::atomic::Ordering::Relaxed),
-    );
-    line(
-        out,
-        "shoal_repl_applied",
-        stats.applied.load(std::sync::atomic::Ordering::Relaxed),
-    );
-    line(
-        out,
-        "shoal_repl_snapshots",
-        stats.snapshots.load(std::sync::atomic::Ordering::Relaxed),
-    );
-    line(
-        out,
-        "shoal_repl_snapshot_keys",
-        stats
-            .snapshot_keys
-            .load(std::sync::atomic::Ordering::Relaxed),
-    );
-    line(
-        out,
-        "shoal_repl_resyncs_requested",
-        stats
-            .resyncs_requested
-            .load(std::sync::atomic::Ordering::Relaxed),
-    );
-    line(
-        out,
-        "shoal_repl_acks",
-        stats.acks.load(std::sync::atomic::Ordering::Relaxed),
-    );
-    line(
-        out,
-        "shoal_repl_failovers",
-        stats.failovers.load(std::sync::atomic::Ordering::Relaxed),
-    );
+    let counters = [
+        ("shoal_repl_sent", &stats.sent),
+        ("shoal_repl_applied", &stats.applied),
+        ("shoal_repl_snapshots", &stats.snapshots),
+        ("shoal_repl_snapshot_keys", &stats.snapshot_keys),
+        ("shoal_repl_resyncs_requested", &stats.resyncs_requested),
+        ("shoal_repl_acks", &stats.acks),
+        ("shoal_repl_failovers", &stats.failovers),
+    ];
+    for (name, counter) in counters {
+        line(
+            out,
+            name,
+            counter.load(std::sync::atomic::Ordering::Relaxed),
+        );
+    }
     line(
         out,
         "shoal_under_replicated_slots",

@@ -207,21 +207,22 @@ pub fn ack(node: &Node, incoming: &Incoming) {
     {
         return;
     }
-    let (epoch, seq) = (incoming.epoch, incoming.next_seq - 1);
-    match peer_by_id(node, incoming.from) {
+    send_ack(node, incoming.from, incoming.epoch, incoming.next_seq - 1);
+}
+
+/// Acknowledges position `seq` of `from`'s stream `epoch`. A primary that just joined may
+/// send before gossip told this node about it: the acknowledgement is then owed and goes
+/// once it is known (see `send_owed_acks`); a newer one replaces it.
+fn send_ack(node: &Node, from: NodeId, epoch: u64, seq: u64) {
+    match peer_by_id(node, from) {
         Some(peer) => {
             let _ = node
                 .forward
                 .streams
                 .send(node, peer, Message::Ack { epoch, seq });
         }
-        // A primary that just joined may send before gossip told this node about it: the
-        // acknowledgement goes once it is known (see `send_owed_acks`).
         None => {
-            node.replication
-                .acks_owed
-                .lock()
-                .insert(incoming.from, (epoch, seq));
+            node.replication.acks_owed.lock().insert(from, (epoch, seq));
         }
     }
 }
@@ -242,21 +243,7 @@ pub fn send_owed_acks(node: &Node) {
     }
     let owed: Vec<(NodeId, (u64, u64))> = node.replication.acks_owed.lock().drain().collect();
     for (from, (epoch, seq)) in owed {
-        match peer_by_id(node, from) {
-            Some(peer) => {
-                let _ = node
-                    .forward
-                    .streams
-                    .send(node, peer, Message::Ack { epoch, seq });
-            }
-            None => {
-                node.replication
-                    .acks_owed
-                    .lock()
-                    .entry(from)
-                    .or_insert((epoch, seq));
-            }
-        }
+        send_ack(node, from, epoch, seq);
     }
 }
 
