@@ -315,6 +315,33 @@ fn replication(node: &Node, _facts: &Facts, out: &mut String) {
             ),
         );
     }
+    // The node's roles, summarised: slots (and runs of consecutive slots) it is primary
+    // and replica of; CLUSTER SLOTS lists the ranges.
+    if let Some(topology) = &topology {
+        let role = |slot: u16| {
+            if topology.is_primary(slot) {
+                1
+            } else if topology.is_owner(slot) {
+                2
+            } else {
+                0
+            }
+        };
+        let (mut slots, mut runs) = ([0usize; 3], [0usize; 3]);
+        let mut previous = None;
+        for slot in 0..shoal_cluster::slot::SLOTS {
+            let r = role(slot);
+            slots[r] += 1;
+            if previous != Some(r) {
+                runs[r] += 1;
+            }
+            previous = Some(r);
+        }
+        line(out, "shoal_primary_slots", slots[1]);
+        line(out, "shoal_primary_slot_ranges", runs[1]);
+        line(out, "shoal_replica_slots", slots[2]);
+        line(out, "shoal_replica_slot_ranges", runs[2]);
+    }
     line(out, "master_failover_state", "no-failover");
     line(out, "master_replid", &node.run_id);
     let offset: u64 = peers.iter().map(|(_, sent, _, _)| sent).sum();

@@ -526,6 +526,10 @@ const STREAM_COUNTERS: &[(&str, &str)] = &[
         "shoal_peer_stream_messages_lost_total",
         "Messages other nodes sent that never arrived (gaps between stream connections).",
     ),
+    (
+        "shoal_peer_stream_refused_total",
+        "Internal requests refused: unauthenticated, failed authentication, malformed, out of order or unknown.",
+    ),
 ];
 
 /// Sets the peer stream and Pub/Sub series.
@@ -537,6 +541,7 @@ fn collect_pubsub(node: &Node) {
         read(&stats.dropped),
         read(&stats.received),
         read(&stats.lost),
+        read(&stats.refused),
     ];
     for ((name, _), value) in STREAM_COUNTERS.iter().zip(values) {
         metrics::counter!(*name).absolute(value);

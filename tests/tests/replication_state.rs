@@ -94,6 +94,17 @@ fn info_splits_primary_and_replica_keys_and_counts_under_replicated_slots() {
     }
     assert_eq!(primaries, 900);
     assert_eq!(replicas, 900, "R = 2: one replica copy of every key");
+    // INFO replication summarises each node's roles: every slot has one primary and one
+    // replica among the three.
+    let sum = |field: &str| -> u64 {
+        ports
+            .iter()
+            .map(|&p| info_number(p, "replication", field))
+            .sum()
+    };
+    assert_eq!(sum("shoal_primary_slots"), 16384);
+    assert_eq!(sum("shoal_replica_slots"), 16384);
+    assert!(sum("shoal_primary_slot_ranges") >= 3);
     // A node alone holds no replica keys and says nothing of them.
     let single = shoal_tests::Shoal::start_with(&["--cluster-enabled", "no"]);
     assert_eq!(

@@ -54,20 +54,20 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Ou
         });
         if !valid {
             tracing::warn!(client = %client.info.addr, "peer link authentication failed");
-            return Outcome::Reply(Reply::err("WRONGPASS invalid peer link proof"));
+            return refuse(node, Reply::err("WRONGPASS invalid peer link proof"));
         }
         client.peer.authenticated = true;
         return Outcome::Reply(Reply::Ok);
     }
     if name.eq_ignore_ascii_case(b"fwd") && args.len() >= 5 {
         if !client.peer.authenticated {
-            return Outcome::Reply(Reply::err("NOAUTH Authentication required."));
+            return refuse(node, Reply::err("NOAUTH Authentication required."));
         }
         return forwarded(node, client, args, now);
     }
     if name.eq_ignore_ascii_case(b"stream") && args.len() == 4 {
         if !client.peer.authenticated {
-            return Outcome::Reply(Reply::err("NOAUTH Authentication required."));
+            return refuse(node, Reply::err("NOAUTH Authentication required."));
         }
         return open_stream(node, client, args);
     }
@@ -76,7 +76,7 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Ou
     }
     if name.eq_ignore_ascii_case(b"barrier") && args.len() == 1 {
         if !client.peer.authenticated {
-            return Outcome::Reply(Reply::err("NOAUTH Authentication required."));
+            return refuse(node, Reply::err("NOAUTH Authentication required."));
         }
         return Outcome::Reply(Reply::bulk(
             crate::replication::Barrier::now(node).render().as_bytes(),
@@ -84,14 +84,14 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Ou
     }
     if name.eq_ignore_ascii_case(b"epoch") && args.len() == 1 {
         if !client.peer.authenticated {
-            return Outcome::Reply(Reply::err("NOAUTH Authentication required."));
+            return refuse(node, Reply::err("NOAUTH Authentication required."));
         }
         let epoch = node.cluster.get().map_or(0, |c| c.topology.load().epoch());
         return Outcome::Reply(Reply::bulk(epoch.to_string().as_bytes()));
     }
     if name.eq_ignore_ascii_case(b"achieved") && args.len() == 2 {
         if !client.peer.authenticated {
-            return Outcome::Reply(Reply::err("NOAUTH Authentication required."));
+            return refuse(node, Reply::err("NOAUTH Authentication required."));
         }
         return Outcome::Reply(match crate::replication::Barrier::parse(args[1]) {
             Some(barrier) => Reply::Int(barrier.achieved(node) as i64),
@@ -107,6 +107,21 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Ou
     ))
 }
 
+/// Counts a refused internal request (`shoal_peer_stream_refused_total`).
+fn note_refused(node: &Node) {
+    node.forward
+        .streams
+        .stats
+        .refused
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Counts a refused internal request and answers `reply`.
+fn refuse(node: &Node, reply: Reply) -> Outcome {
+    note_refused(node);
+    Outcome::Reply(reply)
+}
+
 /// `SHOAL.STREAM node-id epoch first-seq`.
 fn open_stream(node: &Node, client: &mut Client, args: &[&[u8]]) -> Outcome {
     let number = |arg: &[u8]| {
@@ -118,7 +133,7 @@ fn open_stream(node: &Node, client: &mut Client, args: &[&[u8]]) -> Outcome {
         .ok()
         .and_then(|t| t.parse::<shoal_cluster::NodeId>().ok());
     let (Some(from), Some(epoch), Some(next_seq)) = (from, number(args[2]), number(args[3])) else {
-        return Outcome::Reply(Reply::err("ERR malformed SHOAL.STREAM"));
+        return refuse(node, Reply::err("ERR malformed SHOAL.STREAM"));
     };
     let incoming = Incoming {
         from,
@@ -140,6 +155,7 @@ fn open_stream(node: &Node, client: &mut Client, args: &[&[u8]]) -> Outcome {
 fn stream_message(node: &Node, client: &mut Client, args: &[&[u8]]) -> Outcome {
     let Some(incoming) = client.peer.stream.as_mut() else {
         tracing::warn!(client = %client.info.addr, "stream message on a connection that is not a stream");
+        note_refused(node);
         return Outcome::ReplyThen(Reply::err("ERR not a peer stream"), After::Close);
     };
     let seq = std::str::from_utf8(args[1])
@@ -151,6 +167,7 @@ fn stream_message(node: &Node, client: &mut Client, args: &[&[u8]]) -> Outcome {
             expected = incoming.next_seq,
             "peer stream out of order; closing it"
         );
+        note_refused(node);
         return Outcome::ReplyThen(Reply::err("ERR peer stream out of order"), After::Close);
     };
     if seq > incoming.next_seq {
@@ -176,6 +193,7 @@ fn stream_message(node: &Node, client: &mut Client, args: &[&[u8]]) -> Outcome {
             super::stream::receive(node, &incoming, message)
         }
         None => {
+            note_refused(node);
             tracing::debug!(kind = %String::from_utf8_lossy(args[2]), "unknown peer stream message")
         }
     }

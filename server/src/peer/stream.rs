@@ -207,6 +207,9 @@ pub struct StreamStats {
     pub received: AtomicU64,
     /// Messages a peer sent that never arrived (gaps in sequence numbers).
     pub lost: AtomicU64,
+    /// Internal requests refused: unauthenticated, failed authentication, malformed, stream
+    /// messages on a connection that is not a stream or out of order, unknown kinds.
+    pub refused: AtomicU64,
 }
 
 /// A stream's sending end.
