@@ -100,6 +100,12 @@ impl RedisServer {
                 "--daemonize",
                 "no",
             ]);
+            // A fresh directory of its own: a replica writes the RDB it receives there, and a
+            // server started in a directory holding a dump.rdb would load it.
+            let dir = std::env::temp_dir().join(format!("shoal-redis-{port}"));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir)?;
+            command.arg("--dir").arg(&dir);
             command.args(extra(port));
             let mut process = Process::spawn(command)?;
             match wait_ready(&mut process, port) {

@@ -222,6 +222,9 @@ struct Sender {
     /// The sequence number of the last message queued (dropped ones included: the
     /// receiver sees their gap).
     last_seq: u64,
+    /// The sequence number of the last replication message (`REPL`, `RDEL`, `SYNCED`)
+    /// queued: what the peer acknowledges (see `crate::replication::Barrier`).
+    last_replicated: Option<u64>,
 }
 
 /// Every stream of this node, by peer.
@@ -261,6 +264,9 @@ impl Streams {
             epoch: sender.epoch,
             seq: sender.last_seq,
         };
+        if matches!(message, Message::Replicate { .. } | Message::Synced { .. }) {
+            sender.last_replicated = Some(mark.seq);
+        }
         // `repl-backlog-size` bounds what may wait for the peer (a message larger than that
         // still goes, alone).
         let queued = sender.queued.load(Ordering::Relaxed);
@@ -289,17 +295,19 @@ impl Streams {
             .map_or(0, |s| s.queued.load(Ordering::Relaxed))
     }
 
-    /// The last message queued for each peer (a barrier: once each peer acknowledges its
-    /// mark, everything sent before has been applied).
-    pub fn marks(&self) -> Vec<Mark> {
+    /// The last replication message queued for each peer it was sent to (a barrier: once
+    /// each peer acknowledges its mark, every write replicated before has been applied).
+    pub fn replication_marks(&self) -> Vec<Mark> {
         self.senders
             .lock()
             .iter()
             .filter(|(_, s)| !s.queue.is_closed())
-            .map(|(peer, s)| Mark {
-                peer: *peer,
-                epoch: s.epoch,
-                seq: s.last_seq,
+            .filter_map(|(peer, s)| {
+                Some(Mark {
+                    peer: *peer,
+                    epoch: s.epoch,
+                    seq: s.last_replicated?,
+                })
             })
             .collect()
     }
@@ -345,6 +353,7 @@ impl Streams {
             queued,
             epoch,
             last_seq: 0,
+            last_replicated: None,
         }
     }
 }

@@ -39,8 +39,6 @@ pub use snapshot::{spawn, under_replicated};
 /// Where this node's writes stand with the others: what was sent, what was acknowledged.
 #[derive(Default)]
 pub struct Replication {
-    /// The last replication message sent to each peer.
-    sent: Mutex<HashMap<NodeId, Mark>>,
     /// The last position each peer acknowledged: (stream epoch, seq, when).
     acks: Mutex<HashMap<NodeId, (u64, u64, Instant)>>,
     /// Woken on every acknowledgement.
@@ -150,12 +148,6 @@ fn send_changes(
                 Some(known) => *known = mark,
                 None => marks.push(mark),
             }
-        }
-    }
-    if !marks.is_empty() {
-        let mut sent = node.replication.sent.lock();
-        for mark in &marks {
-            sent.insert(mark.peer, *mark);
         }
     }
     marks
@@ -393,12 +385,11 @@ impl Barrier {
         let topology = cluster.topology.load();
         let live = |peer: &NodeId| topology.member(peer).is_some_and(|m| m.state.is_live());
         let mut marks: Vec<Mark> = node
-            .replication
-            .sent
-            .lock()
-            .values()
+            .forward
+            .streams
+            .replication_marks()
+            .into_iter()
             .filter(|m| live(&m.peer))
-            .copied()
             .collect();
         marks.extend(snapshot::owed(node).into_iter().filter(|m| live(&m.peer)));
         Barrier(marks)
@@ -574,9 +565,9 @@ pub async fn wait(
 /// Per peer, for INFO replication: (peer, last sent seq, acknowledged seq, ms since the last
 /// acknowledgement).
 pub fn peers(node: &Node) -> Vec<(NodeId, u64, u64, u64)> {
-    let sent = node.replication.sent.lock();
+    let sent = node.forward.streams.replication_marks();
     let acks = node.replication.acks.lock();
-    sent.values()
+    sent.iter()
         .map(|mark| {
             let (acked, since) = acks
                 .get(&mark.peer)
