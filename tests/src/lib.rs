@@ -404,6 +404,18 @@ pub fn free_port() -> u16 {
     shoal_harness::free_port().expect("a free port")
 }
 
+/// Polls `check` every 20 ms until it holds. `limit` is a generous bound on something that
+/// must happen, not a measure of how fast it happens: past it the test fails, naming `what`.
+pub fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        if Instant::now() > deadline {
+            panic!("{what} never happened (gave up after {limit:?})");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A raw RESP connection: send bytes, read exactly one reply back as bytes.
 pub struct Raw {
     stream: BufReader<TcpStream>,

@@ -6,20 +6,12 @@
 //! Nothing here asserts a duration: waits poll against generous deadlines.
 
 use redis::Commands;
-use shoal_tests::{Raw, TestCluster, primary_port};
+use shoal_tests::{Raw, TestCluster, eventually, primary_port};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// A short node timeout so that failovers happen within the test.
 const FAST: &[&str] = &["--cluster-node-timeout", "1000"];
-
-fn eventually(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !check() {
-        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// Writes `n` keys of every type through `conn`; returns the string values written.
 fn write_everything(conn: &mut redis::Connection, n: usize) -> HashMap<String, String> {

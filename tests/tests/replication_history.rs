@@ -10,12 +10,14 @@
 //! over empty, which only slot hand-off (issue 14) fills. Nothing asserts a duration.
 
 use shoal_harness::resp::info_field;
-use shoal_tests::TestCluster;
+use shoal_tests::{TestCluster, eventually};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+/// A generous bound on waits for what must happen (never a timing check).
+const LIMIT: Duration = Duration::from_secs(60);
 const NODES: usize = 5;
 const KILLS: usize = 3;
 const WRITERS: usize = 4;
@@ -151,6 +153,27 @@ fn info_number(port: u16, section: &str, field: &str) -> Option<u64> {
     info_field(&text, field)?.parse().ok()
 }
 
+/// The largest replication lag (messages sent to a replica and not yet acknowledged) the
+/// node on `port` reports in `INFO replication`.
+fn replication_lag(port: u16) -> Option<u64> {
+    let mut conn = connect(port)?;
+    let text: String = redis::cmd("INFO")
+        .arg("replication")
+        .query(&mut conn)
+        .ok()?;
+    text.lines()
+        .filter(|l| l.starts_with("slave"))
+        .filter_map(|line| {
+            let field = |name: &str| -> Option<u64> {
+                line.split(',')
+                    .find_map(|kv| kv.split_once('=').filter(|(k, _)| k.ends_with(name)))
+                    .and_then(|(_, v)| v.parse().ok())
+            };
+            Some(field("sent")?.saturating_sub(field("offset")?))
+        })
+        .max()
+}
+
 /// Runs writers while nodes are killed one after another; returns the verdict and, per
 /// kill, the largest replication lag (messages not yet acknowledged) seen just before it.
 fn run(durability: Durability, extra: &[&str]) -> (Verdict, Vec<u64>) {
@@ -170,14 +193,9 @@ fn run(durability: Durability, extra: &[&str]) -> (Verdict, Vec<u64>) {
         .collect();
     let wait_for_ops = |n: u64| {
         let target = issued.load(Ordering::Relaxed) + n;
-        let started = Instant::now();
-        while issued.load(Ordering::Relaxed) < target {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "writers stalled"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        eventually("the writers to issue more operations", LIMIT, || {
+            issued.load(Ordering::Relaxed) >= target
+        });
     };
     let mut lags = Vec::new();
     for kill in 0..KILLS {
@@ -185,27 +203,7 @@ fn run(durability: Durability, extra: &[&str]) -> (Verdict, Vec<u64>) {
         let live: Vec<u16> = ports.lock().expect("ports").clone();
         lags.push(
             live.iter()
-                .filter_map(|&p| {
-                    let text = connect(p).and_then(|mut c| {
-                        redis::cmd("INFO")
-                            .arg("replication")
-                            .query::<String>(&mut c)
-                            .ok()
-                    })?;
-                    text.lines()
-                        .filter(|l| l.starts_with("slave"))
-                        .filter_map(|l| {
-                            let field = |name: &str| -> Option<u64> {
-                                l.split(',').find_map(|kv| {
-                                    kv.split_once('=')
-                                        .filter(|(k, _)| k.ends_with(name))
-                                        .and_then(|(_, v)| v.parse().ok())
-                                })
-                            };
-                            Some(field("sent")?.saturating_sub(field("offset")?))
-                        })
-                        .max()
-                })
+                .filter_map(|&p| replication_lag(p))
                 .max()
                 .unwrap_or(0),
         );
@@ -214,21 +212,15 @@ fn run(durability: Durability, extra: &[&str]) -> (Verdict, Vec<u64>) {
         ports.lock().expect("ports").retain(|&p| p != victim.port);
         drop(victim);
         let remaining = NODES - kill - 1;
-        cluster.wait_until_agreed(remaining, Duration::from_secs(60));
+        cluster.wait_until_agreed(remaining, LIMIT);
         wait_for_ops(300);
         // R = 2 restored before the next kill.
         let survivors: Vec<u16> = ports.lock().expect("ports").clone();
-        let started = Instant::now();
-        while !survivors
-            .iter()
-            .all(|&p| info_number(p, "replication", "shoal_under_replicated_slots") == Some(0))
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "R not restored"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        eventually("R = 2 to be restored", LIMIT, || {
+            survivors
+                .iter()
+                .all(|&p| info_number(p, "replication", "shoal_under_replicated_slots") == Some(0))
+        });
     }
     wait_for_ops(200);
     stop.store(true, Ordering::Relaxed);

@@ -7,16 +7,8 @@
 //! Nothing here asserts a duration: waits poll against generous deadlines.
 
 use shoal_harness::resp::info_field;
-use shoal_tests::{Raw, TestCluster, http_get, primary_port};
-use std::time::{Duration, Instant};
-
-fn eventually(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !check() {
-        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use shoal_tests::{Raw, TestCluster, eventually, http_get, primary_port};
+use std::time::Duration;
 
 /// `INFO <section>` of the node on `port`, as text.
 fn info(port: u16, section: &str) -> String {

@@ -195,8 +195,9 @@ struct Pool {
 /// keys this node holds as a replica too.
 const REPLICA_MARGIN: usize = 10;
 
-/// Rounds in a row that find nothing to evict before eviction gives up (every key sampled
-/// was a replica's, or touched since it was sampled).
+/// Rounds in a row that find nothing to evict, while keys held as a replica are spared,
+/// before eviction gives up: what is left may be only replica keys. (Without spared keys a
+/// barren round means the sampled keys were touched meanwhile, and eviction goes on.)
 const BARREN_ROUNDS: u32 = 32;
 
 /// The slots this node holds as a replica (another node is their primary): eviction leaves
@@ -416,6 +417,7 @@ impl Store {
             to_free,
             replicas_too,
         } = target;
+        let sparing = !replicas_too && self.evictor.replica_slots.any();
         let mut rounds = 0u32;
         let mut barren = 0u32;
         while outcome.freed < to_free {
@@ -455,7 +457,7 @@ impl Store {
                 }
                 None => {
                     barren += 1;
-                    if barren == BARREN_ROUNDS {
+                    if sparing && barren == BARREN_ROUNDS {
                         outcome.exhausted = true;
                         break;
                     }
