@@ -14,6 +14,11 @@
 //!   A node that was declared down while alive renews itself (same id, generation + 1) and
 //!   rejoins at once, keeping its tokens.
 //!
+//! - a [`Phase`]: whether the node serves its slots yet. A node starts *warming* (it receives
+//!   the data of the slots it will own before it owns them), then *serves*, and *leaves*
+//!   gracefully by handing its slots over first. Changing phase is a renewal too (generation
+//!   + 1), so the newer identity replaces the older one everywhere.
+//!
 //! Seeds are known only by address, so joining announces to a *seed placeholder*: an identity
 //! with the all-zero node id whose [`BusAddr`] matches any address. foca accepts an `Announce`
 //! whose destination's `Addr` equals ours; the wildcard lets a seed be reached through any
@@ -115,6 +120,30 @@ impl FromStr for NodeId {
     }
 }
 
+/// Where a node stands in its life in the cluster; every node derives slot ownership from
+/// its members' phases (see `topology.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Phase {
+    /// Joined (or came back) and receiving the data of the slots it will own: it owns none
+    /// yet, their current owners keep serving them.
+    Warming,
+    /// Owns and serves its slots.
+    Serving,
+    /// Handing its slots to their next owners before it goes: still serves them meanwhile.
+    Leaving,
+}
+
+impl Phase {
+    /// The lowercase name (`INFO`, logs).
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Warming => "warming",
+            Phase::Serving => "serving",
+            Phase::Leaving => "leaving",
+        }
+    }
+}
+
 /// Incarnation counter of a node id: unix microseconds at start, + 1 per renewal.
 pub type Generation = u64;
 
@@ -129,6 +158,8 @@ pub struct NodeIdentity {
     pub bus: SocketAddr,
     /// Changes on every start and every renewal; the higher one wins an address conflict.
     pub generation: Generation,
+    /// Whether the node serves its slots yet.
+    pub phase: Phase,
 }
 
 impl NodeIdentity {
@@ -141,7 +172,7 @@ impl NodeIdentity {
         Self::with_generation(id, client, bus, micros.max(1))
     }
 
-    /// A new identity with an explicit generation (simulations, tests).
+    /// A new identity with an explicit generation (simulations, tests), warming.
     pub const fn with_generation(
         id: NodeId,
         client: SocketAddr,
@@ -153,7 +184,19 @@ impl NodeIdentity {
             client,
             bus,
             generation,
+            phase: Phase::Warming,
         }
+    }
+
+    /// The same node in `phase`, as a newer incarnation (`None` if the generation is
+    /// exhausted).
+    pub fn in_phase(&self, phase: Phase) -> Option<Self> {
+        let generation = self.generation.checked_add(1)?;
+        Some(Self {
+            generation,
+            phase,
+            ..self.clone()
+        })
     }
 
     /// The placeholder used to announce to a seed known only by its address.
@@ -163,6 +206,7 @@ impl NodeIdentity {
             client: bus,
             bus,
             generation: 0,
+            phase: Phase::Warming,
         }
     }
 
@@ -177,7 +221,14 @@ impl fmt::Debug for NodeIdentity {
         if self.is_seed_placeholder() {
             write!(f, "seed@{}", self.bus)
         } else {
-            write!(f, "{:?}@{}#{}", self.id, self.bus, self.generation)
+            write!(
+                f,
+                "{:?}@{}#{}/{}",
+                self.id,
+                self.bus,
+                self.generation,
+                self.phase.name()
+            )
         }
     }
 }
@@ -209,14 +260,11 @@ impl PartialEq for BusAddr {
 impl foca::Identity for NodeIdentity {
     type Addr = BusAddr;
 
-    /// Same node id and addresses, next generation: used when the cluster declared us down
-    /// while we were alive, so we rejoin at once with the same tokens.
+    /// Same node id and addresses, next generation, warming: used when the cluster declared
+    /// us down while we were alive, so we rejoin at once with the same tokens — but our data
+    /// may have fallen behind what the others wrote meanwhile, so we catch up before serving.
     fn renew(&self) -> Option<Self> {
-        let generation = self.generation.checked_add(1)?;
-        Some(Self {
-            generation,
-            ..self.clone()
-        })
+        self.in_phase(Phase::Warming)
     }
 
     fn addr(&self) -> BusAddr {

@@ -64,7 +64,7 @@ pub mod wire;
 pub use config::{ClusterConfig, Timings};
 pub use error::{ClusterError, ConfigError};
 pub use hlc::{Hlc, Version};
-pub use identity::{NodeId, NodeIdentity};
+pub use identity::{NodeId, NodeIdentity, Phase};
 pub use membership::{Membership, MembershipEvent};
 pub use node::Cluster;
 pub use ring::{SlotCounts, SlotRange, SlotTable};

@@ -26,7 +26,7 @@ use foca::{AccumulatingRuntime, Foca, NoCustomBroadcast, OwnedNotification, Time
 use rand::rngs::StdRng;
 
 use crate::config::Timings;
-use crate::identity::NodeIdentity;
+use crate::identity::{NodeIdentity, Phase};
 use crate::stats::ClusterStats;
 use crate::topology::MemberState;
 use crate::wire::{DropReason, Envelope, REFUSAL, WireCodec};
@@ -354,6 +354,24 @@ impl Membership {
                 tracing::debug!(%error, "announce to down member");
             }
         }
+        self.drain(now);
+    }
+
+    /// Moves this node to `phase` (see `identity::Phase`): it becomes a newer incarnation of
+    /// itself carrying the phase, which gossip spreads like a restart (peers replace the
+    /// older identity on the same address). Does nothing if already in `phase` or gone.
+    pub fn set_phase(&mut self, now: Duration, phase: Phase) {
+        if self.left || self.identity().phase == phase {
+            return;
+        }
+        let Some(next) = self.identity().in_phase(phase) else {
+            return;
+        };
+        tracing::info!(phase = phase.name(), "changing phase");
+        if let Err(error) = self.foca.change_identity(next, &mut self.runtime) {
+            tracing::warn!(%error, "cannot change phase");
+        }
+        self.changed = true;
         self.drain(now);
     }
 

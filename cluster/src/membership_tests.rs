@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use rand::{SeedableRng, rngs::StdRng};
 
 use super::*;
-use crate::identity::NodeId;
+use crate::identity::{NodeId, Phase};
 use crate::wire::MAGIC;
 
 const MS: Duration = Duration::from_millis(1);
@@ -213,6 +213,58 @@ fn a_restarted_node_on_the_same_address_replaces_the_old_one() {
         .map(|(m, s)| (m.clone(), s))
         .collect();
     assert_eq!(members, [(restarted, MemberState::Alive)]);
+}
+
+#[test]
+fn a_phase_change_replaces_the_identity_everywhere_without_a_down() {
+    let mut net = Net::new((0..4).map(|i| node(i, None)).collect());
+    for i in 1..4 {
+        net.nodes[i].announce(net.now, bus(0));
+    }
+    net.pump();
+    net.advance(Duration::from_secs(2));
+    for node in &mut net.nodes {
+        let _ = node.drain_events().count();
+    }
+    let id = net.nodes[2].identity().id;
+    net.nodes[2].set_phase(net.now, Phase::Serving);
+    assert_eq!(net.nodes[2].identity().phase, Phase::Serving);
+    // Every observer ends up with the serving incarnation, alive, and at no step counts the
+    // node as down (which would move its slots away for a moment).
+    for _ in 0..2000 {
+        net.advance(MS);
+        for (i, node) in net.nodes.iter().enumerate() {
+            let down = node
+                .members()
+                .any(|(m, state)| m.id == id && m.phase == Phase::Serving && !state.is_live());
+            assert!(!down, "{i} counts the serving incarnation as down");
+            let live = node
+                .members()
+                .filter(|(m, state)| m.id == id && state.is_live())
+                .count();
+            assert!(live <= 1, "{i} sees two live incarnations");
+            assert!(i == 2 || live == 1, "{i} sees no live incarnation");
+        }
+    }
+    for i in [0, 1, 3] {
+        let seen: Vec<(Phase, MemberState)> = net.nodes[i]
+            .members()
+            .filter(|(m, _)| m.id == id)
+            .map(|(m, state)| (m.phase, state))
+            .collect();
+        assert!(
+            seen.contains(&(Phase::Serving, MemberState::Alive)),
+            "{i} sees {seen:?}"
+        );
+        let events: Vec<_> = net.nodes[i].drain_events().collect();
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, MembershipEvent::MemberDown(m) if m.id == id)),
+            "{i}: {events:?}"
+        );
+    }
+    assert!(net.nodes[2].is_joined());
 }
 
 #[test]

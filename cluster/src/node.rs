@@ -32,7 +32,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::config::{BUS_PORT_OFFSET, ClusterConfig, Timings, split_host_port};
 use crate::error::{ClusterError, ConfigError};
-use crate::identity::{NodeId, NodeIdentity};
+use crate::identity::{NodeId, NodeIdentity, Phase};
 use crate::membership::{Membership, MembershipEvent};
 use crate::stats::{ClusterStats, StatsSnapshot};
 use crate::topology::{Topology, TopologyHandle};
@@ -48,6 +48,7 @@ const RECV_BUFFER: usize = 65536;
 
 enum Command {
     Announce(Resolved),
+    SetPhase(Phase),
     AddSeed(String),
     Leave(oneshot::Sender<()>),
 }
@@ -210,6 +211,14 @@ impl Cluster {
             .map_err(|_| ClusterError::Stopped)
     }
 
+    /// Moves this node to `phase` (see `identity::Phase`); the topology that follows is
+    /// published as usual.
+    pub fn set_phase(&self, phase: Phase) -> Result<(), ClusterError> {
+        self.commands
+            .send(Command::SetPhase(phase))
+            .map_err(|_| ClusterError::Stopped)
+    }
+
     /// Leaves the cluster gracefully: peers learn at once (not after the node timeout). The
     /// membership task ends once the leave datagrams are sent.
     pub async fn leave(&self) -> Result<(), ClusterError> {
@@ -351,6 +360,10 @@ impl Driver {
             tokio::select! {
                 command = self.commands.recv() => match command {
                     Some(Command::Announce(resolved)) => self.announce(resolved),
+                    Some(Command::SetPhase(phase)) => {
+                        let now = self.now();
+                        self.core.set_phase(now, phase);
+                    }
                     Some(Command::AddSeed(seed)) => {
                         if !self.seeds.contains(&seed) {
                             self.seeds.push(seed);

@@ -26,6 +26,104 @@ pub fn hash_tag(key: &[u8]) -> &[u8] {
     }
 }
 
+/// A set of slots: one bit per slot (2 KiB).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SlotSet(Box<[u64]>);
+
+impl Default for SlotSet {
+    fn default() -> Self {
+        SlotSet::new()
+    }
+}
+
+impl std::fmt::Debug for SlotSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SlotSet({} slots)", self.len())
+    }
+}
+
+impl SlotSet {
+    /// Bytes of [`SlotSet::to_bytes`].
+    pub const BYTES: usize = SLOTS as usize / 8;
+
+    /// The empty set.
+    pub fn new() -> SlotSet {
+        SlotSet(vec![0; usize::from(SLOTS) / 64].into_boxed_slice())
+    }
+
+    /// The slots for which `wanted` says yes.
+    pub fn from_fn(wanted: impl Fn(Slot) -> bool) -> SlotSet {
+        let mut set = SlotSet::new();
+        for slot in (0..SLOTS).filter(|&s| wanted(s)) {
+            set.insert(slot);
+        }
+        set
+    }
+
+    /// Adds `slot`.
+    pub fn insert(&mut self, slot: Slot) {
+        let slot = slot % SLOTS;
+        self.0[usize::from(slot / 64)] |= 1 << (slot % 64);
+    }
+
+    /// Whether `slot` is in the set.
+    pub fn contains(&self, slot: Slot) -> bool {
+        let slot = slot % SLOTS;
+        self.0[usize::from(slot / 64)] & (1 << (slot % 64)) != 0
+    }
+
+    /// Adds every slot of `other`.
+    pub fn union(&mut self, other: &SlotSet) {
+        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+            *a |= b;
+        }
+    }
+
+    /// Removes every slot of `other`.
+    pub fn subtract(&mut self, other: &SlotSet) {
+        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+            *a &= !b;
+        }
+    }
+
+    /// Whether every slot of `self` is in `other`.
+    pub fn is_subset(&self, other: &SlotSet) -> bool {
+        self.0.iter().zip(other.0.iter()).all(|(a, b)| a & !b == 0)
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|w| *w == 0)
+    }
+
+    /// How many slots it holds.
+    pub fn len(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// The slots, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Slot> + '_ {
+        (0..SLOTS).filter(|&s| self.contains(s))
+    }
+
+    /// The set as [`SlotSet::BYTES`] bytes (little-endian words).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// The set from [`SlotSet::to_bytes`]; `None` for any other length.
+    pub fn from_bytes(bytes: &[u8]) -> Option<SlotSet> {
+        if bytes.len() != Self::BYTES {
+            return None;
+        }
+        let words = bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect();
+        Some(SlotSet(words))
+    }
+}
+
 /// CRC16 with the XMODEM parameters (polynomial 0x1021, initial value 0, no reflection).
 pub fn crc16_xmodem(data: &[u8]) -> u16 {
     data.iter().fold(0u16, |crc, &byte| {
@@ -60,6 +158,26 @@ const fn build_table() -> [u16; 256] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slot_sets_hold_slots_and_travel_as_bytes() {
+        let mut set = SlotSet::new();
+        assert!(set.is_empty());
+        for slot in [0, 63, 64, 16383] {
+            set.insert(slot);
+        }
+        assert_eq!(set.len(), 4);
+        assert!(set.contains(63) && !set.contains(62));
+        let back = SlotSet::from_bytes(&set.to_bytes()).expect("2 KiB");
+        assert_eq!(back, set);
+        assert!(SlotSet::from_bytes(b"short").is_none());
+        let evens = SlotSet::from_fn(|s| s % 2 == 0);
+        assert!(!set.is_subset(&evens));
+        let mut rest = set.clone();
+        rest.subtract(&evens);
+        assert_eq!(rest.iter().collect::<Vec<_>>(), vec![63, 16383]);
+        assert!(rest.is_subset(&set));
+    }
 
     #[test]
     fn crc16_matches_the_xmodem_check_value() {

@@ -1,11 +1,21 @@
 //! The topology: an immutable snapshot of members and slot owners, swapped atomically.
 //!
-//! A [`Topology`] is derived from membership alone: the known members (with their addresses and
-//! SWIM states), the [`SlotTable`] of the live ones (alive and suspect members own slots; down
-//! ones do not), and an epoch that digests the live set. Every node that sees the same live
-//! members computes the same table and the same epoch, so comparing epochs tells whether two
-//! nodes route alike. The node itself is always live in its own topology, so every slot has a
-//! primary.
+//! A [`Topology`] is derived from membership alone: the known members (with their addresses,
+//! SWIM states and phases), two slot tables, and an epoch that digests the live set and its
+//! phases. Every node that sees the same live members computes the same tables and the same
+//! epoch, so comparing epochs tells whether two nodes route alike. The node itself is always
+//! live in its own topology, so every slot has a primary.
+//!
+//! The two tables (alive and suspect members own slots; down ones do not):
+//!
+//! - the *serving* table ([`Topology::slots`]) of the live members that serve: those in phase
+//!   `Serving` or `Leaving`. It decides routing, `CLUSTER SLOTS` and who replicates what. When
+//!   no live member serves yet (a cluster starting), the warming ones serve.
+//! - the *target* table of the live members that will serve once hand-offs end: `Serving` and
+//!   `Warming` ones. A slot's owners in the target table that do not own it in the serving
+//!   table are its *learners* ([`Topology::learners`]): its primary streams them its data as
+//!   it does to its replicas, and they own it once they serve (a warming node that caught up)
+//!   or once the node they replace has gone (a leaving node that handed its slots over).
 //!
 //! The membership task builds a new snapshot on every change and publishes it through
 //! [`TopologyHandle`] (an `ArcSwap`): request handlers call [`TopologyHandle::load`] per request,
@@ -18,7 +28,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use arc_swap::{ArcSwap, Guard};
 use sha2::{Digest, Sha256};
 
-use crate::identity::{Generation, NodeId, NodeIdentity};
+use crate::identity::{Generation, NodeId, NodeIdentity, Phase};
 use crate::ring::{SlotCounts, SlotTable};
 use crate::slot::Slot;
 
@@ -63,6 +73,8 @@ pub struct MemberInfo {
     pub generation: Generation,
     /// SWIM state.
     pub state: MemberState,
+    /// Whether it serves its slots yet.
+    pub phase: Phase,
 }
 
 impl MemberInfo {
@@ -74,6 +86,7 @@ impl MemberInfo {
             bus: identity.bus,
             generation: identity.generation,
             state,
+            phase: identity.phase,
         }
     }
 }
@@ -85,9 +98,14 @@ pub struct Topology {
     myself: usize,
     /// Every known member, sorted by id (each id once: the newest generation wins).
     members: Vec<MemberInfo>,
+    /// The serving table.
     slots: Arc<SlotTable>,
     /// `slots.nodes()[i]` is `members[ring_members[i]]`.
     ring_members: Vec<usize>,
+    /// The target table (the same `Arc` as `slots` when no hand-off is under way).
+    target: Arc<SlotTable>,
+    /// `target.nodes()[i]` is `members[target_members[i]]`.
+    target_members: Vec<usize>,
     /// This node was given seeds and has not joined their cluster yet (see
     /// [`Topology::is_ok`]).
     awaiting_join: bool,
@@ -124,25 +142,45 @@ impl Topology {
         });
         members.dedup_by(|later, kept| later.id == kept.id);
 
-        let live: Vec<NodeId> = members
-            .iter()
-            .filter(|m| m.state.is_live())
-            .map(|m| m.id)
-            .collect();
-        let slots = match previous {
-            Some(prev)
-                if prev.slots.nodes() == live.as_slice()
-                    && prev.slots.replication() == replicas.min(live.len()) =>
-            {
-                Arc::clone(&prev.slots)
-            }
-            _ => Arc::new(SlotTable::build(live, tokens_per_node, replicas)),
+        let live = |phases: &[Phase]| -> Vec<NodeId> {
+            members
+                .iter()
+                .filter(|m| m.state.is_live() && phases.contains(&m.phase))
+                .map(|m| m.id)
+                .collect()
         };
-        let ring_members = slots
-            .nodes()
-            .iter()
-            .filter_map(|id| members.binary_search_by(|m| m.id.cmp(id)).ok())
-            .collect();
+        let mut serving = live(&[Phase::Serving, Phase::Leaving]);
+        if serving.is_empty() {
+            serving = live(&[Phase::Warming]);
+        }
+        let mut target = live(&[Phase::Serving, Phase::Warming]);
+        if target.is_empty() {
+            target.clone_from(&serving);
+        }
+        let table = |nodes: Vec<NodeId>, reuse: Option<&Arc<SlotTable>>| match reuse {
+            Some(prev)
+                if prev.nodes() == nodes.as_slice()
+                    && prev.replication() == replicas.min(nodes.len()) =>
+            {
+                Arc::clone(prev)
+            }
+            _ => Arc::new(SlotTable::build(nodes, tokens_per_node, replicas)),
+        };
+        let slots = table(serving.clone(), previous.map(|p| &p.slots));
+        let target = if target == serving {
+            Arc::clone(&slots)
+        } else {
+            table(target, previous.map(|p| &p.target))
+        };
+        let indexes = |table: &SlotTable| -> Vec<usize> {
+            table
+                .nodes()
+                .iter()
+                .filter_map(|id| members.binary_search_by(|m| m.id.cmp(id)).ok())
+                .collect()
+        };
+        let ring_members = indexes(&slots);
+        let target_members = indexes(&target);
         let myself_index = members
             .binary_search_by(|m| m.id.cmp(&myself.id))
             .unwrap_or_default();
@@ -153,6 +191,8 @@ impl Topology {
             members,
             slots,
             ring_members,
+            target,
+            target_members,
             awaiting_join: false,
         }
     }
@@ -197,9 +237,19 @@ impl Topology {
         self.members.get(index)
     }
 
-    /// The slot table of the live members.
+    /// The serving table: who owns each slot now.
     pub fn slots(&self) -> &SlotTable {
         &self.slots
+    }
+
+    /// Whether a hand-off is under way: some slots have learners.
+    pub fn is_handing_off(&self) -> bool {
+        !Arc::ptr_eq(&self.slots, &self.target)
+    }
+
+    /// This node's phase.
+    pub fn my_phase(&self) -> Phase {
+        self.myself().phase
     }
 
     /// The owners of `slot`, primary first.
@@ -208,6 +258,31 @@ impl Topology {
             .owners(slot)
             .iter()
             .map(|&index| &self.members[self.ring_members[usize::from(index)]])
+    }
+
+    /// The learners of `slot`: members that will own it once a hand-off ends and are being
+    /// sent its data meanwhile (see the module doc). Empty when no hand-off is under way.
+    pub fn learners(&self, slot: Slot) -> impl Iterator<Item = &MemberInfo> + '_ {
+        let owners = self.slots.owners(slot);
+        let nodes = self.slots.nodes();
+        let handing_off = self.is_handing_off();
+        self.target
+            .owners(slot)
+            .iter()
+            .filter(move |_| handing_off)
+            .map(|&index| &self.members[self.target_members[usize::from(index)]])
+            .filter(move |m| !owners.iter().any(|&o| nodes[usize::from(o)] == m.id))
+    }
+
+    /// Who the primary of `slot` streams its writes to: its replicas, then its learners.
+    pub fn followers(&self, slot: Slot) -> impl Iterator<Item = &MemberInfo> + '_ {
+        self.owners(slot).skip(1).chain(self.learners(slot))
+    }
+
+    /// Whether this node is a learner of `slot`.
+    pub fn is_learner(&self, slot: Slot) -> bool {
+        let me = self.myself().id;
+        self.learners(slot).any(|m| m.id == me)
     }
 
     /// The primary of `slot`.
@@ -238,6 +313,7 @@ fn epoch_of(members: &[MemberInfo], tokens_per_node: u16, replicas: usize) -> u6
     hasher.update((replicas as u64).to_be_bytes());
     for member in members.iter().filter(|m| m.state.is_live()) {
         hasher.update(member.id.as_bytes());
+        hasher.update([member.phase as u8]);
         for addr in [member.client, member.bus] {
             match addr.ip() {
                 IpAddr::V4(ip) => hasher.update(ip.octets()),
@@ -295,9 +371,11 @@ impl TopologyHandle {
 }
 
 /// What [`TopologyHandle`] keeps in its atomic: the nodes owning slots, or `usize::MAX` for a
-/// node that is not serving (so the one-load fast path sends every request to the full check).
+/// node that is not serving (waiting to join, or warming while others serve: the one-load
+/// fast path then sends every request to the full check).
 fn routing_nodes(topology: &Topology) -> usize {
-    if topology.is_ok() {
+    let serves = topology.slots().index_of(&topology.myself().id).is_some();
+    if topology.is_ok() && serves {
         topology.slots().nodes().len()
     } else {
         usize::MAX
@@ -371,6 +449,75 @@ mod tests {
         let third = Topology::derive(&me, [(other, MemberState::Down)], 256, 2, Some(&second));
         assert_ne!(third.epoch(), second.epoch());
         assert_eq!(third.my_slots().primary, 16384);
+    }
+
+    #[test]
+    fn warming_members_learn_the_slots_they_will_own_and_leaving_ones_hand_theirs_over() {
+        let mut rng = StdRng::seed_from_u64(6);
+        let serving: Vec<NodeIdentity> = (0..3)
+            .map(|i| {
+                identity(&mut rng, 10 + i)
+                    .in_phase(Phase::Serving)
+                    .expect("phase")
+            })
+            .collect();
+        let newcomer = identity(&mut rng, 20);
+        let view = |members: &[NodeIdentity]| {
+            Topology::derive(
+                &members[0],
+                members[1..].iter().map(|m| (m.clone(), MemberState::Alive)),
+                64,
+                2,
+                None,
+            )
+        };
+        // Nobody serves yet: the warming members serve (a cluster starting).
+        let starting = view(std::slice::from_ref(&newcomer));
+        assert!(starting.is_primary(0) && !starting.is_handing_off());
+
+        // A warming member owns nothing yet and learns exactly what it will own.
+        let mut all = serving.clone();
+        all.push(newcomer.clone());
+        let joining = view(&all);
+        let settled = {
+            let mut now_serving = serving.clone();
+            now_serving.push(newcomer.in_phase(Phase::Serving).expect("phase"));
+            view(&now_serving)
+        };
+        assert!(joining.is_handing_off() && !settled.is_handing_off());
+        assert_eq!(joining.slots().index_of(&newcomer.id), None);
+        assert_ne!(joining.epoch(), settled.epoch());
+        for slot in 0..16384 {
+            let will_own = settled.owners(slot).any(|m| m.id == newcomer.id);
+            let learns: Vec<NodeId> = joining.learners(slot).map(|m| m.id).collect();
+            assert_eq!(learns == vec![newcomer.id], will_own, "slot {slot}");
+            assert!(learns.len() <= 1);
+            assert_eq!(
+                joining.followers(slot).count(),
+                1 + usize::from(will_own),
+                "slot {slot}: its replica, and the learner"
+            );
+        }
+
+        // A leaving member keeps its slots; the members that will replace it learn them.
+        let mut leaving = serving.clone();
+        leaving[2] = leaving[2].in_phase(Phase::Leaving).expect("phase");
+        let handing = view(&leaving);
+        let after = view(&serving[..2]);
+        for slot in 0..16384 {
+            let owners: Vec<NodeId> = handing.owners(slot).map(|m| m.id).collect();
+            assert!(owners.len() == 2);
+            let mut learners: Vec<NodeId> = handing.learners(slot).map(|m| m.id).collect();
+            let next: Vec<NodeId> = after.owners(slot).map(|m| m.id).collect();
+            learners.extend(owners.iter().filter(|o| next.contains(o)));
+            learners.sort();
+            let mut next_sorted = next.clone();
+            next_sorted.sort();
+            assert_eq!(
+                learners, next_sorted,
+                "slot {slot}: the next owners follow it"
+            );
+        }
     }
 
     #[test]

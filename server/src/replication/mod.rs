@@ -107,7 +107,11 @@ fn send_changes(
     let mut value = Vec::new();
     for (change, key) in effects.changes() {
         let slot = key_slot(key);
-        if !topology.is_primary(slot) {
+        let primary = topology.is_primary(slot);
+        // A write this node ran as primary while the slot was moving away (its request was
+        // placed on the previous topology) goes to the slot's current owners instead; a
+        // replica's own expiry and eviction go nowhere (its primary decides those).
+        if !primary && !matches!(change.kind, ChangeKind::Written | ChangeKind::Deleted) {
             continue;
         }
         let message = match change.kind {
@@ -137,10 +141,16 @@ fn send_changes(
                 value: None,
             },
         };
-        for replica in topology.owners(slot).skip(1) {
+        let me = topology.myself().id;
+        let targets = topology
+            .owners(slot)
+            .skip(usize::from(primary))
+            .chain(topology.learners(slot))
+            .filter(|m| m.id != me);
+        for target in targets {
             let peer = Peer {
-                id: replica.id,
-                addr: replica.client,
+                id: target.id,
+                addr: target.client,
             };
             let mark = node.forward.streams.send(node, peer, message.clone());
             node.replication.stats.sent.fetch_add(1, Ordering::Relaxed);

@@ -20,7 +20,7 @@ use crate::node::Node;
 use crate::peer::Peer;
 use crate::peer::stream::{Mark, Message};
 use bytes::Bytes;
-use shoal_cluster::slot::{SLOTS, Slot, key_slot};
+use shoal_cluster::slot::{SLOTS, SlotSet, key_slot};
 use shoal_cluster::{NodeId, Topology};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,45 +35,17 @@ const PART_BUCKETS: usize = 512;
 /// How long a throttled snapshot waits before looking at the queue again.
 const THROTTLE: Duration = Duration::from_millis(2);
 
-/// A set of slots.
-#[derive(Clone)]
-struct Slots(Box<[u64]>);
-
-impl Slots {
-    fn new() -> Slots {
-        Slots(vec![0; usize::from(SLOTS) / 64].into_boxed_slice())
-    }
-
-    fn insert(&mut self, slot: Slot) {
-        self.0[slot as usize / 64] |= 1 << (slot % 64);
-    }
-
-    fn contains(&self, slot: Slot) -> bool {
-        self.0[slot as usize / 64] & (1 << (slot % 64)) != 0
-    }
-
-    fn union(&mut self, other: &Slots) {
-        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
-            *a |= b;
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.iter().all(|w| *w == 0)
-    }
-}
-
 /// Slots a replica is owed a snapshot of, and the `Synced` that ends it once sent.
 pub(super) struct Pending {
-    slots: Slots,
+    slots: SlotSet,
     synced: Option<Mark>,
 }
 
 /// Records that `peer` is owed a snapshot of `slots` (it has not been sent yet).
-fn owe(node: &Node, peer: NodeId, slots: &Slots) {
+fn owe(node: &Node, peer: NodeId, slots: &SlotSet) {
     let mut pending = node.replication.pending.lock();
     let entry = pending.entry(peer).or_insert_with(|| Pending {
-        slots: Slots::new(),
+        slots: SlotSet::new(),
         synced: None,
     });
     entry.slots.union(slots);
@@ -143,10 +115,9 @@ pub fn under_replicated(node: &Node) -> usize {
 fn tell_store(node: &Node, topology: &Topology) {
     node.store
         .set_changes_wanted(topology.live_members().count() > 1);
-    node.store
-        .evictor
-        .replica_slots
-        .set(|slot| topology.is_owner(slot) && !topology.is_primary(slot));
+    node.store.evictor.replica_slots.set(|slot| {
+        (topology.is_owner(slot) && !topology.is_primary(slot)) || topology.is_learner(slot)
+    });
 }
 
 /// Counts a failover if this node became the primary of slots in `current` that it
@@ -186,7 +157,7 @@ pub fn spawn(node: &Arc<Node>) {
 async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topology>>) {
     let mut previous = changes.borrow_and_update().clone();
     tell_store(&node, &previous);
-    let mut due: HashMap<NodeId, Slots> = HashMap::new();
+    let mut due: HashMap<NodeId, SlotSet> = HashMap::new();
     // The resend request each due snapshot answers, if one asked for it.
     let mut request_ids: HashMap<NodeId, u64> = HashMap::new();
     loop {
@@ -207,7 +178,7 @@ async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topo
             count_failover(&node, &previous, &current);
             for (peer, slots) in new_replicas(&previous, &current) {
                 owe(&node, peer, &slots);
-                due.entry(peer).or_insert_with(Slots::new).union(&slots);
+                due.entry(peer).or_default().union(&slots);
             }
             previous = current.clone();
         }
@@ -216,7 +187,7 @@ async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topo
         for (peer, id) in requested {
             let slots = replicated_to(&current, peer);
             owe(&node, peer, &slots);
-            due.entry(peer).or_insert_with(Slots::new).union(&slots);
+            due.entry(peer).or_default().union(&slots);
             if id != 0 {
                 request_ids.insert(peer, id);
             }
@@ -224,7 +195,7 @@ async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topo
         let Some(peer) = due.keys().next().copied() else {
             continue;
         };
-        let slots = due.remove(&peer).unwrap_or_else(Slots::new);
+        let slots = due.remove(&peer).unwrap_or_default();
         let Some(member) = current.member(&peer).filter(|m| m.state.is_live()) else {
             continue;
         };
@@ -242,35 +213,35 @@ async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topo
     }
 }
 
-/// For each peer, the slots this node is primary of in `current` that it replicates but did
-/// not own in `previous`.
-fn new_replicas(previous: &Topology, current: &Topology) -> HashMap<NodeId, Slots> {
-    let mut due: HashMap<NodeId, Slots> = HashMap::new();
+/// For each peer, the slots this node is primary of in `current` that the peer follows
+/// (as a replica or a learner, see `Topology::followers`) and needs whole: a replica that did
+/// not own the slot in `previous`, a learner that was not already following this node's
+/// stream of it.
+fn new_replicas(previous: &Topology, current: &Topology) -> HashMap<NodeId, SlotSet> {
+    let mut due: HashMap<NodeId, SlotSet> = HashMap::new();
     for slot in 0..SLOTS {
         if !current.is_primary(slot) {
             continue;
         }
-        for replica in current.owners(slot).skip(1) {
-            if previous.owners(slot).any(|o| o.id == replica.id) {
+        let was_primary = previous.is_primary(slot);
+        for follower in current.followers(slot) {
+            let followed = was_primary && previous.followers(slot).any(|o| o.id == follower.id);
+            let owned = previous.owners(slot).any(|o| o.id == follower.id);
+            let learns = current.learners(slot).any(|o| o.id == follower.id);
+            if followed || (owned && !learns) {
                 continue;
             }
-            due.entry(replica.id)
-                .or_insert_with(Slots::new)
-                .insert(slot);
+            due.entry(follower.id).or_default().insert(slot);
         }
     }
     due
 }
 
-/// The slots this node is primary of that `peer` replicates.
-fn replicated_to(topology: &Topology, peer: NodeId) -> Slots {
-    let mut slots = Slots::new();
-    for slot in 0..SLOTS {
-        if topology.is_primary(slot) && topology.owners(slot).skip(1).any(|o| o.id == peer) {
-            slots.insert(slot);
-        }
-    }
-    slots
+/// The slots this node is primary of that `peer` follows.
+fn replicated_to(topology: &Topology, peer: NodeId) -> SlotSet {
+    SlotSet::from_fn(|slot| {
+        topology.is_primary(slot) && topology.followers(slot).any(|o| o.id == peer)
+    })
 }
 
 /// Holds a snapshot to `repl-snapshot-rate`: after each part it sleeps as long as the
@@ -325,7 +296,7 @@ async fn send_throttled(node: &Node, peer: Peer, batch: &mut Vec<Message>) -> u6
 
 /// Sends `peer` every live key of `slots`, then `Synced` (answering resend request `id`),
 /// whose stream position it returns.
-async fn send(node: &Node, peer: Peer, slots: &Slots, id: u64) -> Mark {
+async fn send(node: &Node, peer: Peer, slots: &SlotSet, id: u64) -> Mark {
     let started = std::time::Instant::now();
     let mut keys = 0u64;
     if !slots.is_empty() {
