@@ -43,9 +43,6 @@ impl std::fmt::Debug for SlotSet {
 }
 
 impl SlotSet {
-    /// Bytes of [`SlotSet::to_bytes`].
-    pub const BYTES: usize = SLOTS as usize / 8;
-
     /// The empty set.
     pub fn new() -> SlotSet {
         SlotSet(vec![0; usize::from(SLOTS) / 64].into_boxed_slice())
@@ -79,18 +76,6 @@ impl SlotSet {
         }
     }
 
-    /// Removes every slot of `other`.
-    pub fn subtract(&mut self, other: &SlotSet) {
-        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
-            *a &= !b;
-        }
-    }
-
-    /// Whether every slot of `self` is in `other`.
-    pub fn is_subset(&self, other: &SlotSet) -> bool {
-        self.0.iter().zip(other.0.iter()).all(|(a, b)| a & !b == 0)
-    }
-
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.0.iter().all(|w| *w == 0)
@@ -99,28 +84,6 @@ impl SlotSet {
     /// How many slots it holds.
     pub fn len(&self) -> usize {
         self.0.iter().map(|w| w.count_ones() as usize).sum()
-    }
-
-    /// The slots, in order.
-    pub fn iter(&self) -> impl Iterator<Item = Slot> + '_ {
-        (0..SLOTS).filter(|&s| self.contains(s))
-    }
-
-    /// The set as [`SlotSet::BYTES`] bytes (little-endian words).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        self.0.iter().flat_map(|w| w.to_le_bytes()).collect()
-    }
-
-    /// The set from [`SlotSet::to_bytes`]; `None` for any other length.
-    pub fn from_bytes(bytes: &[u8]) -> Option<SlotSet> {
-        if bytes.len() != Self::BYTES {
-            return None;
-        }
-        let words = bytes
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-            .collect();
-        Some(SlotSet(words))
     }
 }
 
@@ -160,7 +123,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn slot_sets_hold_slots_and_travel_as_bytes() {
+    fn slot_sets_hold_and_merge_slots() {
         let mut set = SlotSet::new();
         assert!(set.is_empty());
         for slot in [0, 63, 64, 16383] {
@@ -168,15 +131,11 @@ mod tests {
         }
         assert_eq!(set.len(), 4);
         assert!(set.contains(63) && !set.contains(62));
-        let back = SlotSet::from_bytes(&set.to_bytes()).expect("2 KiB");
-        assert_eq!(back, set);
-        assert!(SlotSet::from_bytes(b"short").is_none());
-        let evens = SlotSet::from_fn(|s| s % 2 == 0);
-        assert!(!set.is_subset(&evens));
-        let mut rest = set.clone();
-        rest.subtract(&evens);
-        assert_eq!(rest.iter().collect::<Vec<_>>(), vec![63, 16383]);
-        assert!(rest.is_subset(&set));
+        let mut evens = SlotSet::from_fn(|s| s % 2 == 0);
+        assert_eq!(evens.len(), 8192);
+        evens.union(&set);
+        assert_eq!(evens.len(), 8194);
+        assert!(evens.contains(63) && evens.contains(16383) && !evens.contains(1));
     }
 
     #[test]

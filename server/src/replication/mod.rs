@@ -104,6 +104,7 @@ fn send_changes(
     let mut marks: Vec<Mark> = Vec::new();
     let topology = cluster.topology.load();
     let now = crate::clock::now_ms();
+    let me = topology.myself().id;
     let mut value = Vec::new();
     for (change, key) in effects.changes() {
         let slot = key_slot(key);
@@ -141,7 +142,6 @@ fn send_changes(
                 value: None,
             },
         };
-        let me = topology.myself().id;
         let targets = topology
             .owners(slot)
             .skip(usize::from(primary))
