@@ -85,6 +85,38 @@ impl SlotSet {
     pub fn len(&self) -> usize {
         self.0.iter().map(|w| w.count_ones() as usize).sum()
     }
+
+    /// Removes every slot of `other`.
+    pub fn remove_all(&mut self, other: &SlotSet) {
+        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+            *a &= !b;
+        }
+    }
+
+    /// Whether every slot of `self` is in `other`.
+    pub fn is_subset(&self, other: &SlotSet) -> bool {
+        self.0.iter().zip(other.0.iter()).all(|(a, b)| a & !b == 0)
+    }
+
+    /// The set as [`SlotSet::BYTES`] bytes (slot 0 is the lowest bit of the first byte).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// Reads [`SlotSet::to_bytes`]'s form (`None` when it is not [`SlotSet::BYTES`] long).
+    pub fn from_bytes(bytes: &[u8]) -> Option<SlotSet> {
+        if bytes.len() != Self::BYTES {
+            return None;
+        }
+        let words = bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect();
+        Some(SlotSet(words))
+    }
+
+    /// The length of the byte form.
+    pub const BYTES: usize = SLOTS as usize / 8;
 }
 
 /// CRC16 with the XMODEM parameters (polynomial 0x1021, initial value 0, no reflection).
@@ -136,6 +168,14 @@ mod tests {
         evens.union(&set);
         assert_eq!(evens.len(), 8194);
         assert!(evens.contains(63) && evens.contains(16383) && !evens.contains(1));
+        assert!(set.is_subset(&evens) && !evens.is_subset(&set));
+        let bytes = evens.to_bytes();
+        assert_eq!(bytes.len(), SlotSet::BYTES);
+        assert_eq!(SlotSet::from_bytes(&bytes), Some(evens.clone()));
+        assert_eq!(SlotSet::from_bytes(&bytes[1..]), None);
+        evens.remove_all(&set);
+        assert_eq!(evens.len(), 8190);
+        assert!(!evens.contains(0) && evens.contains(2));
     }
 
     #[test]

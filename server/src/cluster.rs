@@ -12,7 +12,7 @@
 use crate::config::{Config, Directive, int_in};
 use crate::peer::ClusterMode;
 use shoal_cluster::config::{DEFAULT_NODE_TIMEOUT_MS, DEFAULT_REPLICAS, DEFAULT_TOKENS_PER_NODE};
-use shoal_cluster::{Cluster, ClusterConfig, ClusterError, NodeId, TopologyHandle};
+use shoal_cluster::{Cluster, ClusterConfig, ClusterError, NodeId, Topology, TopologyHandle};
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -70,6 +70,9 @@ pub struct ClusterSettings {
     /// `repl-snapshot-rate`: bytes per second a snapshot to a replica sends at most (0: no
     /// limit).
     pub snapshot_rate: u64,
+    /// `cluster-leave-timeout`: how long (ms) a node leaving gracefully (SIGTERM, SHUTDOWN)
+    /// waits for the next owners of its slots to catch up before it goes anyway.
+    pub leave_timeout: u64,
 }
 
 impl Default for ClusterSettings {
@@ -92,6 +95,7 @@ impl Default for ClusterSettings {
             write_timeout: 1000,
             backlog_size: 64 * 1024 * 1024,
             snapshot_rate: 32 * 1024 * 1024,
+            leave_timeout: 30_000,
         }
     }
 }
@@ -116,6 +120,7 @@ impl fmt::Debug for ClusterSettings {
             .field("write_timeout", &self.write_timeout)
             .field("backlog_size", &self.backlog_size)
             .field("snapshot_rate", &self.snapshot_rate)
+            .field("leave_timeout", &self.leave_timeout)
             .finish()
     }
 }
@@ -340,6 +345,15 @@ pub(crate) const DIRECTIVES: &[Directive] = &[
         mutable: true,
     },
     Directive {
+        name: "cluster-leave-timeout",
+        get: |c| c.cluster.leave_timeout.to_string(),
+        set: |c, v| {
+            c.cluster.leave_timeout = int_in(v, 0, 3_600_000)?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
         name: "cluster-write-timeout",
         get: |c| c.cluster.write_timeout.to_string(),
         set: |c, v| {
@@ -403,6 +417,9 @@ pub struct Lease {
     /// Other members were live at the watchdog's last tick: only then can the others have
     /// moved on without this node (a node alone fences nothing).
     had_peers: std::sync::atomic::AtomicBool,
+    /// This node is taking over slots (`handoff`): fenced until the others agree on the
+    /// topology in which it serves them.
+    taking_over: std::sync::atomic::AtomicBool,
 }
 
 impl Lease {
@@ -415,6 +432,7 @@ impl Lease {
             needed_at_ms: 0.into(),
             cut_off: false.into(),
             had_peers: false.into(),
+            taking_over: false.into(),
         }
     }
 
@@ -424,10 +442,18 @@ impl Lease {
     pub fn fenced(&self, now: u64, has_peers: bool) -> bool {
         use std::sync::atomic::Ordering::Relaxed;
         self.confirmed.load(Relaxed) < self.needed.load(Relaxed)
+            || self.taking_over.load(Relaxed)
             || ((has_peers || self.had_peers.load(Relaxed))
                 && (self.cut_off.load(Relaxed)
                     || now.saturating_sub(self.last_tick_ms.load(Relaxed))
                         > self.node_timeout_ms / 2))
+    }
+
+    /// Fences the node (`true`) while it takes over slots, until the others agree on the
+    /// topology in which it serves them (`false`; see `handoff`).
+    pub(crate) fn set_taking_over(&self, taking_over: bool) {
+        self.taking_over
+            .store(taking_over, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Fences the node until it has confirmed its topology with the others.
@@ -517,28 +543,13 @@ impl Lease {
                 continue;
             }
             let view = topology.load_full();
-            let me = view.myself().id;
-            let peers: Vec<crate::peer::Peer> = view
-                .live_members()
-                .filter(|m| m.id != me)
-                .map(|m| crate::peer::Peer {
-                    id: m.id,
-                    addr: m.client,
-                })
-                .collect();
-            let agreed = if peers.is_empty() {
+            let limit = Duration::from_millis(self.node_timeout_ms.max(100));
+            let agreed = if view.live_members().count() <= 1 {
                 let since = self.needed_at_ms.load(SeqCst);
                 crate::clock::now_ms().saturating_sub(since) > 2 * self.node_timeout_ms
             } else {
-                let mut agreed = true;
-                for peer in peers {
-                    let epoch = self.epoch_of(&mut sessions, peer, secret.as_deref()).await;
-                    if epoch != Some(view.epoch()) {
-                        agreed = false;
-                        break;
-                    }
-                }
-                agreed && topology.load().epoch() == view.epoch()
+                others_agree(&view, &mut sessions, secret.as_deref(), limit).await
+                    && topology.load().epoch() == view.epoch()
             };
             if agreed {
                 tracing::info!("the cluster agrees on this node's topology; serving keys again");
@@ -546,34 +557,53 @@ impl Lease {
             }
         }
     }
+}
 
-    /// Asks `peer` for its topology epoch on a session kept for the next ask; `None` when it
-    /// cannot be reached in time.
-    async fn epoch_of(
-        &self,
-        sessions: &mut HashMap<NodeId, crate::peer::session::Session>,
-        peer: crate::peer::Peer,
-        secret: Option<&str>,
-    ) -> Option<u64> {
-        let limit = Duration::from_millis(self.node_timeout_ms.max(100));
-        let ask = async {
-            let session = match sessions.remove(&peer.id) {
-                Some(session) => session,
-                None => crate::peer::session::Session::open(peer, secret)
-                    .await
-                    .ok()?,
-            };
-            let mut session = session;
-            let request = crate::peer::link::encode(&[b"SHOAL.EPOCH".as_slice()]);
-            let reply = session.call(&request, 1).await.ok()?;
-            let epoch = crate::peer::frame::bulk(reply.first()?)
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .and_then(|s| s.parse().ok());
-            sessions.insert(peer.id, session);
-            epoch
+/// Whether every other live member of `view` answers `view`'s epoch (`SHOAL.EPOCH`), asked
+/// on sessions kept in `sessions` for the next ask, each within `limit`.
+pub(crate) async fn others_agree(
+    view: &Topology,
+    sessions: &mut HashMap<NodeId, crate::peer::session::Session>,
+    secret: Option<&str>,
+    limit: Duration,
+) -> bool {
+    let me = view.myself().id;
+    for member in view.live_members().filter(|m| m.id != me) {
+        let peer = crate::peer::Peer {
+            id: member.id,
+            addr: member.client,
         };
-        tokio::time::timeout(limit, ask).await.ok().flatten()
+        if epoch_of(sessions, peer, secret, limit).await != Some(view.epoch()) {
+            return false;
+        }
     }
+    true
+}
+
+/// Asks `peer` for its topology epoch on a session kept for the next ask; `None` when it
+/// cannot be reached within `limit`.
+async fn epoch_of(
+    sessions: &mut HashMap<NodeId, crate::peer::session::Session>,
+    peer: crate::peer::Peer,
+    secret: Option<&str>,
+    limit: Duration,
+) -> Option<u64> {
+    let ask = async {
+        let mut session = match sessions.remove(&peer.id) {
+            Some(session) => session,
+            None => crate::peer::session::Session::open(peer, secret)
+                .await
+                .ok()?,
+        };
+        let request = crate::peer::link::encode(&[b"SHOAL.EPOCH".as_slice()]);
+        let reply = session.call(&request, 1).await.ok()?;
+        let epoch = crate::peer::frame::bulk(reply.first()?)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .and_then(|s| s.parse().ok());
+        sessions.insert(peer.id, session);
+        epoch
+    };
+    tokio::time::timeout(limit, ask).await.ok().flatten()
 }
 
 impl NodeCluster {

@@ -356,6 +356,13 @@ fn replication(node: &Node, _facts: &Facts, out: &mut String) {
         ("shoal_repl_resyncs_requested", &stats.resyncs_requested),
         ("shoal_repl_acks", &stats.acks),
         ("shoal_repl_failovers", &stats.failovers),
+        ("shoal_handoff_takeovers", &node.handoff.took_over),
+        ("shoal_handoff_dropped_keys", &node.handoff.dropped_keys),
+        ("shoal_handoff_leaves", &node.handoff.leaves_completed),
+        (
+            "shoal_handoff_leave_timeouts",
+            &node.handoff.leaves_timed_out,
+        ),
     ];
     for (name, counter) in counters {
         line(

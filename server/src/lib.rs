@@ -46,6 +46,7 @@ pub mod connection;
 pub mod effects;
 pub mod error;
 pub mod glob;
+pub mod handoff;
 pub mod info;
 pub mod latency;
 pub mod memory;

@@ -143,6 +143,7 @@ async fn serve(
         let cluster = NodeCluster::start(&config, client)?;
         let _ = node.cluster.set(cluster);
         shoal_server::replication::spawn(&node);
+        shoal_server::handoff::spawn(&node);
     }
     node.record_bound_ports(node.cluster.get().map(|c| c.handle.local_bus_addr().port()));
     store::expire::spawn(&node.store, node.expiry.clone()).context("starting the expiry cycle")?;
@@ -212,7 +213,7 @@ fn serve_metrics(node: &Arc<Node>, listener: tokio::net::TcpListener) {
 }
 
 /// Once shutdown begins, leaves the cluster so peers learn at once, while connections finish
-/// their last batch (their keys are not handed over: there is no replication yet).
+/// their last batch (a graceful leave handed the node's slots over before shutdown began).
 async fn leave_on_shutdown(node: Arc<Node>) {
     let _ = node.shutdown_signal().wait_for(|stopping| *stopping).await;
     if let Some(cluster) = node.cluster.get() {
@@ -230,11 +231,22 @@ fn signal_handlers() -> anyhow::Result<SignalHandlers> {
     Ok((term, int))
 }
 
+/// The first SIGTERM or SIGINT leaves gracefully (the node hands its slots over first, see
+/// `handoff`); a second one shuts down at once.
 async fn shutdown_on_signal(node: Arc<Node>, (mut term, mut int): SignalHandlers) {
-    let name = tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    };
-    tracing::warn!("Received {name}, scheduling shutdown");
-    node.shutdown();
+    let mut first = true;
+    loop {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        if first {
+            tracing::warn!("Received {name}, scheduling shutdown");
+            node.leave();
+            first = false;
+        } else {
+            tracing::warn!("Received {name} again, shutting down now");
+            node.shutdown();
+        }
+    }
 }

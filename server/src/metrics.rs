@@ -464,6 +464,22 @@ const REPLICATION_COUNTERS: &[(&str, &str)] = &[
         "shoal_replication_failover_slots_total",
         "Slots this node took over as primary because their primary had left.",
     ),
+    (
+        "shoal_handoff_takeovers_total",
+        "Times this node turned serving after warming (it held its slots' data whole).",
+    ),
+    (
+        "shoal_handoff_dropped_keys_total",
+        "Keys dropped because their slot moved to other nodes.",
+    ),
+    (
+        "shoal_handoff_leaves_total",
+        "Graceful leaves that ended with the next owners of every slot caught up.",
+    ),
+    (
+        "shoal_handoff_leave_timeouts_total",
+        "Graceful leaves cut short by cluster-leave-timeout.",
+    ),
 ];
 
 /// Sets the replication series.
@@ -482,6 +498,10 @@ fn collect_replication(node: &Node) {
         read(&stats.acks),
         read(&stats.failovers),
         read(&stats.failover_slots),
+        read(&node.handoff.took_over),
+        read(&node.handoff.dropped_keys),
+        read(&node.handoff.leaves_completed),
+        read(&node.handoff.leaves_timed_out),
     ];
     for ((name, _), value) in REPLICATION_COUNTERS.iter().zip(values) {
         metrics::counter!(*name).absolute(value);

@@ -118,7 +118,11 @@ pub struct Node {
     pub notifications: crate::notify::Notifications,
     /// What was sent to replicas and what they acknowledged.
     pub replication: crate::replication::Replication,
+    /// Counters of slot hand-off (`handoff`).
+    pub handoff: crate::handoff::HandoffStats,
     shutdown: watch::Sender<bool>,
+    /// A graceful leave was asked for (see `handoff::leave`).
+    leave: watch::Sender<bool>,
     log_level_hook: Option<LogLevelHook>,
 }
 
@@ -127,6 +131,7 @@ impl Node {
     pub fn new(config: Config, log_level_hook: Option<LogLevelHook>) -> Node {
         let expiry = Arc::new(ExpirySettings::new(config.hz));
         let (shutdown, _) = watch::channel(false);
+        let (leave, _) = watch::channel(false);
         let slowlog =
             crate::slowlog::SlowLog::new(config.slowlog_log_slower_than, config.slowlog_max_len);
         let latency = crate::latency::LatencyMonitor::new(config.latency_monitor_threshold);
@@ -145,6 +150,7 @@ impl Node {
             pubsub,
             notifications,
             replication: crate::replication::Replication::default(),
+            handoff: crate::handoff::HandoffStats::default(),
             limits: Limits::from_config(&config),
             port: AtomicUsize::new(usize::from(config.port)),
             metrics_port: AtomicUsize::new(0),
@@ -165,6 +171,7 @@ impl Node {
             started: Instant::now(),
             run_id: random_hex_id(),
             shutdown,
+            leave,
             log_level_hook,
         }
     }
@@ -260,6 +267,24 @@ impl Node {
         for client in self.clients.all() {
             client.kill();
         }
+    }
+
+    /// Asks the node to leave gracefully: a node with peers first hands its slots to their
+    /// next owners (`handoff::leave`), then shuts down; a node alone, or one asked a second
+    /// time, shuts down at once.
+    pub fn leave(&self) {
+        let alone = self
+            .cluster
+            .get()
+            .is_none_or(|c| c.topology.load().live_members().count() <= 1);
+        if alone || self.leave.send_replace(true) {
+            self.shutdown();
+        }
+    }
+
+    /// A receiver that sees `true` once a graceful leave was asked for.
+    pub fn leave_signal(&self) -> watch::Receiver<bool> {
+        self.leave.subscribe()
     }
 
     /// A receiver that sees `true` once shutdown began.

@@ -134,6 +134,15 @@ impl Shoal {
     pub fn pid(&self) -> u32 {
         self.process.pid()
     }
+
+    /// Whether this node serves its slots: it has joined, its warming is over (it holds
+    /// their data) and its keys are not fenced (`CLUSTER INFO`).
+    pub fn is_serving(&self) -> bool {
+        try_cluster_command(self.port, "INFO").is_ok_and(|info| {
+            let lines: Vec<&str> = info.lines().collect();
+            lines.contains(&"cluster_state:ok") && lines.contains(&"shoal_phase:serving")
+        })
+    }
 }
 
 /// Several `shoal` nodes joined into one cluster: the first starts alone, the others join
@@ -225,8 +234,9 @@ impl TestCluster {
         ids
     }
 
-    /// Waits until every running node sees exactly the running nodes as live and reports the
-    /// same topology epoch; panics after `timeout`. Returns how long it took.
+    /// Waits until every running node sees exactly the running nodes as live, serves (its
+    /// warming is over) and reports the same topology epoch; panics after `timeout`. Returns
+    /// how long it took.
     pub fn wait_until_agreed(&self, expected: usize, timeout: Duration) -> Duration {
         let started = Instant::now();
         let mut wanted: Vec<String> = self.live().map(|n| n.node_id.clone()).collect();
@@ -237,25 +247,30 @@ impl TestCluster {
                 .live()
                 .map(|n| TestCluster::live_ids_seen_by(n.port))
                 .collect();
-            let epochs: Vec<String> = self
+            let infos: Vec<String> = self
                 .live()
-                .map(|n| {
-                    try_cluster_command(n.port, "INFO")
-                        .ok()
-                        .and_then(|info| {
-                            info.lines()
-                                .find_map(|l| l.strip_prefix("shoal_topology_epoch:"))
-                                .map(str::to_string)
-                        })
-                        .unwrap_or_default()
-                })
+                .map(|n| try_cluster_command(n.port, "INFO").unwrap_or_default())
                 .collect();
-            if views.iter().all(|v| *v == wanted) && epochs.windows(2).all(|w| w[0] == w[1]) {
+            let field = |info: &str, name: &str| -> String {
+                info.lines()
+                    .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let epochs: Vec<String> = infos
+                .iter()
+                .map(|i| field(i, "shoal_topology_epoch"))
+                .collect();
+            let phases: Vec<String> = infos.iter().map(|i| field(i, "shoal_phase")).collect();
+            if views.iter().all(|v| *v == wanted)
+                && phases.iter().all(|p| p == "serving")
+                && epochs.windows(2).all(|w| w[0] == w[1])
+            {
                 return started.elapsed();
             }
             assert!(
                 started.elapsed() < timeout,
-                "nodes did not agree within {timeout:?}: want {wanted:?}, views {views:?}, epochs {epochs:?}"
+                "nodes did not agree within {timeout:?}: want {wanted:?}, views {views:?}, phases {phases:?}, epochs {epochs:?}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }

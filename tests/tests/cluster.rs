@@ -594,8 +594,15 @@ fn a_node_whose_seed_does_not_answer_refuses_keys_until_it_joins() {
         &seed.cluster_port.to_string(),
     ]);
     assert_eq!(meet, "+OK\r\n");
+    // It joins warming, then serves once it has its slots' data and the others agree.
     let deadline = Instant::now() + PATIENCE;
-    while info_field(&cluster_text(&lost, "INFO"), "cluster_state") != "ok" {
+    loop {
+        let info = cluster_text(&lost, "INFO");
+        if info_field(&info, "cluster_state") == "ok"
+            && info_field(&info, "shoal_phase") == "serving"
+        {
+            break;
+        }
         assert!(Instant::now() < deadline, "it joins after CLUSTER MEET");
         std::thread::sleep(Duration::from_millis(50));
     }

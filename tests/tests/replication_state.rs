@@ -140,7 +140,7 @@ fn metrics_show_replication_health() {
     eventually(
         "the new node to serve keys",
         Duration::from_secs(30),
-        || Raw::connect(node.port).call(&["GET", "m:0"]) == "$-1\r\n",
+        || node.is_serving(),
     );
     fill(node.port, "m", 200, 10);
     eventually(

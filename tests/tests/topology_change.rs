@@ -1,22 +1,20 @@
-//! Issue 7: "Two nodes with different views of the ring never bounce a request forever (hop
-//! limit), and a request that arrives during a topology change is answered correctly or with a
-//! retryable error."
+//! Issues 7 and 14: requests that arrive during a topology change are answered correctly or
+//! with a retryable error, and no change loses or hides data.
 //!
-//! Three real `shoal` nodes; plain `redis` crate clients (proxy mode: each talks to one node
-//! only, which forwards) run SET/GET/INCR/MGET on their own keys without pause while the
-//! topology changes: a fourth node joins, then leaves gracefully (SIGTERM), then one of the
-//! original nodes is killed with SIGKILL. Every reply must be
+//! Three real `shoal` nodes under `cluster-write-concern all`; plain `redis` crate clients
+//! (proxy mode: each talks to one node only, which forwards) run SET/GET/INCR/MGET on their
+//! own keys without pause while the topology changes: a fourth node joins (it learns its slots
+//! before it serves them), then leaves gracefully (SIGTERM: it hands its slots over first),
+//! then one of the original nodes is killed with SIGKILL, then a node restarts on its port
+//! (empty, it learns its slots from their owners before it serves them). Every reply must be
 //!
 //! - correct for the key's state as its client knows it (each client owns its keys, so it
 //!   knows what they hold; after a write answered with a retryable error it accepts the old
-//!   or the new value, since the write may or may not have run);
-//! - or, when a topology change happened between the key's last write and the reply, nil or
-//!   an older value of the key: **there is no hand-off or replication yet**, so when a slot
-//!   gets a new primary the data stays on the former owner (invisible, or lost with a dead
-//!   node), and when the slot moves back (the joined node leaves) the former owner's older
-//!   value is visible again. That is the documented state of the cluster, not a forwarding
-//!   fault;
-//! - or an error whose code is `TRYAGAIN` or `CLUSTERDOWN` (retryable).
+//!   or the new value, since the write may or may not have run). Nil or an older value is a
+//!   failure: an acknowledged write lost, or stale data served by a former owner;
+//! - or an error whose code is `TRYAGAIN` or `CLUSTERDOWN` (retryable), or `NOREPLICAS` (the
+//!   write ran but its replica did not acknowledge it in time: the killed node was one,
+//!   until it is declared down), each leaving the write possibly applied.
 //!
 //! Anything else fails: another error, a wrong value, or a reply that does not come within
 //! the socket read timeout (a hang). A client whose own node is stopped sees its connection
@@ -41,7 +39,7 @@ const KEYS: usize = 100;
 const PATIENCE: Duration = Duration::from_secs(60);
 
 /// The topology changes, in order (phase 2k + 1 is the k-th).
-const CHANGES: [&str; 3] = ["join", "graceful leave", "SIGKILL"];
+const CHANGES: [&str; 4] = ["join", "graceful leave", "SIGKILL", "restart"];
 
 /// What the clients share with the test's driver.
 #[derive(Default)]
@@ -88,42 +86,17 @@ struct KeyState {
     /// The values the key may hold (`None`: missing). One, unless a write was answered with
     /// a retryable error (it may or may not have run).
     maybe: Vec<Option<i64>>,
-    /// Every value the key ever held, for older values visible again on a former owner.
+    /// Every value the key ever held, to tell an older value from one never written.
     history: Vec<i64>,
-    /// The phase when the last write was sent or the value last confirmed in a settled
-    /// phase: a topology change since then may have lost or hidden it.
-    since: u64,
 }
 
-impl KeyState {
-    /// Whether a topology change may have happened since the key's value was established.
-    fn may_have_moved(&self, now: u64) -> bool {
-        self.since % 2 == 1 || now != self.since
+/// What a value read for a key is, when it is not one the key may hold.
+fn misread(state: &KeyState, value: Option<i64>) -> &'static str {
+    match value {
+        None => "nil: an acknowledged write lost, or data left behind on a former owner",
+        Some(v) if state.history.contains(&v) => "an older value: stale data of a former owner",
+        Some(_) => "a value never written",
     }
-}
-
-/// The verdict on a value read for a key.
-enum Read {
-    Correct,
-    /// Nil or an older value after a topology change (no hand-off yet).
-    Moved(&'static str),
-    Wrong,
-}
-
-fn judge(state: &KeyState, value: Option<i64>, now: u64) -> Read {
-    if state.maybe.contains(&value) {
-        return Read::Correct;
-    }
-    if state.may_have_moved(now) {
-        match value {
-            None => return Read::Moved("nil: data on a former owner (no hand-off)"),
-            Some(v) if state.history.contains(&v) => {
-                return Read::Moved("older value: visible again on a former owner (no hand-off)");
-            }
-            _ => {}
-        }
-    }
-    Read::Wrong
 }
 
 /// A small deterministic random number generator (xorshift).
@@ -251,6 +224,11 @@ impl Client {
                     self.shared.count("CLUSTERDOWN");
                     Outcome::Retry
                 }
+                Some("NOREPLICAS") => {
+                    self.shared
+                        .count("NOREPLICAS (a replica did not acknowledge in time)");
+                    Outcome::Retry
+                }
                 _ => {
                     self.shared.fail(format!(
                         "{}: {what} through {}: non-retryable error: {e}",
@@ -266,7 +244,6 @@ impl Client {
         let i = self.rng.below(KEYS);
         self.next_value += 1;
         let value = self.next_value;
-        let before = self.phase();
         let what = format!("SET {} {value}", self.keys[i]);
         let outcome = self.call(conn, redis::cmd("SET").arg(&self.keys[i]).arg(value), &what);
         let state = &mut self.states[i];
@@ -275,17 +252,13 @@ impl Client {
             Outcome::Value(Value::Okay) => {
                 self.shared.count("SET ok");
                 state.maybe = vec![Some(value)];
-                state.since = before;
             }
             Outcome::Value(other) => {
                 self.shared
                     .fail(format!("{}: {what}: wrong reply {other:?}", self.name));
                 return false;
             }
-            Outcome::Retry => {
-                state.maybe.push(Some(value));
-                state.since = before;
-            }
+            Outcome::Retry => state.maybe.push(Some(value)),
             Outcome::End => return false,
         }
         true
@@ -301,23 +274,19 @@ impl Client {
         what: &str,
     ) -> bool {
         let state = &mut self.states[i];
-        match judge(state, value, after) {
-            Read::Correct => self.shared.count("value correct (GET, MGET element, INCR)"),
-            Read::Moved(kind) => self.shared.count(kind),
-            Read::Wrong => {
-                self.shared.fail(format!(
-                    "{}: {what} through {}: read {value:?}, expected one of {:?} (phases: value since {}, read {before}..{after})",
-                    self.name, self.port, state.maybe, state.since
-                ));
-                return false;
-            }
+        if !state.maybe.contains(&value) {
+            self.shared.fail(format!(
+                "{}: {what} through {}: read {value:?} ({}), expected one of {:?} (phases {before}..{after})",
+                self.name,
+                self.port,
+                misread(state, value),
+                state.maybe
+            ));
+            return false;
         }
-        // What was read is now the client's knowledge of the key; confirmed if the topology
-        // did not change during the read.
+        self.shared.count("value correct (GET, MGET element, INCR)");
+        // What was read is now the client's knowledge of the key.
         state.maybe = vec![value];
-        if before == after && before.is_multiple_of(2) {
-            state.since = before;
-        }
         true
     }
 
@@ -362,7 +331,6 @@ impl Client {
                 let state = &mut self.states[i];
                 state.history.push(n);
                 state.maybe = vec![Some(n)];
-                state.since = before;
                 self.next_value = self.next_value.max(n);
                 true
             }
@@ -385,7 +353,6 @@ impl Client {
                     }
                     state.maybe.push(v);
                 }
-                state.since = before;
                 true
             }
             Outcome::End => false,
@@ -450,7 +417,6 @@ fn start_clients(shared: &Arc<Shared>, node: &str, port: u16, n: usize) -> Vec<J
                     .map(|_| KeyState {
                         maybe: vec![None],
                         history: Vec::new(),
-                        since: 0,
                     })
                     .collect(),
                 keys,
@@ -479,6 +445,22 @@ fn wait_for_requests(shared: &Shared, n: u64, during: &str) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A number from `INFO replication` of the node on `port`.
+fn info_number(port: u16, field: &str) -> u64 {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).expect("url");
+    let mut conn = client
+        .get_connection_with_timeout(READ_TIMEOUT)
+        .expect("connect");
+    let text: String = redis::cmd("INFO")
+        .arg("replication")
+        .query(&mut conn)
+        .expect("INFO");
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in {text}"))
 }
 
 /// `CLUSTER SLOTS` of a node, as (start, end, owner ports) rows.
@@ -515,7 +497,17 @@ fn slots(port: u16) -> Vec<(i64, i64, Vec<i64>)> {
 fn requests_during_join_leave_and_kill_are_answered_correctly_or_retryably() {
     // A node timeout longer than the default keeps a busy 2-core machine from false
     // suspicions; a SIGKILLed node is still declared down well within PATIENCE.
-    let mut cluster = TestCluster::start(3, &["--cluster-node-timeout", "4000"]);
+    let mut cluster = TestCluster::start(
+        3,
+        &[
+            "--cluster-node-timeout",
+            "4000",
+            "--cluster-write-concern",
+            "all",
+            "--cluster-write-timeout",
+            "2000",
+        ],
+    );
     let shared = Arc::new(Shared::default());
     let ports: Vec<u16> = cluster.live().map(|n| n.port).collect();
     let mut clients = Vec::new();
@@ -530,8 +522,28 @@ fn requests_during_join_leave_and_kill_are_answered_correctly_or_retryably() {
     cluster.wait_until_agreed(4, PATIENCE);
     shared.next_phase();
     let joined_port = cluster.node(joined).port;
+    assert_eq!(
+        info_number(joined_port, "shoal_handoff_takeovers"),
+        1,
+        "the new node served once it had learned its slots"
+    );
     clients.extend(start_clients(&shared, "node3", joined_port, 2));
     wait_for_requests(&shared, 1_000, "after the join");
+    // Once the topology has been still for a moment, the former owners of the slots that
+    // moved to the new node drop their keys.
+    let deadline = Instant::now() + PATIENCE;
+    while cluster
+        .live()
+        .map(|n| info_number(n.port, "shoal_handoff_dropped_keys"))
+        .sum::<u64>()
+        == 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "former owners drop the keys of slots that moved"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     // It leaves gracefully.
     shared.next_phase();
@@ -541,6 +553,11 @@ fn requests_during_join_leave_and_kill_are_answered_correctly_or_retryably() {
     assert!(
         leaver.wait_exit(PATIENCE).is_some(),
         "SIGTERM: the node exits"
+    );
+    let said = leaver.output.lock().expect("output").join("\n");
+    assert!(
+        said.contains("the next owners of this node's slots have caught up"),
+        "the leaver handed its slots over before it went: {said}"
     );
     cluster.wait_until_agreed(3, PATIENCE);
     shared.next_phase();
@@ -556,6 +573,22 @@ fn requests_during_join_leave_and_kill_are_answered_correctly_or_retryably() {
     cluster.wait_until_agreed(2, PATIENCE);
     shared.next_phase();
     wait_for_requests(&shared, 1_000, "after the kill");
+
+    // A node restarts on the killed node's port, empty.
+    shared.next_phase();
+    let port_arg = victim_port.to_string();
+    let restarted = cluster.add(&["--port", &port_arg]);
+    cluster.wait_until_agreed(3, PATIENCE);
+    shared.next_phase();
+    assert_eq!(info_number(victim_port, "shoal_handoff_takeovers"), 1);
+
+    clients.extend(start_clients(
+        &shared,
+        "restarted",
+        cluster.node(restarted).port,
+        2,
+    ));
+    wait_for_requests(&shared, 1_000, "after the restart");
 
     shared.stop.store(true, Ordering::SeqCst);
     for client in clients {

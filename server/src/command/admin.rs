@@ -395,13 +395,15 @@ fn time(_ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
 }
 
 fn shutdown(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let (mut save, mut abort) = (false, false);
+    let (mut save, mut abort, mut at_once) = (false, false, false);
     for arg in &args[1..] {
         if is(arg, "save") {
             save = true;
         } else if is(arg, "abort") {
             abort = true;
-        } else if !(is(arg, "nosave") || is(arg, "now") || is(arg, "force")) {
+        } else if is(arg, "nosave") || is(arg, "now") || is(arg, "force") {
+            at_once = true;
+        } else {
             return Err(Error::Syntax);
         }
     }
@@ -417,7 +419,12 @@ fn shutdown(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         ));
     }
     tracing::warn!(client = ctx.client.id, "SHUTDOWN requested by a client");
-    ctx.node.shutdown();
+    // NOSAVE, NOW and FORCE go at once; a plain SHUTDOWN hands the node's slots over first.
+    if at_once {
+        ctx.node.shutdown();
+    } else {
+        ctx.node.leave();
+    }
     ctx.after = Some(crate::request::After::Close);
     ctx.client.reply_mode = crate::client::ReplyMode::Skipping;
     Ok(Reply::Ok)

@@ -286,8 +286,13 @@ fn info(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
         }
         current_epoch = current_epoch.max(member.generation);
     }
-    // A node still waiting to join its seeds' cluster serves no slot.
-    let (state, ok, fail) = if topology.is_ok() {
+    // A node still waiting to join its seeds' cluster serves no slot, nor one whose lease
+    // refuses keys (see `cluster::Lease`).
+    let fenced = ctx.node.cluster.get().is_some_and(|c| {
+        c.lease
+            .fenced(crate::clock::now_ms(), topology.live_members().count() > 1)
+    });
+    let (state, ok, fail) = if topology.is_ok() && !fenced {
         ("ok", u32::from(SLOTS) - pfail, 0)
     } else {
         ("fail", 0, u32::from(SLOTS))
@@ -307,12 +312,16 @@ fn info(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
          cluster_stats_messages_sent:{}\r\n\
          cluster_stats_messages_received:{}\r\n\
          total_cluster_links_buffer_limit_exceeded:0\r\n\
-         shoal_topology_epoch:{:016x}\r\n",
+         shoal_topology_epoch:{:016x}\r\n\
+         shoal_phase:{}\r\n\
+         shoal_slots_learning:{}\r\n",
         topology.members().len(),
         topology.myself().generation,
         stats.packets_sent,
         stats.packets_received,
         topology.epoch(),
+        topology.my_phase().name(),
+        (0..SLOTS).filter(|&s| topology.is_learner(s)).count(),
     );
     Ok(Reply::Verbatim(out.into()))
 }

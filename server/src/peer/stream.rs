@@ -29,6 +29,7 @@ use super::{Peer, peer_gone};
 use crate::node::Node;
 use bytes::Bytes;
 use parking_lot::Mutex;
+use shoal_cluster::slot::SlotSet;
 use shoal_cluster::{NodeId, TopologyHandle};
 use smallvec::SmallVec;
 use std::collections::HashMap;
@@ -69,9 +70,9 @@ pub enum Message {
     /// A replica lost messages of the sender's stream: send it everything again. `id`
     /// names the request; the resend's `Synced` carries it back.
     Resync { id: u64 },
-    /// The end of a snapshot: the replica holds everything it should of the slots sent.
+    /// The end of a snapshot: the replica holds everything it should of `slots`.
     /// `id` is that of the `Resync` it answers (0 when none asked for it).
-    Synced { id: u64 },
+    Synced { id: u64, slots: SlotSet },
 }
 
 impl Message {
@@ -84,6 +85,7 @@ impl Message {
         ];
         let [n0, n1, n2] = &mut numbers;
         let mut seq_text = itoa::Buffer::new();
+        let slot_bytes;
         let (kind, args): (&[u8], SmallVec<[&[u8]; 5]>) = match self {
             Message::Publish { channel, payload } => (
                 b"PUBLISH",
@@ -121,10 +123,13 @@ impl Message {
                 b"RESYNC",
                 SmallVec::from_slice(&[n0.format(*id).as_bytes()]),
             ),
-            Message::Synced { id } => (
-                b"SYNCED",
-                SmallVec::from_slice(&[n0.format(*id).as_bytes()]),
-            ),
+            Message::Synced { id, slots } => {
+                slot_bytes = slots.to_bytes();
+                (
+                    b"SYNCED",
+                    SmallVec::from_slice(&[n0.format(*id).as_bytes(), &slot_bytes]),
+                )
+            }
         };
         push_header(out, b'*', 3 + args.len());
         push_bulk(out, b"SHOAL.MSG");
@@ -167,7 +172,10 @@ impl Message {
                 seq: number(seq)?,
             }),
             [id] if is("resync") => Some(Message::Resync { id: number(id)? }),
-            [id] if is("synced") => Some(Message::Synced { id: number(id)? }),
+            [id, slots] if is("synced") => Some(Message::Synced {
+                id: number(id)?,
+                slots: SlotSet::from_bytes(slots)?,
+            }),
             _ => None,
         }
     }
@@ -181,7 +189,8 @@ impl Message {
             Message::Replicate { key, value, .. } => {
                 key.len() + value.as_ref().map_or(0, Bytes::len) + 48
             }
-            Message::Ack { .. } | Message::Resync { .. } | Message::Synced { .. } => 16,
+            Message::Ack { .. } | Message::Resync { .. } => 16,
+            Message::Synced { .. } => 16 + SlotSet::BYTES,
         };
         (payload + 32) as u64
     }
@@ -518,7 +527,7 @@ pub fn receive(node: &Node, incoming: &Incoming, message: Message) {
         ),
         Message::Ack { epoch, seq } => crate::replication::acked(node, incoming.from, epoch, seq),
         Message::Resync { id } => crate::replication::resync_requested(node, incoming.from, id),
-        Message::Synced { id } => crate::replication::synced(node, incoming, id),
+        Message::Synced { id, slots } => crate::replication::synced(node, incoming, id, slots),
     }
 }
 
@@ -568,7 +577,10 @@ mod tests {
             },
             Message::Ack { epoch: 5, seq: 9 },
             Message::Resync { id: 3 },
-            Message::Synced { id: 0 },
+            Message::Synced {
+                id: 0,
+                slots: SlotSet::from_fn(|s| s % 3 == 0),
+            },
         ];
         for (seq, message) in messages.into_iter().enumerate() {
             let mut out = Vec::new();

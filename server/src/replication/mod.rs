@@ -28,7 +28,7 @@ use crate::store::effects::{ChangeKind, Effects};
 use crate::store::{DbIndex, Replicated};
 use bytes::Bytes;
 use parking_lot::Mutex;
-use shoal_cluster::slot::key_slot;
+use shoal_cluster::slot::{SlotSet, key_slot};
 use shoal_cluster::{NodeId, Topology, Version};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,6 +54,12 @@ pub struct Replication {
     acks_owed: Mutex<HashMap<NodeId, (u64, u64)>>,
     /// Per replica, the slots whose snapshot it has not acknowledged yet (see `snapshot`).
     pending: Mutex<HashMap<NodeId, snapshot::Pending>>,
+    /// Per primary, the slots whose whole snapshot this node received from it with nothing
+    /// lost since: a warming node serves once it holds every slot it learns this way (see
+    /// `handoff`).
+    synced_from: Mutex<HashMap<NodeId, SlotSet>>,
+    /// The epoch of the last topology the snapshot task has worked out snapshots for.
+    pub(crate) snapshots_planned_for: AtomicU64,
     pub stats: ReplicationStats,
 }
 
@@ -277,6 +283,7 @@ struct Resyncing {
 /// Messages from `from` were lost: asks it to resend everything, or, while a resend is
 /// under way, for another once it ends.
 pub fn lost(node: &Node, from: NodeId) {
+    node.replication.synced_from.lock().remove(&from);
     let id = {
         let mut resyncing = node.replication.resyncing.lock();
         if let Some(under_way) = resyncing.get_mut(&from) {
@@ -329,29 +336,79 @@ pub fn resync_requested(node: &Node, from: NodeId, id: u64) {
     node.replication.snapshot_wake.notify_one();
 }
 
-/// A snapshot from `incoming.from` ended. If it answers this node's resend request,
-/// acknowledgements resume, unless more was lost meanwhile: then another resend is asked.
-pub fn synced(node: &Node, incoming: &Incoming, id: u64) {
-    let again = {
+/// A snapshot of `slots` from `incoming.from` ended. If it answers this node's resend
+/// request, acknowledgements resume, unless more was lost meanwhile: then another resend is
+/// asked. The slots count as held whole from that primary (`synced_from`) unless messages
+/// from it were lost and no resend has made up for them yet.
+pub fn synced(node: &Node, incoming: &Incoming, id: u64, slots: SlotSet) {
+    let (again, whole) = {
         let mut resyncing = node.replication.resyncing.lock();
         match resyncing.get_mut(&incoming.from) {
+            None => (None, true),
             Some(under_way) if under_way.id == id && id != 0 => {
                 if under_way.lost_again {
                     under_way.id = rand::random::<u64>() >> 1 | 1;
                     under_way.lost_again = false;
                     under_way.asked = false;
-                    Some(under_way.id)
+                    (Some(under_way.id), false)
                 } else {
                     resyncing.remove(&incoming.from);
-                    None
+                    (None, true)
                 }
             }
-            _ => None,
+            Some(_) => (None, false),
         }
     };
+    if whole {
+        node.replication
+            .synced_from
+            .lock()
+            .entry(incoming.from)
+            .or_default()
+            .union(&slots);
+    }
     if let Some(id) = again {
         ask_resync(node, incoming.from, id);
     }
+}
+
+/// Forgets that slots of `primaries` were received whole from them: called when they stop
+/// being those slots' primaries (a later return needs a new snapshot). `primaries` maps each
+/// former primary to the slots it gave up.
+pub fn forget_synced(node: &Node, primaries: HashMap<NodeId, SlotSet>) {
+    let mut synced_from = node.replication.synced_from.lock();
+    for (primary, slots) in primaries {
+        if let Some(held) = synced_from.get_mut(&primary) {
+            held.remove_all(&slots);
+        }
+    }
+}
+
+/// Forgets every slot received whole, and asks every live peer to send everything again:
+/// for a node whose data may be behind (it was declared down while alive, see `handoff`).
+pub fn resync_all(node: &Node) {
+    node.replication.synced_from.lock().clear();
+    let Some(cluster) = node.cluster.get() else {
+        return;
+    };
+    let topology = cluster.topology.load_full();
+    let me = topology.myself().id;
+    for member in topology.live_members().filter(|m| m.id != me) {
+        lost(node, member.id);
+    }
+}
+
+/// Whether this node holds, whole, every slot it is learning (see `Topology::learners`):
+/// for each, the snapshot of the slot's current primary arrived with nothing lost since.
+pub fn caught_up(node: &Node, topology: &Topology) -> bool {
+    let synced_from = node.replication.synced_from.lock();
+    (0..shoal_cluster::slot::SLOTS)
+        .filter(|&slot| topology.is_learner(slot))
+        .all(|slot| {
+            synced_from
+                .get(&topology.primary(slot).id)
+                .is_some_and(|slots| slots.contains(slot))
+        })
 }
 
 /// The live member with id `id`, as a peer.
@@ -429,6 +486,22 @@ impl Barrier {
         missing.sort_unstable();
         missing.dedup();
         degree.saturating_sub(missing.len())
+    }
+
+    /// Whether every write before the barrier has reached its followers: each mark is
+    /// acknowledged, or stands for a snapshot no longer owed, or its peer is no longer live.
+    pub fn settled(&self, node: &Node) -> bool {
+        let Some(cluster) = node.cluster.get() else {
+            return true;
+        };
+        let topology = cluster.topology.load();
+        let acks = node.replication.acks.lock();
+        self.0
+            .iter()
+            .filter_map(|m| snapshot::resolve(node, m))
+            .all(|m| {
+                is_acked(&acks, &m) || topology.member(&m.peer).is_none_or(|p| !p.state.is_live())
+            })
     }
 
     /// Text form for `SHOAL.BARRIER`: `peer:epoch:seq` marks separated by commas.

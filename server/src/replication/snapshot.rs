@@ -182,6 +182,9 @@ async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topo
             }
             previous = current.clone();
         }
+        node.replication
+            .snapshots_planned_for
+            .store(current.epoch(), Ordering::SeqCst);
         let requested: Vec<(NodeId, u64)> =
             node.replication.snapshot_requests.lock().drain().collect();
         for (peer, id) in requested {
@@ -338,10 +341,14 @@ async fn send(node: &Node, peer: Peer, slots: &SlotSet, id: u64) -> Mark {
             }
         }
     }
-    let synced = node
-        .forward
-        .streams
-        .send(node, peer, Message::Synced { id });
+    let synced = node.forward.streams.send(
+        node,
+        peer,
+        Message::Synced {
+            id,
+            slots: slots.clone(),
+        },
+    );
     let stats = &node.replication.stats;
     stats.snapshots.fetch_add(1, Ordering::Relaxed);
     stats.snapshot_keys.fetch_add(keys, Ordering::Relaxed);

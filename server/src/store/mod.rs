@@ -265,6 +265,37 @@ impl Store {
         ((to < buckets).then_some(to), buckets)
     }
 
+    /// Removes the entries in buckets `from..` of shard `index` of `db` whose key `unwanted`
+    /// names, until `budget` buckets were looked at, with no effects and no tombstones: for
+    /// data this node no longer owns (see `handoff`). Returns the next bucket (`None` at the
+    /// end), the table's bucket count (as [`Store::visit_shard_part`]) and how many entries
+    /// went.
+    pub fn drop_shard_part(
+        &self,
+        db: DbIndex,
+        index: usize,
+        from: usize,
+        budget: usize,
+        unwanted: impl Fn(&[u8]) -> bool,
+    ) -> (Option<usize>, usize, usize) {
+        if db >= self.dbs.len() || index >= SHARDS {
+            return (None, 0, 0);
+        }
+        let mut removed = Vec::new();
+        let (next, buckets) = {
+            let mut shard = self.lock_shard(db, index);
+            let buckets = shard.buckets();
+            let to = from.saturating_add(budget).min(buckets);
+            shard.drop_buckets(from, to, unwanted, &mut removed);
+            ((to < buckets).then_some(to), buckets)
+        };
+        let count = removed.len();
+        for entry in removed {
+            self.dispose_entry(entry);
+        }
+        (next, buckets, count)
+    }
+
     /// Locks the shards holding `keys` (database, key) and returns the view over them.
     pub fn lock<'s, 'k>(
         &'s self,

@@ -505,6 +505,30 @@ impl Shard {
         self.table.get_bucket(index).filter(|e| !e.is_expired(now))
     }
 
+    /// Removes the entries of buckets `from..to` whose key `unwanted` names into `removed`,
+    /// leaving no tombstone (data of slots this node no longer owns, see `handoff`).
+    pub(super) fn drop_buckets(
+        &mut self,
+        from: usize,
+        to: usize,
+        unwanted: impl Fn(&[u8]) -> bool,
+        removed: &mut Vec<Entry>,
+    ) {
+        for index in from..to.min(self.table.num_buckets()) {
+            let Some(entry) = self.table.get_bucket_entry(index).ok() else {
+                continue;
+            };
+            if !unwanted(entry.get().key()) {
+                continue;
+            }
+            let entry = entry.remove().0;
+            if entry.expire_at().is_some() {
+                self.volatile -= 1;
+            }
+            removed.push(entry);
+        }
+    }
+
     /// Visits buckets `from..to` for the active cycle: removes expired entries into `reclaimed`
     /// and returns the smallest expiry among the survivors (0 if none).
     pub(super) fn expire_buckets(
