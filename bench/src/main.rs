@@ -20,6 +20,8 @@
 //!   and a 3-node cluster each.
 //! - `replication` ([`replication`]): SET with R = 2 (write concern local and all) against a
 //!   Redis primary with a replica, replication lag, and filling a replica copy.
+//! - `join` ([`join`]): a fourth node joins a loaded three-node cluster under load: time
+//!   until it serves, keys moved per second, latency and hit rate before, during and after.
 //!
 //! Modules: [`servers`] starts and stops the servers (through `shoal-harness`, which the
 //! tests share), [`redis_benchmark`] runs redis-benchmark and parses its CSV; `resp` (from
@@ -30,6 +32,7 @@ mod cluster;
 mod compare;
 mod eviction;
 mod expiry;
+mod join;
 mod memory;
 mod metrics;
 mod pubsub;
@@ -55,6 +58,7 @@ Commands:
   metrics    throughput with the metrics endpoint off vs on and scraped every second
   pubsub     PUBLISH rate and fan-out latency to 100 subscribers, one node and three
   replication  SET with R = 2 (local/all) vs Redis + replica, replication lag, replica fill
+  join       a 4th node joins 3 holding 1M keys under load: time, keys/s, latency, hit rate
   help [command]
 
 Run `shoal-bench <command> --help` for a command's options, e.g.
@@ -120,6 +124,13 @@ fn run(args: &[String]) -> anyhow::Result<()> {
                 Ok(())
             }
         },
+        "join" => match join::Options::parse(rest)? {
+            Some(options) => join::run(&options),
+            None => {
+                println!("{}", join::USAGE);
+                Ok(())
+            }
+        },
         "replication" => match replication::Options::parse(rest)? {
             Some(options) => replication::run(&options),
             None => {
@@ -144,6 +155,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
                 Some("metrics") => println!("{}", metrics::USAGE),
                 Some("pubsub") => println!("{}", pubsub::USAGE),
                 Some("replication") => println!("{}", replication::USAGE),
+                Some("join") => println!("{}", join::USAGE),
                 _ => println!("{USAGE}"),
             }
             Ok(())

@@ -17,9 +17,10 @@
 //!   is dropped once the topology has been still for [`DROP_GRACE`] (requests placed on the
 //!   previous topology finish meanwhile, and their writes reach the new owners). A later
 //!   return of the slot starts from the new owner's snapshot, never from old data.
-//! - **Declared down while alive.** A node renewed that way comes back warming: it drops
-//!   everything it held (keys deleted meanwhile elsewhere would come back otherwise) and
-//!   asks every primary for its slots again.
+//! - **Declared down while alive.** A node renewed that way comes back warming and asks every
+//!   primary for its slots again; snapshots carry recent deletes (tombstones) with the keys,
+//!   and the higher version wins, so what it held from before neither hides a newer value
+//!   nor brings back a key deleted meanwhile (within the tombstone horizon).
 //! - **Leaving** ([`leave`]): SIGTERM or SHUTDOWN turn the node leaving; it keeps serving
 //!   while the next owners of its slots learn them, waits until they have acknowledged
 //!   everything (bounded by `cluster-leave-timeout`), then shuts down and leaves the cluster.
@@ -111,8 +112,7 @@ async fn run(node: Arc<Node>) {
             to_drop.union(&leaving);
             to_drop.remove_all(&now_kept);
             if previous.my_phase() != Phase::Warming && current.my_phase() == Phase::Warming {
-                rejoin(&node, &current).await;
-                to_drop = SlotSet::new();
+                rejoin(&node);
             }
             previous = current.clone();
         }
@@ -184,20 +184,17 @@ async fn take_over(
 }
 
 /// This node was declared down while alive and came back warming: what it holds may be
-/// behind (keys deleted elsewhere meanwhile would come back), so it drops every key of the
-/// slots it does not own and asks every primary to send its slots again.
-async fn rejoin(node: &Node, topology: &Topology) {
+/// behind, so it asks every primary to send its slots again (snapshots carry recent deletes
+/// as well as keys; the higher version wins) before it serves them.
+fn rejoin(node: &Node) {
     tracing::warn!(
-        "rejoined after being declared down: dropping this node's data and fetching it again from the slots' owners"
+        "rejoined after being declared down: fetching this node's slots again from their owners"
     );
-    let not_owned = SlotSet::from_fn(|slot| !topology.is_owner(slot));
-    // The epoch check must not cut this walk short: whatever comes next, old data goes.
-    drop_slots(node, &not_owned, u64::MAX).await;
     crate::replication::resync_all(node);
 }
 
 /// Removes every key of `slots`, a part of a shard at a time. Stops early (returns false) if
-/// the topology moves on from `epoch` meanwhile (`u64::MAX`: never stops).
+/// the topology moves on from `epoch` meanwhile.
 async fn drop_slots(node: &Node, slots: &SlotSet, epoch: u64) -> bool {
     let Some(cluster) = node.cluster.get() else {
         return true;
@@ -209,7 +206,7 @@ async fn drop_slots(node: &Node, slots: &SlotSet, epoch: u64) -> bool {
             let mut next = Some(0);
             let mut size = None;
             while let Some(from) = next {
-                if epoch != u64::MAX && cluster.topology.load().epoch() != epoch {
+                if cluster.topology.load().epoch() != epoch {
                     record_dropped(node, dropped);
                     return false;
                 }

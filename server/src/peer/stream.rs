@@ -535,19 +535,30 @@ pub fn receive(node: &Node, incoming: &Incoming, message: Message) {
 mod tests {
     use super::*;
 
-    /// Parses an encoded `SHOAL.MSG` frame back into (seq, message).
+    /// Parses an encoded `SHOAL.MSG` frame back into (seq, message), by the bulk lengths
+    /// (arguments may hold any bytes).
     fn decode(frame: &[u8]) -> (u64, Option<Message>) {
-        let text = String::from_utf8_lossy(frame).into_owned();
-        let mut lines = text.split("\r\n");
-        let count: usize = lines.next().unwrap_or("*0")[1..].parse().unwrap_or(0);
-        let mut args = Vec::new();
+        let line = |at: usize| -> (usize, usize) {
+            let end = at
+                + frame[at..]
+                    .windows(2)
+                    .position(|w| w == b"\r\n")
+                    .unwrap_or(0);
+            let number = std::str::from_utf8(&frame[at + 1..end])
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
+            (number, end + 2)
+        };
+        let (count, mut at) = line(0);
+        let mut args: Vec<&[u8]> = Vec::new();
         for _ in 0..count {
-            let _length = lines.next();
-            args.push(lines.next().unwrap_or("").as_bytes().to_vec());
+            let (len, start) = line(at);
+            args.push(&frame[start..start + len]);
+            at = start + len + 2;
         }
-        let seq = String::from_utf8_lossy(&args[1]).parse().unwrap_or(0);
-        let rest: Vec<&[u8]> = args[3..].iter().map(Vec::as_slice).collect();
-        (seq, Message::parse(&args[2], &rest))
+        let seq = String::from_utf8_lossy(args[1]).parse().unwrap_or(0);
+        (seq, Message::parse(args[2], &args[3..]))
     }
 
     #[test]

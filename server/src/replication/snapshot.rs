@@ -6,7 +6,8 @@
 //! A replica that lost messages asks for a snapshot of everything (`Message::Resync`).
 //!
 //! A snapshot walks the keyspace a shard at a time: under the shard's lock it encodes the
-//! keys of the wanted slots, then sends them with no lock held, waiting while the peer's
+//! keys of the wanted slots, then sends them with no lock held (then the shard's tombstones
+//! of those slots: recent deletes), waiting while the peer's
 //! stream queue is full so that clients keep their latency and the queue never drops. It
 //! ends with `Message::Synced`. Writes made meanwhile are replicated as usual; whichever
 //! arrives second is ignored by the replica unless newer (versions decide).
@@ -338,6 +339,22 @@ async fn send(node: &Node, peer: Peer, slots: &SlotSet, id: u64) -> Mark {
                     keys += send_throttled(node, peer, &mut batch).await;
                     pace.spend(node, bytes).await;
                 }
+                // The shard's recent deletes, so that a copy the peer holds from before
+                // (a node that rejoins) does not outlive them.
+                node.store.visit_tombstones(db, shard, |key, version| {
+                    if slots.contains(key_slot(key)) {
+                        batch.push(Message::Replicate {
+                            db: db as u32,
+                            key: Bytes::copy_from_slice(key),
+                            version: version.raw(),
+                            expire_at: 0,
+                            value: None,
+                        });
+                    }
+                });
+                let bytes: u64 = batch.iter().map(Message::size).sum();
+                keys += send_throttled(node, peer, &mut batch).await;
+                pace.spend(node, bytes).await;
             }
         }
     }

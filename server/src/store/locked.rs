@@ -275,6 +275,7 @@ impl<'s> Locked<'s> {
     pub fn remove(&mut self, db: DbIndex, key: &[u8]) -> Option<Entry> {
         let hash = self.store.hash(key);
         let now = self.now;
+        let bury = self.store.changes_wanted();
         let shard = self.shard(db, Store::shard_of(hash));
         let expired_before = shard.stats.expired;
         let removed = shard.remove(hash, key, now);
@@ -285,6 +286,9 @@ impl<'s> Locked<'s> {
             return None;
         };
         if removed.is_some() {
+            if bury {
+                shard.bury(key, version, now);
+            }
             self.effects
                 .get()
                 .change(db, key, ChangeKind::Deleted, version, None);

@@ -265,6 +265,20 @@ impl Store {
         ((to < buckets).then_some(to), buckets)
     }
 
+    /// Calls `f` on every tombstone of shard `index` of `db` (key, version of the removal),
+    /// under its lock.
+    pub fn visit_tombstones(
+        &self,
+        db: DbIndex,
+        index: usize,
+        f: impl FnMut(&[u8], shoal_cluster::Version),
+    ) {
+        if db >= self.dbs.len() || index >= SHARDS {
+            return;
+        }
+        self.lock_shard(db, index).for_each_tombstone(f);
+    }
+
     /// Removes the entries in buckets `from..` of shard `index` of `db` whose key `unwanted`
     /// names, until `budget` buckets were looked at, with no effects and no tombstones: for
     /// data this node no longer owns (see `handoff`). Returns the next bucket (`None` at the

@@ -419,6 +419,23 @@ impl Shard {
         true
     }
 
+    /// Records that `key` was deleted here at `version` (a primary's own delete, on a node
+    /// with peers), so that an older state of it arriving later (a straggler write, a
+    /// snapshot) does not bring it back, and snapshots carry the delete.
+    pub fn bury(&mut self, key: &[u8], version: Version, now: u64) {
+        let buried = self.tombstones.get(key).is_some_and(|(v, _)| *v >= version);
+        if !buried {
+            self.tombstones.insert(key.into(), (version, now));
+        }
+    }
+
+    /// Calls `f` on every tombstone: the key and the version of its removal.
+    pub fn for_each_tombstone(&self, mut f: impl FnMut(&[u8], Version)) {
+        for (key, (version, _)) in &self.tombstones {
+            f(key, *version);
+        }
+    }
+
     /// Forgets tombstones older than the horizon. Returns how many are left.
     pub fn forget_tombstones(&mut self, now: u64) -> usize {
         if !self.tombstones.is_empty() {
