@@ -229,7 +229,13 @@ pub(crate) fn start_shoal_cluster(binary: &std::path::Path) -> anyhow::Result<Ve
     for _ in 0..2 {
         nodes.push(Server::start_shoal(binary, &["--join", &seed])?);
     }
-    wait_for(&nodes, "cluster_known_nodes:3")?;
+    let deadline = Instant::now() + FORM_TIMEOUT;
+    while !crate::servers::settled(&nodes, 3)? {
+        if Instant::now() > deadline {
+            bail!("the Shoal nodes did not agree within {FORM_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     Ok(nodes)
 }
 

@@ -191,7 +191,7 @@ fn one_run(options: &Options, binary: &Path) -> anyhow::Result<Outcome> {
     for _ in 1..3 {
         nodes.push(Server::start_shoal(binary, &join_args)?);
     }
-    wait_until("the 3 nodes to agree", || agreed(&nodes, 3))?;
+    wait_until("the 3 nodes to agree", || servers::settled(&nodes, 3))?;
     load(nodes[0].port, options.keys)?;
     let stage = Arc::new(AtomicUsize::new(BEFORE));
     let stop = Arc::new(AtomicBool::new(false));
@@ -208,7 +208,7 @@ fn one_run(options: &Options, binary: &Path) -> anyhow::Result<Outcome> {
     stage.store(DURING, Ordering::SeqCst);
     let started = Instant::now();
     nodes.push(Server::start_shoal(binary, &join_args)?);
-    wait_until("the new node to serve", || agreed(&nodes, 4))?;
+    wait_until("the new node to serve", || servers::settled(&nodes, 4))?;
     let serving_after = started.elapsed();
     stage.store(AFTER, Ordering::SeqCst);
     let dropped_after = wait_for_drops(&nodes[..3], started)?;
@@ -233,26 +233,6 @@ fn one_run(options: &Options, binary: &Path) -> anyhow::Result<Outcome> {
         moved_keys,
         moved_share,
     })
-}
-
-/// Whether `n` nodes see each other, report the same topology epoch and serve (a binary
-/// without phases reports none: it serves as soon as it agrees).
-fn agreed(nodes: &[Server], n: usize) -> anyhow::Result<bool> {
-    let mut epochs = Vec::new();
-    for node in nodes {
-        let Ok(info) = node.connect()?.call_text(&["CLUSTER", "INFO"]) else {
-            return Ok(false);
-        };
-        let field = |name: &str| info_field(&info, name).map(str::to_string);
-        if field("cluster_known_nodes") != Some(n.to_string())
-            || field("cluster_state").as_deref() != Some("ok")
-            || field("shoal_phase").is_some_and(|p| p != "serving")
-        {
-            return Ok(false);
-        }
-        epochs.push(field("shoal_topology_epoch"));
-    }
-    Ok(epochs.windows(2).all(|w| w[0] == w[1]))
 }
 
 /// Waits until the former owners have dropped keys (a binary without hand-off never does:

@@ -385,13 +385,8 @@ fn start_shoal_nodes(binary: &std::path::Path, n: usize) -> anyhow::Result<Vec<S
             &["--cluster-node-timeout", "2000", "--join", &seed],
         )?);
     }
-    let known = format!("cluster_known_nodes:{n}");
     wait_until(SETTLE, "the Shoal nodes to agree", || {
-        Ok(nodes.iter().all(|node| {
-            node.connect()
-                .and_then(|mut c| c.call_text(&["CLUSTER", "INFO"]))
-                .is_ok_and(|info| info.lines().any(|l| l.trim() == known))
-        }))
+        servers::settled(&nodes, n)
     })?;
     Ok(nodes)
 }

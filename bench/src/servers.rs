@@ -5,7 +5,7 @@
 //! [`shoal_binary`] builds `target/release/shoal` when it is missing or older than the
 //! sources.
 
-use crate::resp::{self, Connection};
+use crate::resp::{self, Connection, info_field};
 use anyhow::{Context, bail};
 use shoal_harness::{Process, Profile, RedisServer, ShoalNode};
 use std::path::{Path, PathBuf};
@@ -186,4 +186,24 @@ pub(crate) fn version_of(program: &Path) -> String {
             .to_string(),
         Err(error) => format!("(could not run {}: {error})", program.display()),
     }
+}
+
+/// Whether `n` nodes see each other, report the same topology epoch and serve (a binary
+/// without phases reports none: it serves as soon as it agrees).
+pub(crate) fn settled(nodes: &[Server], n: usize) -> anyhow::Result<bool> {
+    let mut epochs = Vec::new();
+    for node in nodes {
+        let Ok(info) = node.connect()?.call_text(&["CLUSTER", "INFO"]) else {
+            return Ok(false);
+        };
+        let field = |name: &str| info_field(&info, name).map(str::to_string);
+        if field("cluster_known_nodes") != Some(n.to_string())
+            || field("cluster_state").as_deref() != Some("ok")
+            || field("shoal_phase").is_some_and(|p| p != "serving")
+        {
+            return Ok(false);
+        }
+        epochs.push(field("shoal_topology_epoch"));
+    }
+    Ok(epochs.windows(2).all(|w| w[0] == w[1]))
 }

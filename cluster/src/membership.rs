@@ -368,8 +368,23 @@ impl Membership {
             return;
         };
         tracing::info!(phase = phase.name(), "changing phase");
+        let live: Vec<NodeIdentity> = self
+            .members()
+            .filter(|(_, state)| state.is_live())
+            .map(|(id, _)| id.clone())
+            .collect();
         if let Err(error) = self.foca.change_identity(next, &mut self.runtime) {
             tracing::warn!(%error, "cannot change phase");
+        }
+        // foca only accepts messages addressed to a member's current identity, except
+        // announcements. A peer that changes its own identity at the same moment would drop
+        // everything we send to its previous one and we its, leaving both out of touch for
+        // good; announcing (accepted on the address) has each answer with its current
+        // identity.
+        for identity in live {
+            if let Err(error) = self.foca.announce(identity, &mut self.runtime) {
+                tracing::debug!(%error, "announce after a phase change");
+            }
         }
         self.changed = true;
         self.drain(now);

@@ -268,6 +268,33 @@ fn a_phase_change_replaces_the_identity_everywhere_without_a_down() {
 }
 
 #[test]
+fn two_members_changing_phase_at_once_still_hear_each_other() {
+    let mut net = Net::new((0..2).map(|i| node(i, None)).collect());
+    net.nodes[1].announce(net.now, bus(0));
+    net.pump();
+    net.advance(Duration::from_secs(2));
+    // Both change identity before either hears of the other's change: each one's messages
+    // are addressed to the other's previous identity.
+    for node in &mut net.nodes {
+        node.set_phase(net.now, Phase::Serving);
+    }
+    net.advance(Duration::from_secs(10));
+    for i in 0..2 {
+        let other = net.nodes[1 - i].identity().clone();
+        let seen: Vec<(Phase, MemberState)> = net.nodes[i]
+            .members()
+            .filter(|(m, _)| m.id == other.id)
+            .map(|(m, state)| (m.phase, state))
+            .collect();
+        assert!(
+            seen.contains(&(Phase::Serving, MemberState::Alive)),
+            "{i} sees {seen:?}"
+        );
+        assert_eq!(net.nodes[i].live_members(), 1, "{i} is in touch");
+    }
+}
+
+#[test]
 fn packets_claiming_to_be_from_ourselves_are_rejected() {
     let mut net = Net::new(vec![node(0, None), node(1, None)]);
     net.nodes[1].announce(net.now, bus(0));

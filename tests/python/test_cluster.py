@@ -19,7 +19,14 @@ def cluster():
     deadline = time.time() + 30
     while True:
         views = [n.client(decode_responses=True).execute_command("CLUSTER", "INFO") for n in nodes]
-        if all("cluster_known_nodes:3" in v for v in views):
+        # Joined, done warming (each holds its slots' data) and agreeing on the topology.
+        fields = [dict(l.split(":", 1) for l in v.splitlines() if ":" in l) for v in views]
+        if (
+            all(f.get("cluster_known_nodes") == "3" for f in fields)
+            and all(f.get("shoal_phase") == "serving" for f in fields)
+            and all(f.get("cluster_state") == "ok" for f in fields)
+            and len({f.get("shoal_topology_epoch") for f in fields}) == 1
+        ):
             break
         assert time.time() < deadline, views
         time.sleep(0.05)

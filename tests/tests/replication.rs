@@ -318,7 +318,7 @@ fn replication_traffic_needs_the_cluster_secret() {
 }
 
 #[test]
-fn a_paused_primary_does_not_take_writes_for_slots_that_failed_over() {
+fn a_paused_primary_does_not_take_writes_and_rejoins_with_what_changed_meanwhile() {
     let cluster = TestCluster::start(3, FAST);
     let port0 = cluster.node(0).port;
     let key = (0..1000)
@@ -329,8 +329,14 @@ fn a_paused_primary_does_not_take_writes_for_slots_that_failed_over() {
     let paused = (1..3)
         .find(|&i| cluster.node(i).port == owner)
         .expect("owner index");
+    // A second key of the same primary, deleted while it is paused.
+    let doomed = (0..5000)
+        .map(|i| format!("d:{i}"))
+        .find(|k| primary_port(port0, k) == owner)
+        .expect("a second key of that primary");
     let mut raw = cluster.node(0).raw();
     assert_eq!(raw.call(&["SET", &key, "before"]), "+OK\r\n");
+    assert_eq!(raw.call(&["SET", &doomed, "old"]), "+OK\r\n");
     assert_eq!(raw.call(&["WAIT", "1", "10000"]), ":1\r\n");
     // A connection to the primary opened before it is paused.
     let mut stale = cluster.node(paused).raw();
@@ -345,6 +351,8 @@ fn a_paused_primary_does_not_take_writes_for_slots_that_failed_over() {
         survivors.iter().all(|&p| primary_port(p, &key) != owner)
     });
     assert_eq!(raw.call(&["SET", &key, "after"]), "+OK\r\n");
+    assert_eq!(raw.call(&["DEL", &doomed]), ":1\r\n");
+    assert_eq!(raw.call(&["WAIT", "1", "10000"]), ":1\r\n");
     cluster.node(paused).signal("CONT");
     // Right after it resumes, the paused node must not accept the key as its own: it knows
     // it was paused for longer than half the node timeout and refuses keys until every live
@@ -352,7 +360,8 @@ fn a_paused_primary_does_not_take_writes_for_slots_that_failed_over() {
     // only be read once that is so: then the others route the key to it too, and the write
     // is the cluster's, not a stale primary's.)
     let reply = stale.call(&["SET", &key, "lost"]);
-    if reply == "+OK\r\n" {
+    let accepted = reply == "+OK\r\n";
+    if accepted {
         assert_eq!(
             primary_port(port0, &key),
             owner,
@@ -364,17 +373,34 @@ fn a_paused_primary_does_not_take_writes_for_slots_that_failed_over() {
         // The refused write landed nowhere.
         assert_ne!(raw.call(&["GET", &key]), "$4\r\nlost\r\n");
     }
-    // It rejoins as a new member and serves keys again once the fence ends. (It gets its
-    // slots back with what it held before the pause: handing the newer values over on a
-    // join is the slot hand-off's work, issue 14.)
+    // It rejoins as a new member, warming: it fetches its slots again from the nodes that
+    // stood in for it and serves them once it holds them. Then it is their primary again,
+    // with the value written meanwhile, and the key deleted meanwhile stays deleted.
     eventually(
         "the resumed node to serve again",
         Duration::from_secs(60),
-        || {
-            let mut fresh = Raw::connect(cluster.node(paused).port);
-            !fresh.call(&["GET", &key]).starts_with('-')
-        },
+        || cluster.node(paused).is_serving() && primary_port(port0, &key) == owner,
     );
+    let expected = if accepted {
+        "$4\r\nlost\r\n"
+    } else {
+        "$5\r\nafter\r\n"
+    };
+    for node in cluster.live() {
+        let mut through = node.raw();
+        assert_eq!(
+            through.call(&["GET", &key]),
+            expected,
+            "through {}",
+            node.port
+        );
+        assert_eq!(
+            through.call(&["GET", &doomed]),
+            "$-1\r\n",
+            "through {}",
+            node.port
+        );
+    }
 }
 
 #[test]
