@@ -38,6 +38,9 @@ const TICK: Duration = Duration::from_millis(100);
 /// How long the topology must stay unchanged before data of slots this node no longer owns
 /// is dropped.
 pub const DROP_GRACE: Duration = Duration::from_secs(1);
+/// How long a warming node waits, with the topology still, for the snapshots it lacks before
+/// it asks their primaries to send them again.
+const ASK_AGAIN: Duration = Duration::from_secs(3);
 /// Buckets of a shard's table looked at per lock when dropping.
 const DROP_PART: usize = 1024;
 
@@ -88,6 +91,7 @@ async fn run(node: Arc<Node>) {
     let mut changed_at = Instant::now();
     let mut to_drop = SlotSet::new();
     let mut sessions = HashMap::new();
+    let mut asked_at = Instant::now();
     loop {
         tokio::select! {
             changed = changes.changed() => {
@@ -116,11 +120,19 @@ async fn run(node: Arc<Node>) {
             }
             previous = current.clone();
         }
-        if current.my_phase() == Phase::Warming
-            && ready_to_serve(&node, &current, &mut sessions).await
-        {
-            take_over(&node, &mut changes, &mut sessions).await;
-            continue;
+        if current.my_phase() == Phase::Warming {
+            if ready_to_serve(&node, &current, &mut sessions).await {
+                take_over(&node, &mut changes, &mut sessions).await;
+                continue;
+            }
+            // A snapshot may never come (the primary's view went from before to after a
+            // change this node saw in between): after a while, ask for it.
+            if changed_at.elapsed() >= ASK_AGAIN && asked_at.elapsed() >= ASK_AGAIN {
+                asked_at = Instant::now();
+                for primary in crate::replication::missing_from(&node, &current) {
+                    crate::replication::lost(&node, primary);
+                }
+            }
         }
         if !to_drop.is_empty() && changed_at.elapsed() >= DROP_GRACE {
             if drop_slots(&node, &to_drop, current.epoch()).await {

@@ -401,14 +401,25 @@ pub fn resync_all(node: &Node) {
 /// Whether this node holds, whole, every slot it is learning (see `Topology::learners`):
 /// for each, the snapshot of the slot's current primary arrived with nothing lost since.
 pub fn caught_up(node: &Node, topology: &Topology) -> bool {
+    missing_from(node, topology).is_empty()
+}
+
+/// The primaries of the slots this node learns and does not hold whole yet.
+pub fn missing_from(node: &Node, topology: &Topology) -> Vec<NodeId> {
     let synced_from = node.replication.synced_from.lock();
-    (0..shoal_cluster::slot::SLOTS)
+    let mut missing: Vec<NodeId> = (0..shoal_cluster::slot::SLOTS)
         .filter(|&slot| topology.is_learner(slot))
-        .all(|slot| {
-            synced_from
-                .get(&topology.primary(slot).id)
-                .is_some_and(|slots| slots.contains(slot))
+        .map(|slot| (slot, topology.primary(slot).id))
+        .filter(|(slot, primary)| {
+            !synced_from
+                .get(primary)
+                .is_some_and(|slots| slots.contains(*slot))
         })
+        .map(|(_, primary)| primary)
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    missing
 }
 
 /// The live member with id `id`, as a peer.

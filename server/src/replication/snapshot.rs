@@ -219,8 +219,7 @@ async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topo
 
 /// For each peer, the slots this node is primary of in `current` that the peer follows
 /// (as a replica or a learner, see `Topology::followers`) and needs whole: a replica that did
-/// not own the slot in `previous`, a learner that was not already following this node's
-/// stream of it.
+/// not own the slot in `previous`, a learner that was not already learning it from this node.
 fn new_replicas(previous: &Topology, current: &Topology) -> HashMap<NodeId, SlotSet> {
     let mut due: HashMap<NodeId, SlotSet> = HashMap::new();
     for slot in 0..SLOTS {
@@ -229,10 +228,13 @@ fn new_replicas(previous: &Topology, current: &Topology) -> HashMap<NodeId, Slot
         }
         let was_primary = previous.is_primary(slot);
         for follower in current.followers(slot) {
-            let followed = was_primary && previous.followers(slot).any(|o| o.id == follower.id);
+            // A learner counts a slot as held only once a snapshot of it from its primary
+            // arrived (`replication::caught_up`): one that already learned it from this
+            // node needs none, one that followed it as a replica (it turned warming) does.
+            let learned = was_primary && previous.learners(slot).any(|o| o.id == follower.id);
             let owned = previous.owners(slot).any(|o| o.id == follower.id);
             let learns = current.learners(slot).any(|o| o.id == follower.id);
-            if followed || (owned && !learns) {
+            if learned || (owned && !learns) {
                 continue;
             }
             due.entry(follower.id).or_default().insert(slot);
