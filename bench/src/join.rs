@@ -14,7 +14,8 @@
 //! the GETs that would miss without hand-off.
 
 use crate::args::each_flag;
-use crate::resp::{Connection, Reply, encode_command, info_field};
+use crate::replication::percentile;
+use crate::resp::{Connection, Reply};
 use crate::servers::{self, Server};
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -147,16 +148,22 @@ fn report(outcome: &Outcome) {
         "  {:<7} {:>9} {:>10} {:>10} {:>10} {:>10} {:>9} {:>7}",
         "stage", "requests", "GET p50", "GET p99", "SET p50", "SET p99", "hit rate", "errors"
     );
+    let sorted = |samples: &[f64]| {
+        let mut sorted = samples.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        sorted
+    };
     for (name, stage) in STAGES.iter().zip(&outcome.stages) {
+        let (get_ms, set_ms) = (sorted(&stage.get_ms), sorted(&stage.set_ms));
         let gets = stage.hits + stage.misses;
         println!(
             "  {:<7} {:>9} {:>7.3} ms {:>7.3} ms {:>7.3} ms {:>7.3} ms {:>8.2}% {:>7}",
             name,
             stage.get_ms.len() + stage.set_ms.len(),
-            percentile(&stage.get_ms, 0.50),
-            percentile(&stage.get_ms, 0.99),
-            percentile(&stage.set_ms, 0.50),
-            percentile(&stage.set_ms, 0.99),
+            percentile(&get_ms, 0.50),
+            percentile(&get_ms, 0.99),
+            percentile(&set_ms, 0.50),
+            percentile(&set_ms, 0.99),
             if gets == 0 {
                 0.0
             } else {
@@ -165,15 +172,6 @@ fn report(outcome: &Outcome) {
             stage.errors
         );
     }
-}
-
-fn percentile(samples: &[f64], q: f64) -> f64 {
-    if samples.is_empty() {
-        return 0.0;
-    }
-    let mut sorted = samples.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
 fn one_run(options: &Options, binary: &Path) -> anyhow::Result<Outcome> {
@@ -192,7 +190,7 @@ fn one_run(options: &Options, binary: &Path) -> anyhow::Result<Outcome> {
         nodes.push(Server::start_shoal(binary, &join_args)?);
     }
     wait_until("the 3 nodes to agree", || servers::settled(&nodes, 3))?;
-    load(nodes[0].port, options.keys)?;
+    crate::replication::load(nodes[0].port, options.keys)?;
     let stage = Arc::new(AtomicUsize::new(BEFORE));
     let stop = Arc::new(AtomicBool::new(false));
     let stages = Arc::new(Mutex::new(vec![Stage::default(); 3]));
@@ -204,7 +202,8 @@ fn one_run(options: &Options, binary: &Path) -> anyhow::Result<Outcome> {
         })
         .collect();
     std::thread::sleep(options.phase);
-    let snapshot_keys_before = snapshot_keys(&nodes)?;
+    let snapshot_keys_before =
+        servers::info_sum(&nodes, "replication", "shoal_repl_snapshot_keys")?;
     stage.store(DURING, Ordering::SeqCst);
     let started = Instant::now();
     nodes.push(Server::start_shoal(binary, &join_args)?);
@@ -212,7 +211,8 @@ fn one_run(options: &Options, binary: &Path) -> anyhow::Result<Outcome> {
     let serving_after = started.elapsed();
     stage.store(AFTER, Ordering::SeqCst);
     let dropped_after = wait_for_drops(&nodes[..3], started)?;
-    let moved_keys = snapshot_keys(&nodes)? - snapshot_keys_before;
+    let moved_keys = servers::info_sum(&nodes, "replication", "shoal_repl_snapshot_keys")?
+        - snapshot_keys_before;
     std::thread::sleep(options.phase);
     stop.store(true, Ordering::SeqCst);
     for client in clients {
@@ -240,31 +240,12 @@ fn one_run(options: &Options, binary: &Path) -> anyhow::Result<Outcome> {
 fn wait_for_drops(nodes: &[Server], started: Instant) -> anyhow::Result<Option<Duration>> {
     let limit = Instant::now() + Duration::from_secs(10);
     while Instant::now() < limit {
-        let mut dropped = 0;
-        for node in nodes {
-            let info = node.info("replication")?;
-            dropped += info_field(&info, "shoal_handoff_dropped_keys")
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-        if dropped > 0 {
+        if servers::info_sum(nodes, "replication", "shoal_handoff_dropped_keys")? > 0 {
             return Ok(Some(started.elapsed()));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(None)
-}
-
-/// Keys sent in snapshots by `nodes` so far.
-fn snapshot_keys(nodes: &[Server]) -> anyhow::Result<u64> {
-    let mut total = 0;
-    for node in nodes {
-        let info = node.info("replication")?;
-        total += info_field(&info, "shoal_repl_snapshot_keys")
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-    }
-    Ok(total)
 }
 
 /// The share of slots whose primary is on `port`, from `node`'s `CLUSTER SLOTS`.
@@ -300,37 +281,6 @@ fn wait_until(what: &str, mut done: impl FnMut() -> anyhow::Result<bool>) -> any
     Ok(())
 }
 
-/// Writes `n` keys (`join:N`, 32-byte values) through `port` with pipelined SETs.
-fn load(port: u16, n: u64) -> anyhow::Result<()> {
-    let mut conn = Connection::connect(port)?;
-    let mut start = 0;
-    while start < n {
-        let end = (start + 1000).min(n);
-        let mut batch = Vec::new();
-        for i in start..end {
-            batch.extend(encode_command(&[
-                b"SET",
-                format!("join:{i}").as_bytes(),
-                &value(i),
-            ]));
-        }
-        conn.send(&batch)?;
-        for _ in start..end {
-            match conn.read_reply()? {
-                Reply::Simple(_) => {}
-                other => bail!("SET while loading: {other:?}"),
-            }
-        }
-        start = end;
-    }
-    Ok(())
-}
-
-/// The value every key holds (SETs write it again: reads can tell a hit from a miss).
-fn value(i: u64) -> Vec<u8> {
-    format!("{i:032}").into_bytes()
-}
-
 /// One client: GETs and SETs of random keys through `port`, recorded in the current stage.
 fn client(
     id: usize,
@@ -349,14 +299,14 @@ fn client(
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let key = seed % keys;
-        let name = format!("join:{key}");
+        let name = format!("fill:{key}");
         let now = stage.load(Ordering::Relaxed);
         let started = Instant::now();
         let is_get = !seed.is_multiple_of(5);
         let reply = if is_get {
             conn.call(&[b"GET", name.as_bytes()])?
         } else {
-            conn.call(&[b"SET", name.as_bytes(), &value(key)])?
+            conn.call(&[b"SET", name.as_bytes(), &[b'v'; 32]])?
         };
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let stage = &mut local[now];

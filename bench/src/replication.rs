@@ -236,7 +236,8 @@ fn throughput_and_lag(options: &Options, binary: &std::path::Path) -> anyhow::Re
 }
 
 /// The `q` quantile of sorted `samples` (0 when empty).
-fn percentile(samples: &[f64], q: f64) -> f64 {
+/// The `q` quantile of `samples`, which must be sorted.
+pub(crate) fn percentile(samples: &[f64], q: f64) -> f64 {
     if samples.is_empty() {
         return 0.0;
     }
@@ -409,7 +410,7 @@ fn wait_until(
 }
 
 /// Writes `n` keys (`fill:N`, 32-byte values) through `port` with pipelined SETs.
-fn load(port: u16, n: u64) -> anyhow::Result<()> {
+pub(crate) fn load(port: u16, n: u64) -> anyhow::Result<()> {
     let mut conn = Connection::connect(port)?;
     let value = [b'v'; 32];
     let mut start = 0;
@@ -516,7 +517,8 @@ fn fill(options: &Options, binary: &std::path::Path) -> anyhow::Result<()> {
         under_replicated_zero(&shoal)
     })?;
     let shoal_before = get_p99(shoal[0].port, options, true)?;
-    let copied_before: u64 = snapshot_keys(&shoal[..2])?;
+    let copied_before: u64 =
+        servers::info_sum(&shoal[..2], "replication", "shoal_repl_snapshot_keys")?;
     let failovers = |nodes: &[Server]| -> anyhow::Result<u64> {
         let mut total = 0;
         for node in nodes {
@@ -534,7 +536,8 @@ fn fill(options: &Options, binary: &std::path::Path) -> anyhow::Result<()> {
     let (shoal_during, shoal_took) = during(survivors[0].port, options, true, || {
         under_replicated_zero(&survivors)
     })?;
-    let copied = snapshot_keys(&survivors)? - copied_before;
+    let copied =
+        servers::info_sum(&survivors, "replication", "shoal_repl_snapshot_keys")? - copied_before;
     println!("\nreplica copy of a node holding {keys} keys (GET -P 1 p99 on the serving node):");
     println!(
         "  {:<14} {:>9} keys in {:>7.2} s ({:>9.0} keys/s)  GET p99 before {:>7.3} ms, during {:>7.3} ms",
@@ -570,16 +573,4 @@ fn under_replicated_zero(nodes: &[Server]) -> anyhow::Result<bool> {
         }
     }
     Ok(true)
-}
-
-/// Keys sent in snapshots by `nodes` so far.
-fn snapshot_keys(nodes: &[Server]) -> anyhow::Result<u64> {
-    let mut total = 0;
-    for node in nodes {
-        let metrics = node.info("replication")?;
-        total += info_field(&metrics, "shoal_repl_snapshot_keys")
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-    }
-    Ok(total)
 }

@@ -207,3 +207,15 @@ pub(crate) fn settled(nodes: &[Server], n: usize) -> anyhow::Result<bool> {
     }
     Ok(epochs.windows(2).all(|w| w[0] == w[1]))
 }
+
+/// The sum over `nodes` of a numeric `INFO section` field (a node without it counts 0).
+pub(crate) fn info_sum(nodes: &[Server], section: &str, field: &str) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for node in nodes {
+        let info = node.info(section)?;
+        total += info_field(&info, field)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Ok(total)
+}

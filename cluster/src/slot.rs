@@ -93,11 +93,6 @@ impl SlotSet {
         }
     }
 
-    /// Whether every slot of `self` is in `other`.
-    pub fn is_subset(&self, other: &SlotSet) -> bool {
-        self.0.iter().zip(other.0.iter()).all(|(a, b)| a & !b == 0)
-    }
-
     /// The set as [`SlotSet::BYTES`] bytes (slot 0 is the lowest bit of the first byte).
     pub fn to_bytes(&self) -> Vec<u8> {
         self.0.iter().flat_map(|w| w.to_le_bytes()).collect()
@@ -168,7 +163,6 @@ mod tests {
         evens.union(&set);
         assert_eq!(evens.len(), 8194);
         assert!(evens.contains(63) && evens.contains(16383) && !evens.contains(1));
-        assert!(set.is_subset(&evens) && !evens.is_subset(&set));
         let bytes = evens.to_bytes();
         assert_eq!(bytes.len(), SlotSet::BYTES);
         assert_eq!(SlotSet::from_bytes(&bytes), Some(evens.clone()));

@@ -110,11 +110,9 @@ async fn run(node: Arc<Node>) {
         if !Arc::ptr_eq(&current, &previous) {
             changed_at = Instant::now();
             crate::replication::forget_synced(&node, primaries_changed(&previous, &current));
-            let mut leaving = kept(&previous);
-            let now_kept = kept(&current);
-            leaving.remove_all(&now_kept);
-            to_drop.union(&leaving);
-            to_drop.remove_all(&now_kept);
+            // What it kept and no longer does waits to be dropped; what it keeps again, not.
+            to_drop.union(&kept(&previous));
+            to_drop.remove_all(&kept(&current));
             if previous.my_phase() != Phase::Warming && current.my_phase() == Phase::Warming {
                 rejoin(&node);
             }

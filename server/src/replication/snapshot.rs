@@ -300,6 +300,15 @@ async fn send_throttled(node: &Node, peer: Peer, batch: &mut Vec<Message>) -> u6
     sent
 }
 
+/// Queues `batch` on the stream to `peer` ([`send_throttled`]), then holds to the pace;
+/// returns how many messages it queued.
+async fn send_paced(node: &Node, peer: Peer, batch: &mut Vec<Message>, pace: &mut Pace) -> u64 {
+    let bytes: u64 = batch.iter().map(Message::size).sum();
+    let sent = send_throttled(node, peer, batch).await;
+    pace.spend(node, bytes).await;
+    sent
+}
+
 /// Sends `peer` every live key of `slots`, then `Synced` (answering resend request `id`),
 /// whose stream position it returns.
 async fn send(node: &Node, peer: Peer, slots: &SlotSet, id: u64) -> Mark {
@@ -337,9 +346,7 @@ async fn send(node: &Node, peer: Peer, slots: &SlotSet, id: u64) -> Mark {
                         Some(before) if before != buckets => Some(0),
                         _ => after,
                     };
-                    let bytes: u64 = batch.iter().map(Message::size).sum();
-                    keys += send_throttled(node, peer, &mut batch).await;
-                    pace.spend(node, bytes).await;
+                    keys += send_paced(node, peer, &mut batch, &mut pace).await;
                 }
                 // The shard's recent deletes, so that a copy the peer holds from before
                 // (a node that rejoins) does not outlive them.
@@ -354,9 +361,7 @@ async fn send(node: &Node, peer: Peer, slots: &SlotSet, id: u64) -> Mark {
                         });
                     }
                 });
-                let bytes: u64 = batch.iter().map(Message::size).sum();
-                keys += send_throttled(node, peer, &mut batch).await;
-                pace.spend(node, bytes).await;
+                keys += send_paced(node, peer, &mut batch, &mut pace).await;
             }
         }
     }
