@@ -93,6 +93,11 @@ impl SlotSet {
         }
     }
 
+    /// The slots of the set, in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = Slot> + '_ {
+        (0..SLOTS).filter(|&slot| self.contains(slot))
+    }
+
     /// The set as [`SlotSet::BYTES`] bytes (slot 0 is the lowest bit of the first byte).
     pub fn to_bytes(&self) -> Vec<u8> {
         self.0.iter().flat_map(|w| w.to_le_bytes()).collect()
@@ -158,6 +163,7 @@ mod tests {
         }
         assert_eq!(set.len(), 4);
         assert!(set.contains(63) && !set.contains(62));
+        assert_eq!(set.iter().collect::<Vec<_>>(), [0, 63, 64, 16383]);
         let mut evens = SlotSet::from_fn(|s| s % 2 == 0);
         assert_eq!(evens.len(), 8192);
         evens.union(&set);

@@ -73,6 +73,12 @@ pub struct ClusterSettings {
     /// `cluster-leave-timeout`: how long (ms) a node leaving gracefully (SIGTERM, SHUTDOWN)
     /// waits for the next owners of its slots to catch up before it goes anyway.
     pub leave_timeout: u64,
+    /// `cluster-anti-entropy-interval`: how often (ms) a primary sends its followers the
+    /// digests of their slots (0: never; see `replication::anti_entropy`).
+    pub anti_entropy_interval: u64,
+    /// `cluster-anti-entropy-rate`: keys per second a digest walk looks at, at most (0: no
+    /// limit).
+    pub anti_entropy_rate: u64,
 }
 
 impl Default for ClusterSettings {
@@ -96,6 +102,8 @@ impl Default for ClusterSettings {
             backlog_size: 64 * 1024 * 1024,
             snapshot_rate: 32 * 1024 * 1024,
             leave_timeout: 30_000,
+            anti_entropy_interval: 60_000,
+            anti_entropy_rate: 1_000_000,
         }
     }
 }
@@ -121,6 +129,8 @@ impl fmt::Debug for ClusterSettings {
             .field("backlog_size", &self.backlog_size)
             .field("snapshot_rate", &self.snapshot_rate)
             .field("leave_timeout", &self.leave_timeout)
+            .field("anti_entropy_interval", &self.anti_entropy_interval)
+            .field("anti_entropy_rate", &self.anti_entropy_rate)
             .finish()
     }
 }
@@ -349,6 +359,24 @@ pub(crate) const DIRECTIVES: &[Directive] = &[
         get: |c| c.cluster.leave_timeout.to_string(),
         set: |c, v| {
             c.cluster.leave_timeout = int_in(v, 0, 3_600_000)?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "cluster-anti-entropy-interval",
+        get: |c| c.cluster.anti_entropy_interval.to_string(),
+        set: |c, v| {
+            c.cluster.anti_entropy_interval = int_in(v, 0, 86_400_000)?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "cluster-anti-entropy-rate",
+        get: |c| c.cluster.anti_entropy_rate.to_string(),
+        set: |c, v| {
+            c.cluster.anti_entropy_rate = int_in(v, 0, 1_000_000_000)?;
             Ok(())
         },
         mutable: true,

@@ -201,6 +201,8 @@ fn rejoin(node: &Node) {
         "rejoined after being declared down: fetching this node's slots again from their owners"
     );
     crate::replication::resync_all(node);
+    // Writes this node took while apart go to the slots' primaries (newer versions win).
+    crate::replication::anti_entropy::push_to_primaries(node);
 }
 
 /// Removes every key of `slots`, a part of a shard at a time. Stops early (returns false) if

@@ -347,6 +347,7 @@ fn replication(node: &Node, _facts: &Facts, out: &mut String) {
     let offset: u64 = peers.iter().map(|(_, sent, _, _)| sent).sum();
     line(out, "master_repl_offset", offset);
     let stats = &node.replication.stats;
+    let anti_entropy = &node.replication.anti_entropy.stats;
     line(out, "repl_backlog_active", 0);
     let counters = [
         ("shoal_repl_sent", &stats.sent),
@@ -362,6 +363,20 @@ fn replication(node: &Node, _facts: &Facts, out: &mut String) {
         (
             "shoal_handoff_leave_timeouts",
             &node.handoff.leaves_timed_out,
+        ),
+        ("shoal_anti_entropy_rounds", &anti_entropy.rounds),
+        ("shoal_anti_entropy_compared", &anti_entropy.compared),
+        (
+            "shoal_anti_entropy_slots_differing",
+            &anti_entropy.slots_differing,
+        ),
+        (
+            "shoal_anti_entropy_slots_repaired",
+            &anti_entropy.slots_repaired,
+        ),
+        (
+            "shoal_anti_entropy_repaired_keys",
+            &anti_entropy.repaired_keys,
         ),
     ];
     for (name, counter) in counters {

@@ -144,6 +144,7 @@ async fn serve(
         let _ = node.cluster.set(cluster);
         shoal_server::replication::spawn(&node);
         shoal_server::handoff::spawn(&node);
+        shoal_server::replication::anti_entropy::spawn(&node);
     }
     node.record_bound_ports(node.cluster.get().map(|c| c.handle.local_bus_addr().port()));
     store::expire::spawn(&node.store, node.expiry.clone()).context("starting the expiry cycle")?;

@@ -480,11 +480,32 @@ const REPLICATION_COUNTERS: &[(&str, &str)] = &[
         "shoal_handoff_leave_timeouts_total",
         "Graceful leaves cut short by cluster-leave-timeout.",
     ),
+    (
+        "shoal_anti_entropy_rounds_total",
+        "Anti-entropy rounds this node ran as a primary (a digest to each follower).",
+    ),
+    (
+        "shoal_anti_entropy_digests_compared_total",
+        "Primaries' digests this node compared with its own copy.",
+    ),
+    (
+        "shoal_anti_entropy_slots_differing_total",
+        "Slots whose digest differed from the primary's in a comparison.",
+    ),
+    (
+        "shoal_anti_entropy_slots_repaired_total",
+        "Slots repaired after differing from the primary's in two rounds in a row.",
+    ),
+    (
+        "shoal_anti_entropy_repaired_keys_total",
+        "Key states a repair changed on this node (newer than what it held).",
+    ),
 ];
 
 /// Sets the replication series.
 fn collect_replication(node: &Node) {
     let stats = &node.replication.stats;
+    let anti_entropy = &node.replication.anti_entropy.stats;
     let read = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
     let values = [
         read(&stats.sent),
@@ -502,6 +523,11 @@ fn collect_replication(node: &Node) {
         read(&node.handoff.dropped_keys),
         read(&node.handoff.leaves_completed),
         read(&node.handoff.leaves_timed_out),
+        read(&anti_entropy.rounds),
+        read(&anti_entropy.compared),
+        read(&anti_entropy.slots_differing),
+        read(&anti_entropy.slots_repaired),
+        read(&anti_entropy.repaired_keys),
     ];
     for ((name, _), value) in REPLICATION_COUNTERS.iter().zip(values) {
         metrics::counter!(*name).absolute(value);

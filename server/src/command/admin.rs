@@ -466,6 +466,11 @@ fn debug(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
             .store(on, std::sync::atomic::Ordering::Relaxed);
         return Ok(Reply::Ok);
     }
+    if is(sub, "drop-local") && args.len() == 3 {
+        let now = crate::clock::now_ms();
+        let dropped = ctx.node.store.forget(ctx.db(), args[2], now);
+        return Ok(Reply::Int(i64::from(dropped)));
+    }
     if is(sub, "help") && args.len() == 2 {
         return Ok(help_reply(
             "DEBUG",
@@ -474,6 +479,9 @@ fn debug(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
                 "    Hold this connection for the given (fractional) seconds before its next reply.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Stop or restart the background reclaiming of expired keys.",
+                "DROP-LOCAL <key>",
+                "    Remove the key from this node's copy only, replicating nothing (a drift for",
+                "    anti-entropy to repair). Returns 1 if it was there.",
             ],
         ));
     }

@@ -56,7 +56,8 @@ pub enum Message {
     /// shard channel.
     ShardPublish { channel: Bytes, payload: Bytes },
     /// A key's new state, from its primary to a replica (see `crate::replication`):
-    /// `value` is the `store::codec` encoding, `None` for a removal.
+    /// `value` is the `store::codec` encoding, `None` for a removal. `repair`: sent to mend a
+    /// difference anti-entropy found (either way between a slot's owners), counted apart.
     Replicate {
         db: u32,
         key: Bytes,
@@ -64,6 +65,7 @@ pub enum Message {
         /// Absolute expiry in unix ms, 0 for none.
         expire_at: u64,
         value: Option<Bytes>,
+        repair: bool,
     },
     /// A replica has applied every message of the sender's stream `epoch` up to `seq`.
     Ack { epoch: u64, seq: u64 },
@@ -73,6 +75,17 @@ pub enum Message {
     /// The end of a snapshot: the replica holds everything it should of `slots`.
     /// `id` is that of the `Resync` it answers (0 when none asked for it).
     Synced { id: u64, slots: SlotSet },
+    /// Anti-entropy, primary to follower: the digest of each of `slots` (in slot order) as
+    /// the primary holds it, counting keys written before `at` (unix ms) that live past it
+    /// (see `crate::replication::anti_entropy`).
+    Digest {
+        at: u64,
+        slots: SlotSet,
+        sums: Vec<u64>,
+    },
+    /// Anti-entropy, follower to primary: `slots` differed twice in a row; send this node
+    /// your copy of them (it sends its own the other way).
+    Repair { slots: SlotSet },
 }
 
 impl Message {
@@ -86,6 +99,7 @@ impl Message {
         let [n0, n1, n2] = &mut numbers;
         let mut seq_text = itoa::Buffer::new();
         let slot_bytes;
+        let sum_bytes: Vec<u8>;
         let (kind, args): (&[u8], SmallVec<[&[u8]; 5]>) = match self {
             Message::Publish { channel, payload } => (
                 b"PUBLISH",
@@ -101,18 +115,24 @@ impl Message {
                 version,
                 expire_at,
                 value,
+                repair,
             } => {
                 let mut args: SmallVec<[&[u8]; 5]> = SmallVec::new();
                 args.push(n0.format(*db).as_bytes());
                 args.push(key);
                 args.push(n1.format(*version).as_bytes());
                 args.push(n2.format(*expire_at).as_bytes());
-                match value {
-                    Some(value) => {
+                match (value, repair) {
+                    (Some(value), false) => {
                         args.push(value);
                         (b"REPL", args)
                     }
-                    None => (b"RDEL", args),
+                    (Some(value), true) => {
+                        args.push(value);
+                        (b"FIX", args)
+                    }
+                    (None, false) => (b"RDEL", args),
+                    (None, true) => (b"FIXDEL", args),
                 }
             }
             Message::Ack { epoch, seq } => (
@@ -129,6 +149,18 @@ impl Message {
                     b"SYNCED",
                     SmallVec::from_slice(&[n0.format(*id).as_bytes(), &slot_bytes]),
                 )
+            }
+            Message::Digest { at, slots, sums } => {
+                slot_bytes = slots.to_bytes();
+                sum_bytes = sums.iter().flat_map(|s| s.to_le_bytes()).collect();
+                (
+                    b"DIGEST",
+                    SmallVec::from_slice(&[n0.format(*at).as_bytes(), &slot_bytes, &sum_bytes]),
+                )
+            }
+            Message::Repair { slots } => {
+                slot_bytes = slots.to_bytes();
+                (b"REPAIR", SmallVec::from_slice(&[&slot_bytes[..]]))
             }
         };
         push_header(out, b'*', 3 + args.len());
@@ -157,7 +189,8 @@ impl Message {
                 })
             }
             [db, key, version, expire_at, rest @ ..]
-                if (is("repl") && rest.len() == 1) || (is("rdel") && rest.is_empty()) =>
+                if ((is("repl") || is("fix")) && rest.len() == 1)
+                    || ((is("rdel") || is("fixdel")) && rest.is_empty()) =>
             {
                 Some(Message::Replicate {
                     db: u32::try_from(number(db)?).ok()?,
@@ -165,6 +198,7 @@ impl Message {
                     version: number(version)?,
                     expire_at: number(expire_at)?,
                     value: rest.first().map(|v| Bytes::copy_from_slice(v)),
+                    repair: is("fix") || is("fixdel"),
                 })
             }
             [epoch, seq] if is("ack") => Some(Message::Ack {
@@ -174,6 +208,24 @@ impl Message {
             [id] if is("resync") => Some(Message::Resync { id: number(id)? }),
             [id, slots] if is("synced") => Some(Message::Synced {
                 id: number(id)?,
+                slots: SlotSet::from_bytes(slots)?,
+            }),
+            [at, slots, sums] if is("digest") => {
+                let slots = SlotSet::from_bytes(slots)?;
+                if sums.len() != slots.len() * 8 {
+                    return None;
+                }
+                let sums = sums
+                    .chunks_exact(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                    .collect();
+                Some(Message::Digest {
+                    at: number(at)?,
+                    slots,
+                    sums,
+                })
+            }
+            [slots] if is("repair") => Some(Message::Repair {
                 slots: SlotSet::from_bytes(slots)?,
             }),
             _ => None,
@@ -190,7 +242,8 @@ impl Message {
                 key.len() + value.as_ref().map_or(0, Bytes::len) + 48
             }
             Message::Ack { .. } | Message::Resync { .. } => 16,
-            Message::Synced { .. } => 16 + SlotSet::BYTES,
+            Message::Synced { .. } | Message::Repair { .. } => 16 + SlotSet::BYTES,
+            Message::Digest { sums, .. } => 16 + SlotSet::BYTES + 8 * sums.len(),
         };
         (payload + 32) as u64
     }
@@ -516,18 +569,28 @@ pub fn receive(node: &Node, incoming: &Incoming, message: Message) {
             version,
             expire_at,
             value,
+            repair,
         } => crate::replication::apply(
             node,
             incoming.from,
             db as usize,
             &key,
-            version,
-            expire_at,
-            value.as_deref(),
+            crate::replication::State {
+                version,
+                expire_at,
+                value: value.as_deref(),
+                repair,
+            },
         ),
         Message::Ack { epoch, seq } => crate::replication::acked(node, incoming.from, epoch, seq),
         Message::Resync { id } => crate::replication::resync_requested(node, incoming.from, id),
         Message::Synced { id, slots } => crate::replication::synced(node, incoming, id, slots),
+        Message::Digest { at, slots, sums } => {
+            crate::replication::anti_entropy::digest_arrived(node, incoming.from, at, slots, sums)
+        }
+        Message::Repair { slots } => {
+            crate::replication::anti_entropy::repair_asked(node, incoming.from, slots)
+        }
     }
 }
 
@@ -578,6 +641,23 @@ mod tests {
                 version: 1 << 40,
                 expire_at: 0,
                 value: Some(Bytes::from_static(b"v")),
+                repair: false,
+            },
+            Message::Replicate {
+                db: 1,
+                key: Bytes::from_static(b"k"),
+                version: 2,
+                expire_at: 0,
+                value: Some(Bytes::from_static(b"v")),
+                repair: true,
+            },
+            Message::Replicate {
+                db: 1,
+                key: Bytes::from_static(b"k"),
+                version: 3,
+                expire_at: 0,
+                value: None,
+                repair: true,
             },
             Message::Replicate {
                 db: 0,
@@ -585,12 +665,21 @@ mod tests {
                 version: 7,
                 expire_at: 12,
                 value: None,
+                repair: false,
             },
             Message::Ack { epoch: 5, seq: 9 },
             Message::Resync { id: 3 },
             Message::Synced {
                 id: 0,
                 slots: SlotSet::from_fn(|s| s % 3 == 0),
+            },
+            Message::Digest {
+                at: 1_700_000_000_000,
+                slots: SlotSet::from_fn(|s| s == 1 || s == 16383),
+                sums: vec![u64::MAX, 42],
+            },
+            Message::Repair {
+                slots: SlotSet::from_fn(|s| s == 7),
             },
         ];
         for (seq, message) in messages.into_iter().enumerate() {
@@ -605,6 +694,9 @@ mod tests {
             None
         );
         assert_eq!(Message::parse(b"ACK", &[b"1"]), None);
+        // A digest whose sums do not match its slots is refused.
+        let one_slot = SlotSet::from_fn(|s| s == 5).to_bytes();
+        assert_eq!(Message::parse(b"DIGEST", &[b"1", &one_slot, b"1234"]), None);
     }
 
     #[test]

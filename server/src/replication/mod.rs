@@ -19,6 +19,7 @@
 //! snapshot of each slot to every replica that did not own it before (a node that joined or
 //! restarted, or the new replica of a slot whose owner died): see `snapshot`.
 
+pub mod anti_entropy;
 mod snapshot;
 
 use crate::node::Node;
@@ -60,6 +61,8 @@ pub struct Replication {
     synced_from: Mutex<HashMap<NodeId, SlotSet>>,
     /// The epoch of the last topology the snapshot task has worked out snapshots for.
     pub(crate) snapshots_planned_for: AtomicU64,
+    /// Digest rounds and repairs (see `anti_entropy`).
+    pub anti_entropy: anti_entropy::AntiEntropy,
     pub stats: ReplicationStats,
 }
 
@@ -138,6 +141,7 @@ fn send_changes(
                     version,
                     expire_at,
                     value: Some(Bytes::copy_from_slice(&value)),
+                    repair: false,
                 }
             }
             ChangeKind::Deleted | ChangeKind::Expired | ChangeKind::Evicted => Message::Replicate {
@@ -146,6 +150,7 @@ fn send_changes(
                 version: change.version.raw(),
                 expire_at: 0,
                 value: None,
+                repair: false,
             },
         };
         let targets = topology
@@ -169,18 +174,24 @@ fn send_changes(
     marks
 }
 
-/// A replicated key state arrived from `from`: applies it if newer.
-pub fn apply(
-    node: &Node,
-    from: NodeId,
-    db: DbIndex,
-    key: &[u8],
-    version: u64,
-    expire_at: u64,
-    value: Option<&[u8]>,
-) {
+/// A key's state as a peer sent it (see `Message::Replicate`).
+#[derive(Clone, Copy, Debug)]
+pub struct State<'a> {
+    pub version: u64,
+    /// Absolute expiry in unix ms, 0 for none.
+    pub expire_at: u64,
+    /// The `store::codec` encoding of the value; `None` for a removal.
+    pub value: Option<&'a [u8]>,
+    /// Sent by anti-entropy to mend a difference.
+    pub repair: bool,
+}
+
+/// A replicated key state arrived from `from`: applies it if newer. A state that is newer
+/// here while this node is the slot's primary (a repair, a former owner's data after a
+/// partition, the last writes of a previous primary) goes on to the slot's other followers.
+pub fn apply(node: &Node, from: NodeId, db: DbIndex, key: &[u8], state: State<'_>) {
     let stats = &node.replication.stats;
-    let value = match value {
+    let value = match state.value {
         None => None,
         Some(bytes) => match crate::store::codec::decode(bytes) {
             Some(value) => Some(value),
@@ -192,15 +203,56 @@ pub fn apply(
         },
     };
     let write = Replicated {
-        version: Version::from_raw(version),
+        version: Version::from_raw(state.version),
         value,
-        expire_at: (expire_at != 0).then_some(expire_at),
+        expire_at: (state.expire_at != 0).then_some(state.expire_at),
     };
     let now = crate::clock::now_ms();
-    if node.store.apply_replicated(db, key, write, now) {
-        stats.applied.fetch_add(1, Ordering::Relaxed);
-    } else {
+    if !node.store.apply_replicated(db, key, write, now) {
         stats.stale.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    stats.applied.fetch_add(1, Ordering::Relaxed);
+    if state.repair {
+        node.replication
+            .anti_entropy
+            .stats
+            .repaired_keys
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    pass_on(node, from, db, key, state);
+}
+
+/// Sends a state this node applied from `from` to the other followers of the key's slot,
+/// when this node is its primary.
+fn pass_on(node: &Node, from: NodeId, db: DbIndex, key: &[u8], state: State<'_>) {
+    let Some(cluster) = node.cluster.get() else {
+        return;
+    };
+    let topology = cluster.topology.load();
+    let slot = key_slot(key);
+    if !topology.is_primary(slot) {
+        return;
+    }
+    let me = topology.myself().id;
+    let message = Message::Replicate {
+        db: db as u32,
+        key: Bytes::copy_from_slice(key),
+        version: state.version,
+        expire_at: state.expire_at,
+        value: state.value.map(Bytes::copy_from_slice),
+        repair: state.repair,
+    };
+    for target in topology
+        .followers(slot)
+        .filter(|m| m.id != me && m.id != from)
+    {
+        let peer = Peer {
+            id: target.id,
+            addr: target.client,
+        };
+        node.forward.streams.send(node, peer, message.clone());
+        node.replication.stats.sent.fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -53,6 +53,22 @@ fn owe(node: &Node, peer: NodeId, slots: &SlotSet) {
     entry.synced = None;
 }
 
+/// The slots `peer` is owed a snapshot of and has not acknowledged yet.
+pub(super) fn owed_slots(node: &Node, peer: NodeId) -> SlotSet {
+    let acks = node.replication.acks.lock();
+    let pending = node.replication.pending.lock();
+    match pending.get(&peer) {
+        Some(owed)
+            if !owed
+                .synced
+                .is_some_and(|mark| super::is_acked(&acks, &mark)) =>
+        {
+            owed.slots.clone()
+        }
+        _ => SlotSet::new(),
+    }
+}
+
 /// A mark standing for "the end of the snapshot owed to `peer`, once sent" in a barrier
 /// taken before it was sent (see [`resolve`]).
 const UNSENT: u64 = u64::MAX;
@@ -161,8 +177,10 @@ async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topo
     let mut due: HashMap<NodeId, SlotSet> = HashMap::new();
     // The resend request each due snapshot answers, if one asked for it.
     let mut request_ids: HashMap<NodeId, u64> = HashMap::new();
+    // Repair snapshots to send (see `anti_entropy`), after the snapshots owed.
+    let mut repairs_due: HashMap<NodeId, SlotSet> = HashMap::new();
     loop {
-        if due.is_empty() {
+        if due.is_empty() && repairs_due.is_empty() {
             tokio::select! {
                 changed = changes.changed() => {
                     if changed.is_err() {
@@ -196,7 +214,20 @@ async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topo
                 request_ids.insert(peer, id);
             }
         }
+        for (peer, slots) in super::anti_entropy::take_repairs(&node) {
+            repairs_due.entry(peer).or_default().union(&slots);
+        }
         let Some(peer) = due.keys().next().copied() else {
+            if let Some(peer) = repairs_due.keys().next().copied() {
+                let slots = repairs_due.remove(&peer).unwrap_or_default();
+                if let Some(member) = current.member(&peer).filter(|m| m.state.is_live()) {
+                    let peer = Peer {
+                        id: member.id,
+                        addr: member.client,
+                    };
+                    send(&node, peer, &slots, Kind::Repair).await;
+                }
+            }
             continue;
         };
         let slots = due.remove(&peer).unwrap_or_default();
@@ -208,8 +239,9 @@ async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topo
             addr: member.client,
         };
         let id = request_ids.remove(&peer.id).unwrap_or(0);
-        let synced = send(&node, peer, &slots, id).await;
+        let synced = send(&node, peer, &slots, Kind::Whole { id }).await;
         if !due.contains_key(&peer.id)
+            && let Some(synced) = synced
             && let Some(owed) = node.replication.pending.lock().get_mut(&peer.id)
         {
             owed.synced = Some(synced);
@@ -309,10 +341,22 @@ async fn send_paced(node: &Node, peer: Peer, batch: &mut Vec<Message>, pace: &mu
     sent
 }
 
-/// Sends `peer` every live key of `slots`, then `Synced` (answering resend request `id`),
-/// whose stream position it returns.
-async fn send(node: &Node, peer: Peer, slots: &SlotSet, id: u64) -> Mark {
+/// What a snapshot is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Everything a replica should hold of the slots; it ends with `Synced` answering resend
+    /// request `id` (0: none asked).
+    Whole { id: u64 },
+    /// This node's copy of slots that differed from another owner's (see `anti_entropy`):
+    /// sent as `repair` states, with no `Synced`.
+    Repair,
+}
+
+/// Sends `peer` every live key of `slots` and their tombstones; for a whole snapshot, then
+/// `Synced`, whose stream position it returns.
+async fn send(node: &Node, peer: Peer, slots: &SlotSet, kind: Kind) -> Option<Mark> {
     let started = std::time::Instant::now();
+    let repair = kind == Kind::Repair;
     let mut keys = 0u64;
     if !slots.is_empty() {
         let now = crate::clock::now_ms();
@@ -340,6 +384,7 @@ async fn send(node: &Node, peer: Peer, slots: &SlotSet, id: u64) -> Mark {
                                     version: entry.version(),
                                     expire_at: entry.expire_at().unwrap_or(0),
                                     value: Some(Bytes::from(value)),
+                                    repair,
                                 });
                             });
                     next = match size.replace(buckets) {
@@ -358,6 +403,7 @@ async fn send(node: &Node, peer: Peer, slots: &SlotSet, id: u64) -> Mark {
                             version: version.raw(),
                             expire_at: 0,
                             value: None,
+                            repair,
                         });
                     }
                 });
@@ -365,6 +411,17 @@ async fn send(node: &Node, peer: Peer, slots: &SlotSet, id: u64) -> Mark {
             }
         }
     }
+    let stats = &node.replication.stats;
+    let Kind::Whole { id } = kind else {
+        tracing::info!(
+            peer = %peer.addr,
+            slots = slots.len(),
+            keys,
+            ms = started.elapsed().as_millis() as u64,
+            "anti-entropy: sent a peer this node's copy of slots that differed"
+        );
+        return None;
+    };
     let synced = node.forward.streams.send(
         node,
         peer,
@@ -373,7 +430,6 @@ async fn send(node: &Node, peer: Peer, slots: &SlotSet, id: u64) -> Mark {
             slots: slots.clone(),
         },
     );
-    let stats = &node.replication.stats;
     stats.snapshots.fetch_add(1, Ordering::Relaxed);
     stats.snapshot_keys.fetch_add(keys, Ordering::Relaxed);
     tracing::info!(
@@ -382,5 +438,5 @@ async fn send(node: &Node, peer: Peer, slots: &SlotSet, id: u64) -> Mark {
         ms = started.elapsed().as_millis() as u64,
         "sent a replica its snapshot"
     );
-    synced
+    Some(synced)
 }

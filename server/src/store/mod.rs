@@ -279,6 +279,24 @@ impl Store {
         self.lock_shard(db, index).for_each_tombstone(f);
     }
 
+    /// Removes `key` from this node's copy only: no effects, no tombstone, nothing
+    /// replicated (`DEBUG DROP-LOCAL`, which makes a copy drift for anti-entropy to find).
+    /// Returns whether a live key went.
+    pub fn forget(&self, db: DbIndex, key: &[u8], now: u64) -> bool {
+        if db >= self.dbs.len() {
+            return false;
+        }
+        let hash = self.hash(key);
+        let removed = self
+            .lock_shard(db, Self::shard_of(hash))
+            .remove(hash, key, now);
+        let found = removed.is_some();
+        if let Some(entry) = removed {
+            self.dispose_entry(entry);
+        }
+        found
+    }
+
     /// Removes the entries in buckets `from..` of shard `index` of `db` whose key `unwanted`
     /// names, until `budget` buckets were looked at, with no effects and no tombstones: for
     /// data this node no longer owns (see `handoff`). Returns the next bucket (`None` at the

@@ -1,0 +1,425 @@
+//! Anti-entropy: the owners of a slot compare what they hold and mend what differs.
+//!
+//! The replication stream keeps replicas exact while nothing goes wrong, and a replica that
+//! sees a gap asks for a resend. What it cannot see (a bug, a copy changed behind the
+//! stream's back, writes both sides of a partition took) this heals, every
+//! `cluster-anti-entropy-interval` ms:
+//!
+//! - A primary walks its keyspace and sums, per slot it is primary of, a hash of every key's
+//!   (database, key, version, deadline), XORed together ([`sums`]). It counts only keys
+//!   written more than [`SETTLED_MS`] before the round began (`at`) that live at least
+//!   [`LIVES_PAST_MS`] past it, so that writes still on their way to a replica and keys about
+//!   to expire do not count on either side. The walk is held to
+//!   `cluster-anti-entropy-rate` keys per second, a part of a shard per lock.
+//! - It sends each follower the sums of the slots it follows, on the stream
+//!   ([`Message::Digest`]), after every write made before: slots whose snapshot the follower
+//!   has not acknowledged yet are left out.
+//! - The follower walks its own copy with the same `at` and compares. A write can still cross
+//!   a round (it changed a key between the two walks), so a slot is repaired only when it
+//!   differs in two rounds in a row: the follower asks the primary for its copy of those
+//!   slots ([`Message::Repair`]) and sends its own the other way. Both are snapshots of the
+//!   slots (keys and tombstones, sent as `repair` states, paced by `repl-snapshot-rate`);
+//!   each side keeps the higher version of every key, and a primary passes what it took on
+//!   to its other followers (see `replication::apply`).
+//!
+//! A node that rejoins after being declared down (a partition healed) also sends each
+//! primary its copy of the primary's slots ([`push_to_primaries`]): writes it took while
+//! apart reach the others, and deletes stay deleted as long as the other side still keeps
+//! their tombstones (`TOMBSTONE_HORIZON_MS`).
+
+use super::Node;
+use crate::peer::Peer;
+use crate::peer::stream::Message;
+use parking_lot::Mutex;
+use shoal_cluster::slot::{SLOTS, SlotSet, key_slot};
+use shoal_cluster::{NodeId, Topology, Version};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Keys written this recently before a round began are left out of its sums: their
+/// replication may still be on its way.
+pub const SETTLED_MS: u64 = 2_000;
+/// Keys that expire within this long after a round began are left out of its sums: one side
+/// may have reclaimed them and the other not yet.
+pub const LIVES_PAST_MS: u64 = 10_000;
+/// Buckets of a shard's table a walk looks at per lock.
+const PART_BUCKETS: usize = 512;
+
+/// This node's side of anti-entropy.
+#[derive(Default)]
+pub struct AntiEntropy {
+    pub stats: AntiEntropyStats,
+    /// Repair snapshots to send: per peer, the slots whose copy it is to get from this node
+    /// (the snapshot task sends them, see `snapshot`).
+    repairs: Mutex<HashMap<NodeId, SlotSet>>,
+    /// Per primary, the slots whose sums differed in the last round compared.
+    suspects: Mutex<HashMap<NodeId, SlotSet>>,
+    /// Digests arrived and not compared yet, the latest per primary.
+    arrived: Mutex<HashMap<NodeId, Arrived>>,
+    wake: tokio::sync::Notify,
+}
+
+/// A digest a primary sent.
+struct Arrived {
+    at: u64,
+    slots: SlotSet,
+    sums: Vec<u64>,
+}
+
+/// Counters for INFO and `/metrics`.
+#[derive(Debug, Default)]
+pub struct AntiEntropyStats {
+    /// Digest rounds this node ran as a primary (one walk, a digest to each follower).
+    pub rounds: AtomicU64,
+    /// Digests this node compared with its own copy as a follower.
+    pub compared: AtomicU64,
+    /// Slots found different in a comparison.
+    pub slots_differing: AtomicU64,
+    /// Slots repaired (different twice in a row).
+    pub slots_repaired: AtomicU64,
+    /// Key states a repair changed here (newer than what this node held).
+    pub repaired_keys: AtomicU64,
+}
+
+/// The hash of one key's state in a slot's sum: the same on every node.
+fn entry_hash(db: usize, key: &[u8], version: u64, expire_at: u64) -> u64 {
+    // FNV-1a over the key, then each number mixed in (splitmix64's finaliser).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in key {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    for n in [db as u64, version, expire_at] {
+        h = mix(h ^ n);
+    }
+    h
+}
+
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Holds a walk to `cluster-anti-entropy-rate` keys per second (0: no limit), yielding
+/// after every part at least.
+struct Pace {
+    started: Instant,
+    keys: u64,
+}
+
+impl Pace {
+    async fn spend(&mut self, node: &Node, keys: u64) {
+        self.keys += keys;
+        let per_sec = node.config().cluster.anti_entropy_rate;
+        if per_sec == 0 {
+            tokio::task::yield_now().await;
+            return;
+        }
+        let due = Duration::from_secs_f64(self.keys as f64 / per_sec as f64);
+        match due.checked_sub(self.started.elapsed()) {
+            Some(ahead) if !ahead.is_zero() => tokio::time::sleep(ahead).await,
+            _ => tokio::task::yield_now().await,
+        }
+    }
+}
+
+/// The sum of each slot of `slots` (indexed by slot; 0 elsewhere) as this node holds them,
+/// for a round that began at `at` (see the module doc for what counts).
+pub async fn sums(node: &Node, slots: &SlotSet, at: u64) -> Vec<u64> {
+    let mut sums = vec![0u64; usize::from(SLOTS)];
+    if slots.is_empty() {
+        return sums;
+    }
+    let written_before = Version::at_ms(at.saturating_sub(SETTLED_MS)).raw();
+    let lives_past = at + LIVES_PAST_MS;
+    let mut pace = Pace {
+        started: Instant::now(),
+        keys: 0,
+    };
+    for db in 0..node.store.databases() {
+        for shard in 0..crate::store::SHARDS {
+            // A shard's hashes are kept apart until its walk ends: a table resized between
+            // parts is walked again from the start (its entries may have moved).
+            let mut found: Vec<(u16, u64)> = Vec::new();
+            let mut next = Some(0);
+            let mut size = None;
+            while let Some(from) = next {
+                let mut visited = 0u64;
+                let (after, buckets) = node.store.visit_shard_part(
+                    db,
+                    shard,
+                    from,
+                    PART_BUCKETS,
+                    lives_past,
+                    |entry| {
+                        visited += 1;
+                        if entry.version() >= written_before {
+                            return;
+                        }
+                        let slot = key_slot(entry.key());
+                        if slots.contains(slot) {
+                            let expire_at = entry.expire_at().unwrap_or(0);
+                            let hash = entry_hash(db, entry.key(), entry.version(), expire_at);
+                            found.push((slot, hash));
+                        }
+                    },
+                );
+                next = match size.replace(buckets) {
+                    Some(earlier) if earlier != buckets => {
+                        found.clear();
+                        Some(0)
+                    }
+                    _ => after,
+                };
+                pace.spend(node, visited).await;
+            }
+            for (slot, hash) in found {
+                sums[usize::from(slot)] ^= hash;
+            }
+        }
+    }
+    sums
+}
+
+/// Starts the anti-entropy task (a no-op without a cluster). Must run inside the node's
+/// runtime.
+pub fn spawn(node: &Arc<Node>) {
+    if node.cluster.get().is_none() {
+        return;
+    }
+    tokio::spawn(run(node.clone()));
+}
+
+async fn run(node: Arc<Node>) {
+    let mut next_round = Instant::now() + interval(&node).unwrap_or(Duration::from_secs(1));
+    loop {
+        let wait = next_round.saturating_duration_since(Instant::now());
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = node.replication.anti_entropy.wake.notified() => {}
+        }
+        let arrived: Vec<(NodeId, Arrived)> = node
+            .replication
+            .anti_entropy
+            .arrived
+            .lock()
+            .drain()
+            .collect();
+        for (from, digest) in arrived {
+            compare(&node, from, digest).await;
+        }
+        if Instant::now() >= next_round {
+            match interval(&node) {
+                Some(every) => {
+                    round(&node).await;
+                    next_round = Instant::now() + every;
+                }
+                // Disabled: look at the directive again in a second.
+                None => next_round = Instant::now() + Duration::from_secs(1),
+            }
+        }
+    }
+}
+
+/// `cluster-anti-entropy-interval` (`None`: 0, disabled).
+fn interval(node: &Node) -> Option<Duration> {
+    let ms = node.config().cluster.anti_entropy_interval;
+    (ms > 0).then(|| Duration::from_millis(ms))
+}
+
+/// One round as a primary: sums the slots this node is primary of and sends each follower
+/// the digest of those it follows.
+async fn round(node: &Node) {
+    let Some(cluster) = node.cluster.get() else {
+        return;
+    };
+    if cluster.topology.is_single_node() {
+        return;
+    }
+    let topology = cluster.topology.load_full();
+    let me = topology.myself().id;
+    let mut per_peer: Vec<(Peer, SlotSet)> = Vec::new();
+    let mut all = SlotSet::new();
+    for member in topology.live_members().filter(|m| m.id != me) {
+        let owed = super::snapshot::owed_slots(node, member.id);
+        let slots = SlotSet::from_fn(|slot| {
+            topology.is_primary(slot)
+                && !owed.contains(slot)
+                && topology.followers(slot).any(|f| f.id == member.id)
+        });
+        if slots.is_empty() {
+            continue;
+        }
+        all.union(&slots);
+        let peer = Peer {
+            id: member.id,
+            addr: member.client,
+        };
+        per_peer.push((peer, slots));
+    }
+    if per_peer.is_empty() {
+        return;
+    }
+    let at = crate::clock::now_ms();
+    let sums = sums(node, &all, at).await;
+    // Followers compare against the topology of the round; a changed one makes it moot.
+    if cluster.topology.load().epoch() != topology.epoch() {
+        return;
+    }
+    for (peer, slots) in per_peer {
+        let sums = slots.iter().map(|slot| sums[usize::from(slot)]).collect();
+        node.forward
+            .streams
+            .send(node, peer, Message::Digest { at, slots, sums });
+    }
+    node.replication
+        .anti_entropy
+        .stats
+        .rounds
+        .fetch_add(1, Ordering::Relaxed);
+}
+
+/// A primary's digest arrived (in stream order, after every write it made before the
+/// round): the anti-entropy task compares it with this node's copy.
+pub fn digest_arrived(node: &Node, from: NodeId, at: u64, slots: SlotSet, sums: Vec<u64>) {
+    if sums.len() != slots.len() {
+        return;
+    }
+    let anti_entropy = &node.replication.anti_entropy;
+    anti_entropy
+        .arrived
+        .lock()
+        .insert(from, Arrived { at, slots, sums });
+    anti_entropy.wake.notify_one();
+}
+
+/// Compares `from`'s digest with this node's copy of the slots it still follows of `from`;
+/// repairs the slots that differed in the previous comparison too.
+async fn compare(node: &Node, from: NodeId, digest: Arrived) {
+    let Some(cluster) = node.cluster.get() else {
+        return;
+    };
+    // A resend under way will bring the slots whole anyway.
+    if node.replication.resyncing.lock().contains_key(&from) {
+        return;
+    }
+    let topology = cluster.topology.load_full();
+    let theirs: HashMap<u16, u64> = digest.slots.iter().zip(digest.sums).collect();
+    let slots =
+        SlotSet::from_fn(|slot| theirs.contains_key(&slot) && follows(&topology, slot, from));
+    let mine = sums(node, &slots, digest.at).await;
+    if cluster.topology.load().epoch() != topology.epoch() {
+        return;
+    }
+    let differing = SlotSet::from_fn(|slot| {
+        slots.contains(slot) && theirs.get(&slot) != Some(&mine[usize::from(slot)])
+    });
+    let anti_entropy = &node.replication.anti_entropy;
+    let stats = &anti_entropy.stats;
+    stats.compared.fetch_add(1, Ordering::Relaxed);
+    stats
+        .slots_differing
+        .fetch_add(differing.len() as u64, Ordering::Relaxed);
+    let twice = {
+        let mut suspects = anti_entropy.suspects.lock();
+        let before = suspects.insert(from, differing.clone()).unwrap_or_default();
+        SlotSet::from_fn(|slot| differing.contains(slot) && before.contains(slot))
+    };
+    if twice.is_empty() {
+        return;
+    }
+    stats
+        .slots_repaired
+        .fetch_add(twice.len() as u64, Ordering::Relaxed);
+    tracing::info!(
+        slots = twice.len(),
+        primary = %from,
+        "anti-entropy: slots differed from their primary twice in a row; repairing"
+    );
+    anti_entropy.suspects.lock().remove(&from);
+    if let Some(peer) = super::peer_by_id(node, from) {
+        node.forward.streams.send(
+            node,
+            peer,
+            Message::Repair {
+                slots: twice.clone(),
+            },
+        );
+        queue_repair(node, from, &twice);
+    }
+}
+
+/// Whether `primary` is the primary of `slot` and this node follows it.
+fn follows(topology: &Topology, slot: u16, primary: NodeId) -> bool {
+    let me = topology.myself().id;
+    topology.primary(slot).id == primary && topology.followers(slot).any(|f| f.id == me)
+}
+
+/// A follower asked for this node's copy of `slots` (they differed twice in a row): queues
+/// a repair snapshot of those this node is still primary of and `from` follows.
+pub fn repair_asked(node: &Node, from: NodeId, slots: SlotSet) {
+    let Some(cluster) = node.cluster.get() else {
+        return;
+    };
+    let topology = cluster.topology.load();
+    let slots = SlotSet::from_fn(|slot| {
+        slots.contains(slot)
+            && topology.is_primary(slot)
+            && topology.followers(slot).any(|f| f.id == from)
+    });
+    queue_repair(node, from, &slots);
+}
+
+/// Sends every live peer this node's copy of the slots it is primary of: for a node that
+/// rejoined after being declared down, whose writes while apart the others lack.
+pub fn push_to_primaries(node: &Node) {
+    let Some(cluster) = node.cluster.get() else {
+        return;
+    };
+    let topology = cluster.topology.load_full();
+    let me = topology.myself().id;
+    for member in topology.live_members().filter(|m| m.id != me) {
+        let slots = SlotSet::from_fn(|slot| topology.primary(slot).id == member.id);
+        queue_repair(node, member.id, &slots);
+    }
+}
+
+/// Queues a repair snapshot of `slots` to `peer` and wakes the snapshot task.
+fn queue_repair(node: &Node, peer: NodeId, slots: &SlotSet) {
+    if slots.is_empty() {
+        return;
+    }
+    node.replication
+        .anti_entropy
+        .repairs
+        .lock()
+        .entry(peer)
+        .or_default()
+        .union(slots);
+    node.replication.snapshot_wake.notify_one();
+}
+
+/// The repair snapshots queued: per peer, the slots to send it.
+pub(super) fn take_repairs(node: &Node) -> HashMap<NodeId, SlotSet> {
+    std::mem::take(&mut *node.replication.anti_entropy.repairs.lock())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_state_hashes_the_same_every_time_and_differs_by_each_part() {
+        let base = entry_hash(0, b"user:1", 42 << 16, 0);
+        assert_eq!(base, entry_hash(0, b"user:1", 42 << 16, 0));
+        assert_ne!(base, entry_hash(1, b"user:1", 42 << 16, 0));
+        assert_ne!(base, entry_hash(0, b"user:2", 42 << 16, 0));
+        assert_ne!(base, entry_hash(0, b"user:1", 43 << 16, 0));
+        assert_ne!(base, entry_hash(0, b"user:1", 42 << 16, 1));
+        // A key's bytes are not confused with the numbers after them.
+        assert_ne!(entry_hash(0, b"k1", 0, 0), entry_hash(0, b"k", 1, 0));
+    }
+}
