@@ -37,7 +37,24 @@ impl ShoalNode {
     /// Starts `binary` with `args` (adding `--port 0` and `--metrics-port 0` unless given)
     /// and waits for its ready line. The error carries what it printed.
     pub fn start(binary: &Path, args: &[&str]) -> anyhow::Result<ShoalNode> {
-        let mut command = Command::new(binary);
+        ShoalNode::start_launched(&[], binary, args)
+    }
+
+    /// As [`ShoalNode::start`], run through `launcher` (a command that runs the rest of its
+    /// arguments, such as `ip netns exec NAME`; empty: none).
+    pub fn start_launched(
+        launcher: &[&str],
+        binary: &Path,
+        args: &[&str],
+    ) -> anyhow::Result<ShoalNode> {
+        let mut command = match launcher.split_first() {
+            Some((program, rest)) => {
+                let mut command = Command::new(program);
+                command.args(rest).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
         if !args.contains(&"--port") {
             command.args(["--port", "0"]);
         }

@@ -6,6 +6,8 @@
 //! does the same for a reference `redis-server`, for tests that compare replies. Helpers speak raw RESP over TCP for protocol-level tests. [`TestCluster`] starts
 //! several nodes joined into one cluster.
 
+pub mod netns;
+
 use shoal_harness::{Process, Profile, ShoalNode};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -70,7 +72,13 @@ impl Shoal {
 
     /// Starts a node; `Err` carries what it printed if it exited or never became ready.
     pub fn try_start(args: &[&str]) -> Result<Shoal, String> {
-        let node = ShoalNode::start(&shoal_binary(), args).map_err(|e| format!("{e:#}"))?;
+        Shoal::try_start_launched(&[], args)
+    }
+
+    /// As [`Shoal::try_start`], run through `launcher` (`ip netns exec NAME`: see `netns`).
+    pub fn try_start_launched(launcher: &[&str], args: &[&str]) -> Result<Shoal, String> {
+        let node = ShoalNode::start_launched(launcher, &shoal_binary(), args)
+            .map_err(|e| format!("{e:#}"))?;
         Ok(Shoal {
             output: node.process.output.clone(),
             process: node.process,
@@ -439,7 +447,12 @@ pub struct Raw {
 impl Raw {
     /// Connects to 127.0.0.1:port.
     pub fn connect(port: u16) -> Raw {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        Raw::connect_to("127.0.0.1", port)
+    }
+
+    /// Connects to host:port.
+    pub fn connect_to(host: &str, port: u16) -> Raw {
+        let stream = TcpStream::connect((host, port)).expect("connect");
         Raw::from_stream(stream)
     }
 

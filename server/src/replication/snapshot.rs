@@ -127,11 +127,13 @@ pub fn under_replicated(node: &Node) -> usize {
 }
 
 /// Tells the store what the topology means for it: whether effects records must note key
-/// changes (replication reads them when the node has peers), and which slots it holds as a
-/// replica (eviction leaves those keys to their primary).
-fn tell_store(node: &Node, topology: &Topology) {
-    node.store
-        .set_changes_wanted(topology.live_members().count() > 1);
+/// changes (replication reads them, and deletes leave tombstones, once the node has had
+/// peers: a node cut off from the others still keeps its deletes' tombstones, so that they
+/// win over older copies when the cut heals), and which slots it holds as a replica
+/// (eviction leaves those keys to their primary). `had_peers` remembers whether it had.
+fn tell_store(node: &Node, topology: &Topology, had_peers: &mut bool) {
+    *had_peers |= topology.live_members().count() > 1;
+    node.store.set_changes_wanted(*had_peers);
     node.store.evictor.replica_slots.set(|slot| {
         (topology.is_owner(slot) && !topology.is_primary(slot)) || topology.is_learner(slot)
     });
@@ -173,7 +175,8 @@ pub fn spawn(node: &Arc<Node>) {
 
 async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topology>>) {
     let mut previous = changes.borrow_and_update().clone();
-    tell_store(&node, &previous);
+    let mut had_peers = false;
+    tell_store(&node, &previous, &mut had_peers);
     let mut due: HashMap<NodeId, SlotSet> = HashMap::new();
     // The resend request each due snapshot answers, if one asked for it.
     let mut request_ids: HashMap<NodeId, u64> = HashMap::new();
@@ -191,7 +194,7 @@ async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topo
             }
         }
         let current = changes.borrow_and_update().clone();
-        tell_store(&node, &current);
+        tell_store(&node, &current, &mut had_peers);
         super::send_owed_acks(&node);
         if !Arc::ptr_eq(&current, &previous) {
             count_failover(&node, &previous, &current);
