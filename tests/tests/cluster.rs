@@ -883,7 +883,12 @@ fn dev_cluster_starts_n_joined_nodes_survives_a_killed_one_and_stops_them_togeth
     );
     assert!(parent.is_running(), "the parent keeps running");
     let deadline = Instant::now() + PATIENCE;
-    while !try_cluster_command(base, "INFO").is_ok_and(|i| i.contains("cluster_size:2\r\n")) {
+    // Both survivors see it gone and serve (a take-over fences keys for a moment).
+    let settled = |port: u16| {
+        try_cluster_command(port, "INFO")
+            .is_ok_and(|i| i.contains("cluster_size:2\r\n") && i.contains("cluster_state:ok\r\n"))
+    };
+    while !(settled(base) && settled(base + 2)) {
         assert!(Instant::now() < deadline, "the survivors see the node go");
         std::thread::sleep(Duration::from_millis(50));
     }
