@@ -493,6 +493,10 @@ const REPLICATION_COUNTERS: &[(&str, &str)] = &[
         "Slots whose digest differed from the primary's in a comparison.",
     ),
     (
+        "shoal_anti_entropy_slots_skipped_total",
+        "Slots left out of a comparison because they changed while it ran.",
+    ),
+    (
         "shoal_anti_entropy_slots_repaired_total",
         "Slots repaired after differing from the primary's in two rounds in a row.",
     ),
@@ -526,6 +530,7 @@ fn collect_replication(node: &Node) {
         read(&anti_entropy.rounds),
         read(&anti_entropy.compared),
         read(&anti_entropy.slots_differing),
+        read(&anti_entropy.slots_skipped),
         read(&anti_entropy.slots_repaired),
         read(&anti_entropy.repaired_keys),
     ];

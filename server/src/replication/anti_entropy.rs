@@ -8,18 +8,23 @@
 //! - A primary walks its keyspace and sums, per slot it is primary of, a hash of every key's
 //!   (database, key, version, deadline), XORed together ([`sums`]). It counts only keys
 //!   written more than [`SETTLED_MS`] before the round began (`at`) that live at least
-//!   [`LIVES_PAST_MS`] past it, so that writes still on their way to a replica and keys about
-//!   to expire do not count on either side. The walk is held to
-//!   `cluster-anti-entropy-rate` keys per second, a part of a shard per lock.
+//!   [`LIVES_PAST_MS`] past it (one side may have reclaimed a key about to expire and the
+//!   other not yet). The walk is held to `cluster-anti-entropy-rate` keys per second, a
+//!   part of a shard per lock.
 //! - It sends each follower the sums of the slots it follows, on the stream
 //!   ([`Message::Digest`]), after every write made before: slots whose snapshot the follower
 //!   has not acknowledged yet are left out.
-//! - The follower walks its own copy with the same `at` and compares. A write can still cross
-//!   a round (it changed a key between the two walks), so a slot is repaired only when it
-//!   differs in two rounds in a row: the follower asks the primary for its copy of those
-//!   slots ([`Message::Repair`]) and sends its own the other way. Both are snapshots of the
-//!   slots (keys and tombstones, sent as `repair` states, paced by `repl-snapshot-rate`);
-//!   each side keeps the higher version of every key, and a primary passes what it took on
+//! - The follower sums its own copy of those slots with the same `at` as soon as the digest
+//!   arrives (digests that arrive together, and its own round if due, share one walk). A
+//!   write that crossed the round (it changed a key between the two walks) would make a
+//!   slot differ for nothing, so the follower leaves out every slot in which it made or
+//!   applied a change since the round began ([`AntiEntropy::touch`], one atomic per change
+//!   on a node with peers): under writes that keep touching a slot, the slot is compared
+//!   once they pause. A slot is repaired only when it differs in two comparisons in a row:
+//!   the follower asks the primary for its copy of those slots ([`Message::Repair`]) and
+//!   sends its own the other way. Both are snapshots of the slots (keys and tombstones, sent
+//!   as `repair` states, paced by `repl-snapshot-rate`); each side keeps the higher version
+//!   of every key, and a primary passes what it took on
 //!   to its other followers (see `replication::apply`).
 //!
 //! A node that rejoins after being declared down (a partition healed) also sends each
@@ -40,7 +45,7 @@ use std::time::{Duration, Instant};
 
 /// Keys written this recently before a round began are left out of its sums: their
 /// replication may still be on its way.
-pub const SETTLED_MS: u64 = 2_000;
+pub const SETTLED_MS: u64 = 250;
 /// Keys that expire within this long after a round began are left out of its sums: one side
 /// may have reclaimed them and the other not yet.
 pub const LIVES_PAST_MS: u64 = 10_000;
@@ -48,7 +53,6 @@ pub const LIVES_PAST_MS: u64 = 10_000;
 const PART_BUCKETS: usize = 512;
 
 /// This node's side of anti-entropy.
-#[derive(Default)]
 pub struct AntiEntropy {
     pub stats: AntiEntropyStats,
     /// Repair snapshots to send: per peer, the slots whose copy it is to get from this node
@@ -59,6 +63,40 @@ pub struct AntiEntropy {
     /// Digests arrived and not compared yet, the latest per primary.
     arrived: Mutex<HashMap<NodeId, Arrived>>,
     wake: tokio::sync::Notify,
+    /// Per slot, the highest version of a change this node made or applied in it: a slot
+    /// changed since a round began cannot be compared in that round.
+    touched: Box<[AtomicU64]>,
+}
+
+impl Default for AntiEntropy {
+    fn default() -> Self {
+        AntiEntropy {
+            stats: AntiEntropyStats::default(),
+            repairs: Mutex::default(),
+            suspects: Mutex::default(),
+            arrived: Mutex::default(),
+            wake: tokio::sync::Notify::new(),
+            touched: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+impl AntiEntropy {
+    /// Notes a change of version `version` in `slot` (a write or removal made here, or a
+    /// replicated state applied).
+    #[inline]
+    pub fn touch(&self, slot: u16, version: u64) {
+        if let Some(latest) = self.touched.get(usize::from(slot)) {
+            latest.fetch_max(version, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether `slot` changed at or after `version`.
+    fn touched_since(&self, slot: u16, version: u64) -> bool {
+        self.touched
+            .get(usize::from(slot))
+            .is_some_and(|latest| latest.load(Ordering::Relaxed) >= version)
+    }
 }
 
 /// A digest a primary sent.
@@ -77,6 +115,8 @@ pub struct AntiEntropyStats {
     pub compared: AtomicU64,
     /// Slots found different in a comparison.
     pub slots_differing: AtomicU64,
+    /// Slots left out of a comparison because they changed during the round.
+    pub slots_skipped: AtomicU64,
     /// Slots repaired (different twice in a row).
     pub slots_repaired: AtomicU64,
     /// Key states a repair changed here (newer than what this node held).
@@ -126,15 +166,15 @@ impl Pace {
     }
 }
 
-/// The sum of each slot of `slots` (indexed by slot; 0 elsewhere) as this node holds them,
-/// for a round that began at `at` (see the module doc for what counts).
-pub async fn sums(node: &Node, slots: &SlotSet, at: u64) -> Vec<u64> {
+/// The sum of each slot as this node holds it (indexed by slot), for the round that began
+/// at `round_at[slot]` (0: the slot is not summed); see the module doc for what counts.
+/// One walk serves this node's own round and every digest it compares.
+pub async fn sums(node: &Node, round_at: &[u64]) -> Vec<u64> {
     let mut sums = vec![0u64; usize::from(SLOTS)];
-    if slots.is_empty() {
+    if round_at.iter().all(|&at| at == 0) {
         return sums;
     }
-    let written_before = Version::at_ms(at.saturating_sub(SETTLED_MS)).raw();
-    let lives_past = at + LIVES_PAST_MS;
+    let now = crate::clock::now_ms();
     let mut pace = Pace {
         started: Instant::now(),
         keys: 0,
@@ -148,25 +188,23 @@ pub async fn sums(node: &Node, slots: &SlotSet, at: u64) -> Vec<u64> {
             let mut size = None;
             while let Some(from) = next {
                 let mut visited = 0u64;
-                let (after, buckets) = node.store.visit_shard_part(
-                    db,
-                    shard,
-                    from,
-                    PART_BUCKETS,
-                    lives_past,
-                    |entry| {
-                        visited += 1;
-                        if entry.version() >= written_before {
-                            return;
-                        }
-                        let slot = key_slot(entry.key());
-                        if slots.contains(slot) {
+                let (after, buckets) =
+                    node.store
+                        .visit_shard_part(db, shard, from, PART_BUCKETS, now, |entry| {
+                            visited += 1;
+                            let slot = key_slot(entry.key());
+                            let at = round_at[usize::from(slot)];
+                            if at == 0 {
+                                return;
+                            }
                             let expire_at = entry.expire_at().unwrap_or(0);
-                            let hash = entry_hash(db, entry.key(), entry.version(), expire_at);
-                            found.push((slot, hash));
-                        }
-                    },
-                );
+                            let settled = Version::at_ms(at.saturating_sub(SETTLED_MS)).raw();
+                            let lives = expire_at == 0 || expire_at > at + LIVES_PAST_MS;
+                            if entry.version() < settled && lives {
+                                let hash = entry_hash(db, entry.key(), entry.version(), expire_at);
+                                found.push((slot, hash));
+                            }
+                        });
                 next = match size.replace(buckets) {
                     Some(earlier) if earlier != buckets => {
                         found.clear();
@@ -201,26 +239,17 @@ async fn run(node: Arc<Node>) {
             () = tokio::time::sleep(wait) => {}
             () = node.replication.anti_entropy.wake.notified() => {}
         }
-        let arrived: Vec<(NodeId, Arrived)> = node
-            .replication
-            .anti_entropy
-            .arrived
-            .lock()
-            .drain()
-            .collect();
-        for (from, digest) in arrived {
-            compare(&node, from, digest).await;
+        let Some(every) = interval(&node) else {
+            // Disabled: digests that arrive are not compared; look again in a second.
+            node.replication.anti_entropy.arrived.lock().clear();
+            next_round = Instant::now() + Duration::from_secs(1);
+            continue;
+        };
+        let own = Instant::now() >= next_round;
+        if own {
+            next_round = Instant::now() + every;
         }
-        if Instant::now() >= next_round {
-            match interval(&node) {
-                Some(every) => {
-                    round(&node).await;
-                    next_round = Instant::now() + every;
-                }
-                // Disabled: look at the directive again in a second.
-                None => next_round = Instant::now() + Duration::from_secs(1),
-            }
-        }
+        round(&node, own).await;
     }
 }
 
@@ -230,20 +259,29 @@ fn interval(node: &Node) -> Option<Duration> {
     (ms > 0).then(|| Duration::from_millis(ms))
 }
 
-/// One round as a primary: sums the slots this node is primary of and sends each follower
-/// the digest of those it follows.
-async fn round(node: &Node) {
+/// One walk of the keyspace: when `own`, sums the slots this node is primary of and sends
+/// each follower the digest of those it follows; compares the digests primaries sent since
+/// the last walk with this node's copy.
+async fn round(node: &Node, own: bool) {
     let Some(cluster) = node.cluster.get() else {
         return;
     };
+    let arrived: Vec<(NodeId, Arrived)> = node
+        .replication
+        .anti_entropy
+        .arrived
+        .lock()
+        .drain()
+        .collect();
     if cluster.topology.is_single_node() {
         return;
     }
     let topology = cluster.topology.load_full();
     let me = topology.myself().id;
+    let at = crate::clock::now_ms();
+    let mut round_at = vec![0u64; usize::from(SLOTS)];
     let mut per_peer: Vec<(Peer, SlotSet)> = Vec::new();
-    let mut all = SlotSet::new();
-    for member in topology.live_members().filter(|m| m.id != me) {
+    for member in topology.live_members().filter(|m| own && m.id != me) {
         let owed = super::snapshot::owed_slots(node, member.id);
         let slots = SlotSet::from_fn(|slot| {
             topology.is_primary(slot)
@@ -253,33 +291,52 @@ async fn round(node: &Node) {
         if slots.is_empty() {
             continue;
         }
-        all.union(&slots);
+        for slot in slots.iter() {
+            round_at[usize::from(slot)] = at;
+        }
         let peer = Peer {
             id: member.id,
             addr: member.client,
         };
         per_peer.push((peer, slots));
     }
-    if per_peer.is_empty() {
+    // The digests to compare: the slots this node still follows of each primary (a resend
+    // under way will bring a primary's slots whole anyway).
+    let mut comparisons: Vec<(NodeId, u64, SlotSet, HashMap<u16, u64>)> = Vec::new();
+    for (from, digest) in arrived {
+        if node.replication.resyncing.lock().contains_key(&from) {
+            continue;
+        }
+        let theirs: HashMap<u16, u64> = digest.slots.iter().zip(digest.sums).collect();
+        let slots = SlotSet::from_fn(|slot| {
+            theirs.contains_key(&slot) && follows(&topology, slot, from)
+        });
+        for slot in slots.iter() {
+            round_at[usize::from(slot)] = digest.at;
+        }
+        comparisons.push((from, digest.at, slots, theirs));
+    }
+    if per_peer.is_empty() && comparisons.is_empty() {
         return;
     }
-    let at = crate::clock::now_ms();
-    let sums = sums(node, &all, at).await;
-    // Followers compare against the topology of the round; a changed one makes it moot.
+    let sums = sums(node, &round_at).await;
+    // Digests are of the round's topology; a changed one makes the round moot.
     if cluster.topology.load().epoch() != topology.epoch() {
         return;
     }
-    for (peer, slots) in per_peer {
-        let sums = slots.iter().map(|slot| sums[usize::from(slot)]).collect();
-        node.forward
-            .streams
-            .send(node, peer, Message::Digest { at, slots, sums });
+    let stats = &node.replication.anti_entropy.stats;
+    if !per_peer.is_empty() {
+        for (peer, slots) in per_peer {
+            let sums = slots.iter().map(|slot| sums[usize::from(slot)]).collect();
+            node.forward
+                .streams
+                .send(node, peer, Message::Digest { at, slots, sums });
+        }
+        stats.rounds.fetch_add(1, Ordering::Relaxed);
     }
-    node.replication
-        .anti_entropy
-        .stats
-        .rounds
-        .fetch_add(1, Ordering::Relaxed);
+    for (from, at, slots, theirs) in comparisons {
+        compare(node, from, at, &slots, &theirs, &sums);
+    }
 }
 
 /// A primary's digest arrived (in stream order, after every write it made before the
@@ -296,37 +353,46 @@ pub fn digest_arrived(node: &Node, from: NodeId, at: u64, slots: SlotSet, sums: 
     anti_entropy.wake.notify_one();
 }
 
-/// Compares `from`'s digest with this node's copy of the slots it still follows of `from`;
-/// repairs the slots that differed in the previous comparison too.
-async fn compare(node: &Node, from: NodeId, digest: Arrived) {
-    let Some(cluster) = node.cluster.get() else {
-        return;
-    };
-    // A resend under way will bring the slots whole anyway.
-    if node.replication.resyncing.lock().contains_key(&from) {
-        return;
-    }
-    let topology = cluster.topology.load_full();
-    let theirs: HashMap<u16, u64> = digest.slots.iter().zip(digest.sums).collect();
-    let slots =
-        SlotSet::from_fn(|slot| theirs.contains_key(&slot) && follows(&topology, slot, from));
-    let mine = sums(node, &slots, digest.at).await;
-    if cluster.topology.load().epoch() != topology.epoch() {
-        return;
-    }
-    let differing = SlotSet::from_fn(|slot| {
-        slots.contains(slot) && theirs.get(&slot) != Some(&mine[usize::from(slot)])
-    });
+/// Compares `from`'s digest of the round that began at `at` (`theirs`, of `slots`) with
+/// this node's sums; repairs the slots that differed in the previous comparison too. A slot
+/// that changed here since the round began (a write crossed the round) is left out, and
+/// keeps whatever suspicion it had.
+fn compare(
+    node: &Node,
+    from: NodeId,
+    at: u64,
+    slots: &SlotSet,
+    theirs: &HashMap<u16, u64>,
+    mine: &[u64],
+) {
     let anti_entropy = &node.replication.anti_entropy;
+    let since = Version::at_ms(at.saturating_sub(SETTLED_MS)).raw();
+    let skipped = SlotSet::from_fn(|slot| {
+        slots.contains(slot) && anti_entropy.touched_since(slot, since)
+    });
+    let differing = SlotSet::from_fn(|slot| {
+        slots.contains(slot)
+            && !skipped.contains(slot)
+            && theirs.get(&slot) != Some(&mine[usize::from(slot)])
+    });
     let stats = &anti_entropy.stats;
     stats.compared.fetch_add(1, Ordering::Relaxed);
     stats
         .slots_differing
         .fetch_add(differing.len() as u64, Ordering::Relaxed);
+    stats
+        .slots_skipped
+        .fetch_add(skipped.len() as u64, Ordering::Relaxed);
     let twice = {
         let mut suspects = anti_entropy.suspects.lock();
-        let before = suspects.insert(from, differing.clone()).unwrap_or_default();
-        SlotSet::from_fn(|slot| differing.contains(slot) && before.contains(slot))
+        let before = suspects.remove(&from).unwrap_or_default();
+        let twice = SlotSet::from_fn(|slot| differing.contains(slot) && before.contains(slot));
+        let still = SlotSet::from_fn(|slot| {
+            (differing.contains(slot) && !twice.contains(slot))
+                || (skipped.contains(slot) && before.contains(slot))
+        });
+        suspects.insert(from, still);
+        twice
     };
     if twice.is_empty() {
         return;
@@ -339,7 +405,6 @@ async fn compare(node: &Node, from: NodeId, digest: Arrived) {
         primary = %from,
         "anti-entropy: slots differed from their primary twice in a row; repairing"
     );
-    anti_entropy.suspects.lock().remove(&from);
     if let Some(peer) = super::peer_by_id(node, from) {
         node.forward.streams.send(
             node,

@@ -115,8 +115,10 @@ fn send_changes(
     let now = crate::clock::now_ms();
     let me = topology.myself().id;
     let mut value = Vec::new();
+    let anti_entropy = &node.replication.anti_entropy;
     for (change, key) in effects.changes() {
         let slot = key_slot(key);
+        anti_entropy.touch(slot, change.version.raw());
         let primary = topology.is_primary(slot);
         // A write this node ran as primary while the slot was moving away (its request was
         // placed on the previous topology) goes to the slot's current owners instead; a
@@ -213,6 +215,9 @@ pub fn apply(node: &Node, from: NodeId, db: DbIndex, key: &[u8], state: State<'_
         return;
     }
     stats.applied.fetch_add(1, Ordering::Relaxed);
+    node.replication
+        .anti_entropy
+        .touch(key_slot(key), state.version);
     if state.repair {
         node.replication
             .anti_entropy
