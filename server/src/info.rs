@@ -370,7 +370,10 @@ fn replication(node: &Node, _facts: &Facts, out: &mut String) {
             "shoal_anti_entropy_slots_differing",
             &anti_entropy.slots_differing,
         ),
-        ("shoal_anti_entropy_slots_skipped", &anti_entropy.slots_skipped),
+        (
+            "shoal_anti_entropy_slots_skipped",
+            &anti_entropy.slots_skipped,
+        ),
         (
             "shoal_anti_entropy_slots_repaired",
             &anti_entropy.slots_repaired,

@@ -131,7 +131,10 @@ fn copies_that_drifted_apart_are_repaired_both_ways() {
         differing,
         "writes crossing rounds were taken for drift"
     );
-    assert_eq!(total(&cluster, "shoal_anti_entropy_slots_repaired"), repaired);
+    assert_eq!(
+        total(&cluster, "shoal_anti_entropy_slots_repaired"),
+        repaired
+    );
     assert!(total(&cluster, "shoal_anti_entropy_slots_skipped") > 0);
 }
 

@@ -536,6 +536,14 @@ fn a_hung_peer_fails_forwarded_requests_once_it_is_declared_down() {
     // The process stops answering but its sockets stay open: only the failure detector can
     // tell. Requests already sent to it fail when it is declared down.
     hung.signal("STOP");
+    // SIGSTOP takes effect asynchronously: a request sent too soon could still be served.
+    let stat = format!("/proc/{}/stat", hung.pid());
+    eventually("the node to be stopped", || {
+        std::fs::read_to_string(&stat).is_ok_and(|s| {
+            s.rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('T'))
+        })
+    });
     raw.send_command(&[b"GET", key.as_bytes()]);
     let reply = raw.read_reply();
     assert!(reply.starts_with("-TRYAGAIN "), "{reply}");

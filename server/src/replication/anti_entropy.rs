@@ -308,9 +308,8 @@ async fn round(node: &Node, own: bool) {
             continue;
         }
         let theirs: HashMap<u16, u64> = digest.slots.iter().zip(digest.sums).collect();
-        let slots = SlotSet::from_fn(|slot| {
-            theirs.contains_key(&slot) && follows(&topology, slot, from)
-        });
+        let slots =
+            SlotSet::from_fn(|slot| theirs.contains_key(&slot) && follows(&topology, slot, from));
         for slot in slots.iter() {
             round_at[usize::from(slot)] = digest.at;
         }
@@ -367,9 +366,8 @@ fn compare(
 ) {
     let anti_entropy = &node.replication.anti_entropy;
     let since = Version::at_ms(at.saturating_sub(SETTLED_MS)).raw();
-    let skipped = SlotSet::from_fn(|slot| {
-        slots.contains(slot) && anti_entropy.touched_since(slot, since)
-    });
+    let skipped =
+        SlotSet::from_fn(|slot| slots.contains(slot) && anti_entropy.touched_since(slot, since));
     let differing = SlotSet::from_fn(|slot| {
         slots.contains(slot)
             && !skipped.contains(slot)
