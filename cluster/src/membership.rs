@@ -538,3 +538,7 @@ impl Membership {
 #[cfg(test)]
 #[path = "membership_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "handoff_sim_tests.rs"]
+mod handoff_sim_tests;
