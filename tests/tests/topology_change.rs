@@ -2,8 +2,9 @@
 //! with a retryable error, and no change loses or hides data.
 //!
 //! Three real `shoal` nodes under `cluster-write-concern all`; plain `redis` crate clients
-//! (proxy mode: each talks to one node only, which forwards) run SET/GET/INCR/MGET on their
-//! own keys without pause while the topology changes: a fourth node joins (it learns its slots
+//! (proxy mode: each talks to one node only, which forwards) run SET/GET/INCR/MGET and
+//! MULTI/INCR/GET/EXEC transactions on their own keys without pause while the topology
+//! changes: a fourth node joins (it learns its slots
 //! before it serves them), then leaves gracefully (SIGTERM: it hands its slots over first),
 //! then one of the original nodes is killed with SIGKILL, then a node restarts on its port
 //! (empty, it learns its slots from their owners before it serves them). Every reply must be
@@ -152,10 +153,11 @@ impl Client {
         conn.set_read_timeout(Some(READ_TIMEOUT)).expect("timeout");
         conn.set_write_timeout(Some(READ_TIMEOUT)).expect("timeout");
         while !self.shared.stop.load(Ordering::SeqCst) {
-            let go_on = match self.rng.below(10) {
+            let go_on = match self.rng.below(11) {
                 0..=2 => self.set(&mut conn),
                 3..=5 => self.get(&mut conn),
                 6..=7 => self.incr(&mut conn),
+                8 => self.transaction(&mut conn),
                 _ => self.mget(&mut conn),
             };
             if !go_on {
@@ -182,14 +184,21 @@ impl Client {
         }
         match reply {
             Ok(value) => Outcome::Value(value),
-            Err(e) if e.is_timeout() => {
+            Err(e) => self.classify(&e, what),
+        }
+    }
+
+    /// Classifies an error reply or a failed connection.
+    fn classify(&self, e: &redis::RedisError, what: &str) -> Outcome<Value> {
+        match e {
+            e if e.is_timeout() => {
                 self.shared.fail(format!(
                     "{}: {what} through {}: no reply within {READ_TIMEOUT:?} (hang): {e}",
                     self.name, self.port
                 ));
                 Outcome::End
             }
-            Err(e) if e.is_io_error() || e.is_connection_dropped() => {
+            e if e.is_io_error() || e.is_connection_dropped() => {
                 if self
                     .shared
                     .stopping
@@ -207,7 +216,7 @@ impl Client {
                 }
                 Outcome::End
             }
-            Err(e) => match e.code() {
+            e => match e.code() {
                 Some("TRYAGAIN") => {
                     let text = e.to_string();
                     let kind = if text.contains("hop limit") {
@@ -222,6 +231,13 @@ impl Client {
                 }
                 Some("CLUSTERDOWN") => {
                     self.shared.count("CLUSTERDOWN");
+                    Outcome::Retry
+                }
+                // A command queued in MULTI got a retryable error: the transaction did not
+                // run (its key state is left as maybe-applied all the same).
+                Some("EXECABORT") => {
+                    self.shared
+                        .count("EXECABORT (a queued command was refused)");
                     Outcome::Retry
                 }
                 Some("NOREPLICAS") => {
@@ -262,6 +278,23 @@ impl Client {
             Outcome::End => return false,
         }
         true
+    }
+
+    /// An increment of key `i` answered with a retryable error may have run: the key holds
+    /// any of its possible values, or that plus one.
+    fn maybe_incremented(&mut self, i: usize) {
+        let state = &mut self.states[i];
+        let incremented: Vec<Option<i64>> = state
+            .maybe
+            .iter()
+            .map(|v| Some(v.unwrap_or(0) + 1))
+            .collect();
+        for v in incremented {
+            if let Some(n) = v {
+                state.history.push(n);
+            }
+            state.maybe.push(v);
+        }
     }
 
     /// Checks a value read for key `i` between phases `before` and `after`.
@@ -341,18 +374,91 @@ impl Client {
             }
             Outcome::Retry => {
                 // It may have run: the key holds any of its possible values, plus one.
-                let state = &mut self.states[i];
-                let incremented: Vec<Option<i64>> = state
-                    .maybe
-                    .iter()
-                    .map(|v| Some(v.unwrap_or(0) + 1))
-                    .collect();
-                for v in incremented {
-                    if let Some(n) = v {
-                        state.history.push(n);
-                    }
-                    state.maybe.push(v);
+                self.maybe_incremented(i);
+                true
+            }
+            Outcome::End => false,
+        }
+    }
+
+    /// Sends `MULTI`, `INCR key`, `GET key`, `EXEC` for key `i`; the outcome is EXEC's (a
+    /// refused queued command discards the transaction: retryable, it did not run).
+    fn exec_incr_get(&self, conn: &mut redis::Connection, i: usize, what: &str) -> Outcome<Value> {
+        let key = &self.keys[i];
+        match self.call(conn, &redis::cmd("MULTI"), what) {
+            Outcome::Value(Value::Okay) => {}
+            Outcome::Value(other) => {
+                self.shared
+                    .fail(format!("{}: {what}: MULTI answered {other:?}", self.name));
+                return Outcome::End;
+            }
+            other => return other,
+        }
+        for command in ["INCR", "GET"] {
+            match self.call(conn, redis::cmd(command).arg(key), what) {
+                Outcome::Value(Value::SimpleString(queued)) if queued == "QUEUED" => {}
+                Outcome::Value(other) => {
+                    self.shared.fail(format!(
+                        "{}: {what}: {command} answered {other:?}",
+                        self.name
+                    ));
+                    return Outcome::End;
                 }
+                Outcome::Retry => {
+                    let _ = redis::cmd("DISCARD").query::<Value>(conn);
+                    return Outcome::Retry;
+                }
+                Outcome::End => return Outcome::End,
+            }
+        }
+        self.call(conn, &redis::cmd("EXEC"), what)
+    }
+
+    /// `MULTI`, `INCR key`, `GET key`, `EXEC`: both results must agree with each other and
+    /// with what the key held.
+    fn transaction(&mut self, conn: &mut redis::Connection) -> bool {
+        let i = self.rng.below(KEYS);
+        let before = self.phase();
+        let what = format!("MULTI INCR/GET {} EXEC", self.keys[i]);
+        let outcome = self.exec_incr_get(conn, i, &what);
+        let after = self.phase();
+        match outcome {
+            Outcome::Value(Value::Array(results)) if results.len() == 2 => {
+                let (Value::Int(n), Some(Some(read))) = (&results[0], parse(&results[1])) else {
+                    self.shared
+                        .fail(format!("{}: {what}: wrong results {results:?}", self.name));
+                    return false;
+                };
+                if read != *n {
+                    self.shared.fail(format!(
+                        "{}: {what}: GET {read} after INCR {n} in one transaction",
+                        self.name
+                    ));
+                    return false;
+                }
+                let state = &self.states[i];
+                let previous = if *n == 1 && !state.maybe.contains(&Some(0)) {
+                    None
+                } else {
+                    Some(n - 1)
+                };
+                if !self.check_read(i, previous, before, after, &what) {
+                    return false;
+                }
+                self.shared.count("transaction correct");
+                let state = &mut self.states[i];
+                state.history.push(*n);
+                state.maybe = vec![Some(*n)];
+                self.next_value = self.next_value.max(*n);
+                true
+            }
+            Outcome::Value(other) => {
+                self.shared
+                    .fail(format!("{}: {what}: wrong reply {other:?}", self.name));
+                false
+            }
+            Outcome::Retry => {
+                self.maybe_incremented(i);
                 true
             }
             Outcome::End => false,
