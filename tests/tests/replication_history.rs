@@ -6,8 +6,10 @@
 //! that is asserted; with plain `local` writes the losses are counted and printed next to
 //! the replication lag measured before each kill (they may be lost by design).
 //!
-//! A killed node is not restarted here: a restarted node is a new member that takes slots
-//! over empty, which only slot hand-off (issue 14) fills. Nothing asserts a duration.
+//! A second plan (issue 13's check) runs three nodes and restarts each killed node on its
+//! port, empty, before the next kill: kill -9, restart, kill another, restart... The restarted
+//! node learns its slots from the survivors before it serves them (slot hand-off), so the
+//! same verdict holds. Nothing asserts a duration.
 
 use shoal_harness::resp::info_field;
 use shoal_tests::{TestCluster, eventually};
@@ -176,10 +178,23 @@ fn replication_lag(port: u16) -> Option<u64> {
 
 /// Runs writers while nodes are killed one after another; returns the verdict and, per
 /// kill, the largest replication lag (messages not yet acknowledged) seen just before it.
-fn run(durability: Durability, extra: &[&str]) -> (Verdict, Vec<u64>) {
+/// Which failures a run goes through.
+#[derive(Clone, Copy, Debug)]
+enum Plan {
+    /// [`NODES`] nodes; [`KILLS`] of them killed one after another.
+    Kills,
+    /// Three nodes; [`KILLS`] times a node is killed and restarted empty on its port.
+    KillsAndRestarts,
+}
+
+fn run(durability: Durability, plan: Plan, extra: &[&str]) -> (Verdict, Vec<u64>) {
     let mut args = vec!["--cluster-node-timeout", "1000"];
     args.extend_from_slice(extra);
-    let mut cluster = TestCluster::start(NODES, &args);
+    let nodes = match plan {
+        Plan::Kills => NODES,
+        Plan::KillsAndRestarts => 3,
+    };
+    let mut cluster = TestCluster::start(nodes, &args);
     let ports = Arc::new(Mutex::new(
         cluster.live().map(|n| n.port).collect::<Vec<_>>(),
     ));
@@ -207,12 +222,34 @@ fn run(durability: Durability, extra: &[&str]) -> (Verdict, Vec<u64>) {
                 .max()
                 .unwrap_or(0),
         );
-        // Kill the node of index `kill + 1` (never the first, the seed of later lookups).
-        let victim = cluster.take(kill + 1);
-        ports.lock().expect("ports").retain(|&p| p != victim.port);
+        // Kill a node other than the first (the seed of later lookups and joins).
+        let index = match plan {
+            Plan::Kills => kill + 1,
+            // The restarted node takes the next index; alternate between the other two.
+            Plan::KillsAndRestarts => cluster
+                .nodes
+                .iter()
+                .enumerate()
+                .skip(1)
+                .filter(|(_, n)| n.is_some())
+                .map(|(i, _)| i)
+                .nth(kill % 2)
+                .expect("a node to kill"),
+        };
+        let victim = cluster.take(index);
+        let victim_port = victim.port;
+        ports.lock().expect("ports").retain(|&p| p != victim_port);
         drop(victim);
-        let remaining = NODES - kill - 1;
+        let remaining = nodes - 1 - usize::from(matches!(plan, Plan::Kills)) * kill;
         cluster.wait_until_agreed(remaining, LIMIT);
+        if let Plan::KillsAndRestarts = plan {
+            // It comes back on its port, empty, and serves once it holds its slots again.
+            wait_for_ops(300);
+            let port = victim_port.to_string();
+            cluster.add(&["--port", &port]);
+            cluster.wait_until_agreed(nodes, LIMIT);
+            ports.lock().expect("ports").push(victim_port);
+        }
         wait_for_ops(300);
         // R = 2 restored before the next kill.
         let survivors: Vec<u16> = ports.lock().expect("ports").clone();
@@ -250,8 +287,8 @@ fn run(durability: Durability, extra: &[&str]) -> (Verdict, Vec<u64>) {
     (verdict, lags)
 }
 
-fn assert_nothing_acknowledged_lost(durability: Durability, extra: &[&str]) {
-    let (verdict, _) = run(durability, extra);
+fn assert_nothing_acknowledged_lost(durability: Durability, plan: Plan, extra: &[&str]) {
+    let (verdict, _) = run(durability, plan, extra);
     assert!(verdict.acknowledged > 500, "{durability:?}: {verdict:?}");
     assert!(
         verdict.lost.is_empty() && verdict.resurrected.is_empty(),
@@ -266,13 +303,19 @@ fn assert_nothing_acknowledged_lost(durability: Durability, extra: &[&str]) {
 
 #[test]
 fn writes_acknowledged_by_wait_survive_a_kill_loop() {
-    assert_nothing_acknowledged_lost(Durability::Wait, &[]);
+    assert_nothing_acknowledged_lost(Durability::Wait, Plan::Kills, &[]);
+}
+
+#[test]
+fn writes_acknowledged_by_wait_survive_a_kill_and_restart_loop() {
+    assert_nothing_acknowledged_lost(Durability::Wait, Plan::KillsAndRestarts, &[]);
 }
 
 #[test]
 fn writes_under_write_concern_all_survive_a_kill_loop() {
     assert_nothing_acknowledged_lost(
         Durability::WriteConcernAll,
+        Plan::Kills,
         &[
             "--cluster-write-concern",
             "all",
@@ -284,7 +327,7 @@ fn writes_under_write_concern_all_survive_a_kill_loop() {
 
 #[test]
 fn writes_with_local_concern_lose_at_most_the_lag() {
-    let (verdict, lags) = run(Durability::Local, &[]);
+    let (verdict, lags) = run(Durability::Local, Plan::Kills, &[]);
     // Reported, not asserted: `local` answers before the replica has the write.
     println!(
         "write concern local: {} acknowledged operations on {} keys, {} lost and {} resurrected \
