@@ -68,6 +68,12 @@ pub struct Shard {
 /// can stay in flight or a snapshot can take to arrive behind it.
 pub const TOMBSTONE_HORIZON_MS: u64 = 5 * 60 * 1000;
 
+/// Tombstones a shard keeps at most (about a million per database): past it, the older
+/// half is forgotten before the horizon, so that a flood of deletes or expiries cannot grow
+/// memory without bound. A key deleted that long ago could then be brought back by an
+/// older copy (a partition healing after millions of deletes), never by the stream.
+pub const TOMBSTONES_PER_SHARD: usize = 16 * 1024;
+
 /// A write replicated from a key's primary: its whole new state.
 #[derive(Debug)]
 pub struct Replicated {
@@ -414,6 +420,7 @@ impl Shard {
             _ => {
                 self.remove(hash, key, now);
                 self.tombstones.insert(key.into(), (write.version, now));
+                self.bound_tombstones();
             }
         }
         true
@@ -426,7 +433,30 @@ impl Shard {
         let buried = self.tombstones.get(key).is_some_and(|(v, _)| *v >= version);
         if !buried {
             self.tombstones.insert(key.into(), (version, now));
+            self.bound_tombstones();
         }
+    }
+
+    /// Past [`TOMBSTONES_PER_SHARD`], forgets the older half of the tombstones (by arrival),
+    /// once per that many removals: amortised constant time.
+    fn bound_tombstones(&mut self) {
+        if self.tombstones.len() <= TOMBSTONES_PER_SHARD {
+            return;
+        }
+        let mut arrivals: Vec<u64> = self.tombstones.values().map(|(_, at)| *at).collect();
+        let middle = arrivals.len() / 2;
+        let (_, cutoff, _) = arrivals.select_nth_unstable(middle);
+        let cutoff = *cutoff;
+        self.tombstones.retain(|_, (_, at)| *at >= cutoff);
+        // Arrivals share milliseconds: when too many arrived with the cutoff, they go too.
+        if self.tombstones.len() > TOMBSTONES_PER_SHARD {
+            self.tombstones.retain(|_, (_, at)| *at > cutoff);
+        }
+    }
+
+    /// How many tombstones the shard holds.
+    pub fn tombstone_count(&self) -> usize {
+        self.tombstones.len()
     }
 
     /// Calls `f` on every tombstone: the key and the version of its removal.
@@ -632,6 +662,27 @@ mod tests {
 
     fn hasher() -> impl Fn(&[u8]) -> u64 + Copy {
         |k: &[u8]| foldhash::fast::FixedState::with_seed(7).hash_one(k)
+    }
+
+    #[test]
+    fn tombstones_stay_bounded_and_the_newest_are_kept() {
+        let mut shard = Shard::default();
+        let total = TOMBSTONES_PER_SHARD * 3;
+        for i in 0..total {
+            let key = format!("k{i}");
+            shard.bury(key.as_bytes(), Version::at_ms(1 + i as u64), 1 + i as u64);
+            assert!(shard.tombstone_count() <= TOMBSTONES_PER_SHARD);
+        }
+        assert!(shard.tombstone_count() >= TOMBSTONES_PER_SHARD / 2);
+        let mut newest = false;
+        shard.for_each_tombstone(|key, _| newest |= key == format!("k{}", total - 1).as_bytes());
+        assert!(newest, "the last delete keeps its tombstone");
+        // A burst within one millisecond stays bounded too.
+        for i in 0..total {
+            let key = format!("burst{i}");
+            shard.bury(key.as_bytes(), Version::at_ms(1_000_000), 1_000_000);
+        }
+        assert!(shard.tombstone_count() <= TOMBSTONES_PER_SHARD);
     }
 
     #[test]
