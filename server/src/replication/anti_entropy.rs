@@ -174,7 +174,9 @@ pub async fn sums(node: &Node, round_at: &[u64]) -> Vec<u64> {
     if round_at.iter().all(|&at| at == 0) {
         return sums;
     }
-    let now = crate::clock::now_ms();
+    // Which keys count is decided by each round's `at` alone (not by this walk's clock),
+    // so both sides agree however long their walks take: nothing is filtered as expired.
+    let now = 0;
     let mut pace = Pace {
         started: Instant::now(),
         keys: 0,
@@ -199,7 +201,8 @@ pub async fn sums(node: &Node, round_at: &[u64]) -> Vec<u64> {
                             }
                             let expire_at = entry.expire_at().unwrap_or(0);
                             let settled = Version::at_ms(at.saturating_sub(SETTLED_MS)).raw();
-                            let lives = expire_at == 0 || expire_at > at + LIVES_PAST_MS;
+                            let lives =
+                                expire_at == 0 || expire_at > at.saturating_add(LIVES_PAST_MS);
                             if entry.version() < settled && lives {
                                 let hash = entry_hash(db, entry.key(), entry.version(), expire_at);
                                 found.push((slot, hash));

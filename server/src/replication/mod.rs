@@ -204,6 +204,9 @@ pub fn apply(node: &Node, from: NodeId, db: DbIndex, key: &[u8], state: State<'_
             }
         },
     };
+    if state.repair && state.value.is_some() && refuse_resurrection(node, from, db, key, &state) {
+        return;
+    }
     let write = Replicated {
         version: Version::from_raw(state.version),
         value,
@@ -215,9 +218,10 @@ pub fn apply(node: &Node, from: NodeId, db: DbIndex, key: &[u8], state: State<'_
         return;
     }
     stats.applied.fetch_add(1, Ordering::Relaxed);
-    node.replication
-        .anti_entropy
-        .touch(key_slot(key), state.version);
+    // Touched now, whatever the state's version (a repair or snapshot carries old ones): a
+    // comparison running meanwhile must skip the slot.
+    let touched = Version::at_ms(now).raw().max(state.version);
+    node.replication.anti_entropy.touch(key_slot(key), touched);
     if state.repair {
         node.replication
             .anti_entropy
@@ -226,6 +230,45 @@ pub fn apply(node: &Node, from: NodeId, db: DbIndex, key: &[u8], state: State<'_
             .fetch_add(1, Ordering::Relaxed);
     }
     pass_on(node, from, db, key, state);
+}
+
+/// A primary refuses a repair state for a key it has no trace of when the state is no newer
+/// than the tombstones it has forgotten: the key may have been deleted here since (the
+/// follower missed the delete), and bringing it back would serve a deleted key. It answers
+/// with a removal at that version instead, so the follower's copy goes too. Returns whether
+/// it refused.
+fn refuse_resurrection(
+    node: &Node,
+    from: NodeId,
+    db: DbIndex,
+    key: &[u8],
+    state: &State<'_>,
+) -> bool {
+    let Some(cluster) = node.cluster.get() else {
+        return false;
+    };
+    if !cluster.topology.load().is_primary(key_slot(key)) {
+        return false;
+    }
+    let Some(forgotten) = node.store.forgotten_if_absent(db, key) else {
+        return false;
+    };
+    if state.version > forgotten.raw() {
+        return false;
+    }
+    node.replication.stats.stale.fetch_add(1, Ordering::Relaxed);
+    if let Some(peer) = peer_by_id(node, from) {
+        let removal = Message::Replicate {
+            db: db as u32,
+            key: Bytes::copy_from_slice(key),
+            version: forgotten.raw(),
+            expire_at: 0,
+            value: None,
+            repair: true,
+        };
+        node.forward.streams.send(node, peer, removal);
+    }
+    true
 }
 
 /// Sends a state this node applied from `from` to the other followers of the key's slot,

@@ -327,6 +327,11 @@ async fn send_throttled(node: &Node, peer: Peer, batch: &mut Vec<Message>) -> u6
             if queued == 0 || queued + message.size() <= high {
                 break;
             }
+            // A peer that died with a full queue never drains it: the rest of the batch is
+            // dropped (with the drain).
+            if super::peer_by_id(node, peer.id).is_none() {
+                return sent;
+            }
             tokio::time::sleep(THROTTLE).await;
         }
         let _ = node.forward.streams.send(node, peer, message);

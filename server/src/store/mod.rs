@@ -279,6 +279,17 @@ impl Store {
         self.lock_shard(db, index).for_each_tombstone(f);
     }
 
+    /// For a key this node holds neither an entry nor a tombstone of in `db`: the newest
+    /// version of a tombstone its shard forgot (see `Shard::forgotten_if_absent`).
+    pub fn forgotten_if_absent(&self, db: DbIndex, key: &[u8]) -> Option<shoal_cluster::Version> {
+        if db >= self.dbs.len() {
+            return None;
+        }
+        let hash = self.hash(key);
+        self.lock_shard(db, Self::shard_of(hash))
+            .forgotten_if_absent(hash, key)
+    }
+
     /// Removes `key` from this node's copy only: no effects, no tombstone, nothing
     /// replicated (`DEBUG DROP-LOCAL`, which makes a copy drift for anti-entropy to find).
     /// Returns whether a live key went.

@@ -62,6 +62,9 @@ pub struct Shard {
     /// arrived: an older write that arrives later must not bring the key back. Kept for
     /// [`TOMBSTONE_HORIZON_MS`], then forgotten (see [`Shard::apply`]).
     tombstones: std::collections::HashMap<Box<[u8]>, (Version, u64)>,
+    /// The newest version among the tombstones forgotten so far: a key this shard holds no
+    /// trace of may have been deleted at any version up to it.
+    forgotten: Version,
 }
 
 /// How long a replicated removal is remembered (ms): far longer than a replication message
@@ -447,10 +450,10 @@ impl Shard {
         let middle = arrivals.len() / 2;
         let (_, cutoff, _) = arrivals.select_nth_unstable(middle);
         let cutoff = *cutoff;
-        self.tombstones.retain(|_, (_, at)| *at >= cutoff);
+        self.forget_where(|at| at < cutoff);
         // Arrivals share milliseconds: when too many arrived with the cutoff, they go too.
         if self.tombstones.len() > TOMBSTONES_PER_SHARD {
-            self.tombstones.retain(|_, (_, at)| *at > cutoff);
+            self.forget_where(|at| at <= cutoff);
         }
     }
 
@@ -469,10 +472,31 @@ impl Shard {
     /// Forgets tombstones older than the horizon. Returns how many are left.
     pub fn forget_tombstones(&mut self, now: u64) -> usize {
         if !self.tombstones.is_empty() {
-            self.tombstones
-                .retain(|_, (_, at)| at.saturating_add(TOMBSTONE_HORIZON_MS) > now);
+            self.forget_where(|at| at.saturating_add(TOMBSTONE_HORIZON_MS) <= now);
         }
         self.tombstones.len()
+    }
+
+    /// Forgets the tombstones whose arrival time `old` says yes to, raising
+    /// [`Shard::forgotten`].
+    fn forget_where(&mut self, old: impl Fn(u64) -> bool) {
+        let mut newest = self.forgotten;
+        self.tombstones.retain(|_, (version, at)| {
+            let forget = old(*at);
+            if forget {
+                newest = newest.max(*version);
+            }
+            !forget
+        });
+        self.forgotten = newest;
+    }
+
+    /// For a key this shard holds neither an entry nor a tombstone of: the newest version
+    /// of a tombstone it forgot (the key may have been deleted at any version up to it).
+    /// `None` when it holds the key or its tombstone.
+    pub fn forgotten_if_absent(&self, hash: u64, key: &[u8]) -> Option<Version> {
+        let held = self.table.find(hash, |e| e.key() == key).is_some();
+        (!held && !self.tombstones.contains_key(key)).then_some(self.forgotten)
     }
 
     /// Calls `f` on every live entry (a snapshot walks a shard this way, under its lock).
@@ -662,6 +686,37 @@ mod tests {
 
     fn hasher() -> impl Fn(&[u8]) -> u64 + Copy {
         |k: &[u8]| foldhash::fast::FixedState::with_seed(7).hash_one(k)
+    }
+
+    #[test]
+    fn a_shard_remembers_the_newest_version_of_the_tombstones_it_forgot() {
+        let h = hasher();
+        let mut shard = Shard::default();
+        assert_eq!(
+            shard.forgotten_if_absent(h(b"k"), b"k"),
+            Some(Version::ZERO)
+        );
+        shard.bury(b"k", Version::at_ms(5), 10);
+        shard.bury(b"old", Version::at_ms(3), 10);
+        // Held as a tombstone: no doubt about it.
+        assert_eq!(shard.forgotten_if_absent(h(b"k"), b"k"), None);
+        shard.forget_tombstones(10 + TOMBSTONE_HORIZON_MS);
+        assert_eq!(shard.tombstone_count(), 0);
+        assert_eq!(
+            shard.forgotten_if_absent(h(b"k"), b"k"),
+            Some(Version::at_ms(5))
+        );
+        // A key it holds is not in doubt either.
+        shard.insert(
+            h(b"live"),
+            b"live",
+            Value::string(b"1"),
+            None,
+            0,
+            Tracking::Lru,
+            h,
+        );
+        assert_eq!(shard.forgotten_if_absent(h(b"live"), b"live"), None);
     }
 
     #[test]
