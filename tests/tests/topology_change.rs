@@ -280,6 +280,25 @@ impl Client {
         true
     }
 
+    /// An increment of key `i` answered `n`: it read n - 1 (nil counts as 0), which must be
+    /// a value the key may hold, and wrote n.
+    fn incremented(&mut self, i: usize, n: i64, before: u64, after: u64, what: &str) -> bool {
+        let state = &self.states[i];
+        let read = if n == 1 && !state.maybe.contains(&Some(0)) {
+            None
+        } else {
+            Some(n - 1)
+        };
+        if !self.check_read(i, read, before, after, what) {
+            return false;
+        }
+        let state = &mut self.states[i];
+        state.history.push(n);
+        state.maybe = vec![Some(n)];
+        self.next_value = self.next_value.max(n);
+        true
+    }
+
     /// An increment of key `i` answered with a retryable error may have run: the key holds
     /// any of its possible values, or that plus one.
     fn maybe_incremented(&mut self, i: usize) {
@@ -350,23 +369,7 @@ impl Client {
         let outcome = self.call(conn, redis::cmd("INCR").arg(&self.keys[i]), &what);
         let after = self.phase();
         match outcome {
-            Outcome::Value(Value::Int(n)) => {
-                // INCR read the value n - 1 (nil counts as 0) and wrote n.
-                let state = &self.states[i];
-                let read = if n == 1 && !state.maybe.contains(&Some(0)) {
-                    None
-                } else {
-                    Some(n - 1)
-                };
-                if !self.check_read(i, read, before, after, &what) {
-                    return false;
-                }
-                let state = &mut self.states[i];
-                state.history.push(n);
-                state.maybe = vec![Some(n)];
-                self.next_value = self.next_value.max(n);
-                true
-            }
+            Outcome::Value(Value::Int(n)) => self.incremented(i, n, before, after, &what),
             Outcome::Value(other) => {
                 self.shared
                     .fail(format!("{}: {what}: wrong reply {other:?}", self.name));
@@ -436,21 +439,8 @@ impl Client {
                     ));
                     return false;
                 }
-                let state = &self.states[i];
-                let previous = if *n == 1 && !state.maybe.contains(&Some(0)) {
-                    None
-                } else {
-                    Some(n - 1)
-                };
-                if !self.check_read(i, previous, before, after, &what) {
-                    return false;
-                }
                 self.shared.count("transaction correct");
-                let state = &mut self.states[i];
-                state.history.push(*n);
-                state.maybe = vec![Some(*n)];
-                self.next_value = self.next_value.max(*n);
-                true
+                self.incremented(i, *n, before, after, &what)
             }
             Outcome::Value(other) => {
                 self.shared
