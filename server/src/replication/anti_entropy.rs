@@ -143,29 +143,6 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Holds a walk to `cluster-anti-entropy-rate` keys per second (0: no limit), yielding
-/// after every part at least.
-struct Pace {
-    started: Instant,
-    keys: u64,
-}
-
-impl Pace {
-    async fn spend(&mut self, node: &Node, keys: u64) {
-        self.keys += keys;
-        let per_sec = node.config().cluster.anti_entropy_rate;
-        if per_sec == 0 {
-            tokio::task::yield_now().await;
-            return;
-        }
-        let due = Duration::from_secs_f64(self.keys as f64 / per_sec as f64);
-        match due.checked_sub(self.started.elapsed()) {
-            Some(ahead) if !ahead.is_zero() => tokio::time::sleep(ahead).await,
-            _ => tokio::task::yield_now().await,
-        }
-    }
-}
-
 /// The sum of each slot as this node holds it (indexed by slot), for the round that began
 /// at `round_at[slot]` (0: the slot is not summed); see the module doc for what counts.
 /// One walk serves this node's own round and every digest it compares.
@@ -177,10 +154,8 @@ pub async fn sums(node: &Node, round_at: &[u64]) -> Vec<u64> {
     // Which keys count is decided by each round's `at` alone (not by this walk's clock),
     // so both sides agree however long their walks take: nothing is filtered as expired.
     let now = 0;
-    let mut pace = Pace {
-        started: Instant::now(),
-        keys: 0,
-    };
+    // Held to `cluster-anti-entropy-rate` keys per second.
+    let mut pace = super::Pace::new();
     for db in 0..node.store.databases() {
         for shard in 0..crate::store::SHARDS {
             // A shard's hashes are kept apart until its walk ends: a table resized between
@@ -215,7 +190,8 @@ pub async fn sums(node: &Node, round_at: &[u64]) -> Vec<u64> {
                     }
                     _ => after,
                 };
-                pace.spend(node, visited).await;
+                let rate = node.config().cluster.anti_entropy_rate;
+                pace.spend(visited, rate).await;
             }
             for (slot, hash) in found {
                 sums[usize::from(slot)] ^= hash;

@@ -522,6 +522,37 @@ pub fn missing_from(node: &Node, topology: &Topology) -> Vec<NodeId> {
     missing
 }
 
+/// Holds background work (a snapshot, a digest walk) to a rate: after each part it sleeps as
+/// long as the amount done so far is ahead of the rate, and yields at least.
+pub(crate) struct Pace {
+    started: Instant,
+    done: u64,
+}
+
+impl Pace {
+    pub(crate) fn new() -> Pace {
+        Pace {
+            started: Instant::now(),
+            done: 0,
+        }
+    }
+
+    /// Counts `amount` more done, then waits until that is within `per_sec` per second
+    /// since the start (0: no limit).
+    pub(crate) async fn spend(&mut self, amount: u64, per_sec: u64) {
+        self.done += amount;
+        if per_sec == 0 {
+            tokio::task::yield_now().await;
+            return;
+        }
+        let due = Duration::from_secs_f64(self.done as f64 / per_sec as f64);
+        match due.checked_sub(self.started.elapsed()) {
+            Some(ahead) if !ahead.is_zero() => tokio::time::sleep(ahead).await,
+            _ => tokio::task::yield_now().await,
+        }
+    }
+}
+
 /// The live member with id `id`, as a peer.
 fn peer_by_id(node: &Node, id: NodeId) -> Option<Peer> {
     let cluster = node.cluster.get()?;

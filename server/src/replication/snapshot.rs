@@ -285,37 +285,6 @@ fn replicated_to(topology: &Topology, peer: NodeId) -> SlotSet {
     })
 }
 
-/// Holds a snapshot to `repl-snapshot-rate`: after each part it sleeps as long as the
-/// bytes sent so far are ahead of the rate (and yields at least), so that filling a replica
-/// leaves the node's cores to its clients.
-struct Pace {
-    started: std::time::Instant,
-    bytes: u64,
-}
-
-impl Pace {
-    fn new() -> Pace {
-        Pace {
-            started: std::time::Instant::now(),
-            bytes: 0,
-        }
-    }
-
-    async fn spend(&mut self, node: &Node, bytes: u64) {
-        self.bytes += bytes;
-        let per_sec = node.forward.settings.snapshot_rate();
-        if per_sec == 0 {
-            tokio::task::yield_now().await;
-            return;
-        }
-        let due = Duration::from_secs_f64(self.bytes as f64 / per_sec as f64);
-        match due.checked_sub(self.started.elapsed()) {
-            Some(ahead) if !ahead.is_zero() => tokio::time::sleep(ahead).await,
-            _ => tokio::task::yield_now().await,
-        }
-    }
-}
-
 /// Queues `batch` on the stream to `peer`, waiting while its queue is above the high mark;
 /// returns how many messages it queued.
 async fn send_throttled(node: &Node, peer: Peer, batch: &mut Vec<Message>) -> u64 {
@@ -342,10 +311,16 @@ async fn send_throttled(node: &Node, peer: Peer, batch: &mut Vec<Message>) -> u6
 
 /// Queues `batch` on the stream to `peer` ([`send_throttled`]), then holds to the pace;
 /// returns how many messages it queued.
-async fn send_paced(node: &Node, peer: Peer, batch: &mut Vec<Message>, pace: &mut Pace) -> u64 {
+async fn send_paced(
+    node: &Node,
+    peer: Peer,
+    batch: &mut Vec<Message>,
+    pace: &mut super::Pace,
+) -> u64 {
     let bytes: u64 = batch.iter().map(Message::size).sum();
     let sent = send_throttled(node, peer, batch).await;
-    pace.spend(node, bytes).await;
+    pace.spend(bytes, node.forward.settings.snapshot_rate())
+        .await;
     sent
 }
 
@@ -369,7 +344,9 @@ async fn send(node: &Node, peer: Peer, slots: &SlotSet, kind: Kind) -> Option<Ma
     if !slots.is_empty() {
         let now = crate::clock::now_ms();
         let mut batch: Vec<Message> = Vec::new();
-        let mut pace = Pace::new();
+        // Held to `repl-snapshot-rate` bytes per second, so that filling a replica leaves
+        // the node's cores to its clients.
+        let mut pace = super::Pace::new();
         for db in 0..node.store.databases() {
             for shard in 0..crate::store::SHARDS {
                 // A part of the shard at a time, so that clients of the shard wait for one
