@@ -30,7 +30,7 @@
 //! A node that rejoins after being declared down (a partition healed) also sends each
 //! primary its copy of the primary's slots ([`push_to_primaries`]): writes it took while
 //! apart reach the others, and deletes stay deleted as long as the other side still keeps
-//! their tombstones (`TOMBSTONE_HORIZON_MS`).
+//! their tombstones (`store::tombstones`).
 
 use super::Node;
 use crate::peer::Peer;

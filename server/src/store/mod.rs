@@ -9,6 +9,7 @@
 //! - `value`: what a key holds; `hash`, `list`, `set`, `zset`, `stream`: the collections;
 //!   `hll`: Redis's HyperLogLog string format.
 //! - `shard`: one hash table, lazy expiry, the bucket cursor the active cycle uses.
+//! - `tombstones`: what a shard remembers of deleted keys (on a node with peers).
 //! - `locked`: the view a command gets over the shards it locked.
 //! - `expire`: the active expiry cycle.
 //! - `access`: per-key access tracking (the LRU clock or LFU counter of each entry).
@@ -29,6 +30,7 @@ pub mod locked;
 pub mod set;
 pub mod shard;
 pub mod stream;
+pub mod tombstones;
 pub mod value;
 pub mod zset;
 
@@ -276,7 +278,7 @@ impl Store {
         if db >= self.dbs.len() || index >= SHARDS {
             return;
         }
-        self.lock_shard(db, index).for_each_tombstone(f);
+        self.lock_shard(db, index).tombstones().for_each(f);
     }
 
     /// For a key this node holds neither an entry nor a tombstone of in `db`: the newest

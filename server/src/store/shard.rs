@@ -9,6 +9,7 @@ use super::DbIndex;
 use super::access::Tracking;
 use super::effects::{ChangeKind, Recorder};
 use super::entry::Entry;
+use super::tombstones::Tombstones;
 use super::value::{Value, ValueRef};
 use hashbrown::HashTable;
 use shoal_cluster::{Hlc, Version};
@@ -58,24 +59,9 @@ pub struct Shard {
     pub(super) pass_ttl_count: u64,
     pub avg_ttl_ms: u64,
     pub stats: ShardStats,
-    /// Keys deleted by a replicated removal, with the removal's version and when it
-    /// arrived: an older write that arrives later must not bring the key back. Kept for
-    /// [`TOMBSTONE_HORIZON_MS`], then forgotten (see [`Shard::apply`]).
-    tombstones: std::collections::HashMap<Box<[u8]>, (Version, u64)>,
-    /// The newest version among the tombstones forgotten so far: a key this shard holds no
-    /// trace of may have been deleted at any version up to it.
-    forgotten: Version,
+    /// Keys deleted here, so that an older state arriving later does not bring them back.
+    tombstones: Tombstones,
 }
-
-/// How long a replicated removal is remembered (ms): far longer than a replication message
-/// can stay in flight or a snapshot can take to arrive behind it.
-pub const TOMBSTONE_HORIZON_MS: u64 = 5 * 60 * 1000;
-
-/// Tombstones a shard keeps at most (about a million per database): past it, the older
-/// half is forgotten before the horizon, so that a flood of deletes or expiries cannot grow
-/// memory without bound. A key deleted that long ago could then be brought back by an
-/// older copy (a partition healing after millions of deletes), never by the stream.
-pub const TOMBSTONES_PER_SHARD: usize = 16 * 1024;
 
 /// A write replicated from a key's primary: its whole new state.
 #[derive(Debug)]
@@ -401,7 +387,7 @@ impl Shard {
             .table
             .find(hash, |e| e.key() == key)
             .map(|e| Version::from_raw(e.version()));
-        let buried = self.tombstones.get(key).map(|(version, _)| *version);
+        let buried = self.tombstones.get(key);
         if held.max(buried).is_some_and(|v| v >= write.version) {
             return false;
         }
@@ -422,8 +408,7 @@ impl Shard {
             }
             _ => {
                 self.remove(hash, key, now);
-                self.tombstones.insert(key.into(), (write.version, now));
-                self.bound_tombstones();
+                self.tombstones.bury(key, write.version, now);
             }
         }
         true
@@ -433,62 +418,17 @@ impl Shard {
     /// with peers), so that an older state of it arriving later (a straggler write, a
     /// snapshot) does not bring it back, and snapshots carry the delete.
     pub fn bury(&mut self, key: &[u8], version: Version, now: u64) {
-        let buried = self.tombstones.get(key).is_some_and(|(v, _)| *v >= version);
-        if !buried {
-            self.tombstones.insert(key.into(), (version, now));
-            self.bound_tombstones();
-        }
+        self.tombstones.bury(key, version, now);
     }
 
-    /// Past [`TOMBSTONES_PER_SHARD`], forgets the older half of the tombstones (by arrival),
-    /// once per that many removals: amortised constant time.
-    fn bound_tombstones(&mut self) {
-        if self.tombstones.len() <= TOMBSTONES_PER_SHARD {
-            return;
-        }
-        let mut arrivals: Vec<u64> = self.tombstones.values().map(|(_, at)| *at).collect();
-        let middle = arrivals.len() / 2;
-        let (_, cutoff, _) = arrivals.select_nth_unstable(middle);
-        let cutoff = *cutoff;
-        self.forget_where(|at| at < cutoff);
-        // Arrivals share milliseconds: when too many arrived with the cutoff, they go too.
-        if self.tombstones.len() > TOMBSTONES_PER_SHARD {
-            self.forget_where(|at| at <= cutoff);
-        }
-    }
-
-    /// How many tombstones the shard holds.
-    pub fn tombstone_count(&self) -> usize {
-        self.tombstones.len()
-    }
-
-    /// Calls `f` on every tombstone: the key and the version of its removal.
-    pub fn for_each_tombstone(&self, mut f: impl FnMut(&[u8], Version)) {
-        for (key, (version, _)) in &self.tombstones {
-            f(key, *version);
-        }
+    /// The keys deleted here that are still remembered.
+    pub fn tombstones(&self) -> &Tombstones {
+        &self.tombstones
     }
 
     /// Forgets tombstones older than the horizon. Returns how many are left.
     pub fn forget_tombstones(&mut self, now: u64) -> usize {
-        if !self.tombstones.is_empty() {
-            self.forget_where(|at| at.saturating_add(TOMBSTONE_HORIZON_MS) <= now);
-        }
-        self.tombstones.len()
-    }
-
-    /// Forgets the tombstones whose arrival time `old` says yes to, raising
-    /// [`Shard::forgotten`].
-    fn forget_where(&mut self, old: impl Fn(u64) -> bool) {
-        let mut newest = self.forgotten;
-        self.tombstones.retain(|_, (version, at)| {
-            let forget = old(*at);
-            if forget {
-                newest = newest.max(*version);
-            }
-            !forget
-        });
-        self.forgotten = newest;
+        self.tombstones.forget_expired(now)
     }
 
     /// For a key this shard holds neither an entry nor a tombstone of: the newest version
@@ -496,7 +436,7 @@ impl Shard {
     /// `None` when it holds the key or its tombstone.
     pub fn forgotten_if_absent(&self, hash: u64, key: &[u8]) -> Option<Version> {
         let held = self.table.find(hash, |e| e.key() == key).is_some();
-        (!held && !self.tombstones.contains_key(key)).then_some(self.forgotten)
+        (!held && self.tombstones.get(key).is_none()).then_some(self.tombstones.forgotten())
     }
 
     /// Calls `f` on every live entry (a snapshot walks a shard this way, under its lock).
@@ -700,8 +640,8 @@ mod tests {
         shard.bury(b"old", Version::at_ms(3), 10);
         // Held as a tombstone: no doubt about it.
         assert_eq!(shard.forgotten_if_absent(h(b"k"), b"k"), None);
-        shard.forget_tombstones(10 + TOMBSTONE_HORIZON_MS);
-        assert_eq!(shard.tombstone_count(), 0);
+        shard.forget_tombstones(10 + crate::store::tombstones::TOMBSTONE_HORIZON_MS);
+        assert!(shard.tombstones().is_empty());
         assert_eq!(
             shard.forgotten_if_absent(h(b"k"), b"k"),
             Some(Version::at_ms(5))
@@ -717,27 +657,6 @@ mod tests {
             h,
         );
         assert_eq!(shard.forgotten_if_absent(h(b"live"), b"live"), None);
-    }
-
-    #[test]
-    fn tombstones_stay_bounded_and_the_newest_are_kept() {
-        let mut shard = Shard::default();
-        let total = TOMBSTONES_PER_SHARD * 3;
-        for i in 0..total {
-            let key = format!("k{i}");
-            shard.bury(key.as_bytes(), Version::at_ms(1 + i as u64), 1 + i as u64);
-            assert!(shard.tombstone_count() <= TOMBSTONES_PER_SHARD);
-        }
-        assert!(shard.tombstone_count() >= TOMBSTONES_PER_SHARD / 2);
-        let mut newest = false;
-        shard.for_each_tombstone(|key, _| newest |= key == format!("k{}", total - 1).as_bytes());
-        assert!(newest, "the last delete keeps its tombstone");
-        // A burst within one millisecond stays bounded too.
-        for i in 0..total {
-            let key = format!("burst{i}");
-            shard.bury(key.as_bytes(), Version::at_ms(1_000_000), 1_000_000);
-        }
-        assert!(shard.tombstone_count() <= TOMBSTONES_PER_SHARD);
     }
 
     #[test]
