@@ -439,6 +439,21 @@ pub fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) 
     }
 }
 
+/// Polls `INFO clients` through `raw` until the server counts `n` blocked clients, so a
+/// write sent next is sure to find them waiting (in the order they blocked).
+pub fn wait_for_blocked(raw: &mut Raw, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let wanted = format!("blocked_clients:{n}\r\n");
+    loop {
+        let info = raw.call(&["INFO", "clients"]);
+        if info.contains(&wanted) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never {wanted:?}: {info}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// A raw RESP connection: send bytes, read exactly one reply back as bytes.
 pub struct Raw {
     stream: BufReader<TcpStream>,

@@ -7,8 +7,7 @@
 #[path = "streams/xread.rs"]
 mod xread;
 
-use shoal_tests::{Raw, RedisServer, Shoal, expect, expect_all};
-use std::time::{Duration, Instant};
+use shoal_tests::{RedisServer, Shoal, expect, expect_all, wait_for_blocked};
 
 const SYNTAX: &str = "-ERR syntax error\r\n";
 const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";

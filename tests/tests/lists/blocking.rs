@@ -3,24 +3,7 @@
 //! Durations are never asserted: waits use generous timeouts and only what arrives is checked.
 
 use super::bulks;
-use shoal_tests::{Raw, Shoal, expect, expect_all};
-use std::time::{Duration, Instant};
-
-/// Waits until the node counts `n` blocked clients (so a following push is sure to find them
-/// waiting, in the order they blocked).
-fn wait_for_blocked(node: &Shoal, n: usize) {
-    let mut raw = node.raw();
-    let wanted = format!("blocked_clients:{n}\r\n");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let info = raw.call(&["INFO", "clients"]);
-        if info.contains(&wanted) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never {wanted:?}: {info}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+use shoal_tests::{Raw, Shoal, expect, expect_all, wait_for_blocked};
 
 /// A connection that has sent a blocking command and waits for its reply.
 fn block(node: &Shoal, command: &str) -> Raw {
@@ -64,10 +47,10 @@ fn blpop_answers_at_once_from_the_first_non_empty_key() {
 fn blpop_waits_until_another_client_pushes() {
     let node = Shoal::start();
     let mut waiting = block(&node, "BLPOP k1 k2 0");
-    wait_for_blocked(&node, 1);
+    wait_for_blocked(&mut node.raw(), 1);
     expect(&mut node.raw(), "RPUSH k2 a b", ":2\r\n");
     assert_eq!(waiting.read_reply(), key_element("k2", "a"));
-    wait_for_blocked(&node, 0);
+    wait_for_blocked(&mut node.raw(), 0);
     let mut raw = node.raw();
     expect(&mut raw, "LRANGE k2 0 -1", &bulks(&["b"]));
     // The connection goes on normally after being served.
@@ -78,7 +61,7 @@ fn blpop_waits_until_another_client_pushes() {
 fn brpop_with_a_timeout_is_served_before_it_expires() {
     let node = Shoal::start();
     let mut waiting = block(&node, "BRPOP k 30");
-    wait_for_blocked(&node, 1);
+    wait_for_blocked(&mut node.raw(), 1);
     expect(&mut node.raw(), "LPUSH k a b", ":2\r\n");
     assert_eq!(waiting.read_reply(), key_element("k", "a"));
 }
@@ -106,16 +89,16 @@ fn blocking_commands_time_out_with_a_nil_array() {
 fn waiting_clients_are_served_first_blocked_first_served() {
     let node = Shoal::start();
     let mut first = block(&node, "BLPOP k 0");
-    wait_for_blocked(&node, 1);
+    wait_for_blocked(&mut node.raw(), 1);
     let mut second = block(&node, "BRPOP other k 0");
-    wait_for_blocked(&node, 2);
+    wait_for_blocked(&mut node.raw(), 2);
     let mut third = block(&node, "BLPOP k 0");
-    wait_for_blocked(&node, 3);
+    wait_for_blocked(&mut node.raw(), 3);
     // One push of two elements serves the first two; the third keeps waiting.
     expect(&mut node.raw(), "RPUSH k a b", ":2\r\n");
     assert_eq!(first.read_reply(), key_element("k", "a"));
     assert_eq!(second.read_reply(), key_element("k", "b"));
-    wait_for_blocked(&node, 1);
+    wait_for_blocked(&mut node.raw(), 1);
     expect(&mut node.raw(), "LPUSH k c", ":1\r\n");
     assert_eq!(third.read_reply(), key_element("k", "c"));
     expect(&mut node.raw(), "EXISTS k", ":0\r\n");
@@ -125,13 +108,13 @@ fn waiting_clients_are_served_first_blocked_first_served() {
 fn blmove_feeds_a_client_waiting_on_its_destination() {
     let node = Shoal::start();
     let mut on_destination = block(&node, "BLPOP dst 0");
-    wait_for_blocked(&node, 1);
+    wait_for_blocked(&mut node.raw(), 1);
     let mut mover = block(&node, "BLMOVE src dst RIGHT LEFT 0");
-    wait_for_blocked(&node, 2);
+    wait_for_blocked(&mut node.raw(), 2);
     expect(&mut node.raw(), "RPUSH src x", ":1\r\n");
     assert_eq!(mover.read_reply(), "$1\r\nx\r\n");
     assert_eq!(on_destination.read_reply(), key_element("dst", "x"));
-    wait_for_blocked(&node, 0);
+    wait_for_blocked(&mut node.raw(), 0);
     let mut raw = node.raw();
     expect_all(
         &mut raw,
@@ -143,7 +126,7 @@ fn blmove_feeds_a_client_waiting_on_its_destination() {
 fn brpoplpush_waits_for_its_source() {
     let node = Shoal::start();
     let mut waiting = block(&node, "BRPOPLPUSH src dst 0");
-    wait_for_blocked(&node, 1);
+    wait_for_blocked(&mut node.raw(), 1);
     expect(&mut node.raw(), "LPUSH src a b", ":2\r\n");
     assert_eq!(waiting.read_reply(), "$1\r\na\r\n");
     let mut raw = node.raw();
@@ -160,7 +143,7 @@ fn brpoplpush_waits_for_its_source() {
 fn blmpop_waits_and_then_takes_up_to_its_count() {
     let node = Shoal::start();
     let mut waiting = block(&node, "BLMPOP 0 2 a b LEFT COUNT 2");
-    wait_for_blocked(&node, 1);
+    wait_for_blocked(&mut node.raw(), 1);
     expect(&mut node.raw(), "RPUSH b 1 2 3", ":3\r\n");
     assert_eq!(
         waiting.read_reply(),
@@ -175,7 +158,7 @@ fn a_waiting_blmove_whose_destination_is_not_a_list_gets_wrongtype() {
     let mut raw = node.raw();
     expect(&mut raw, "SET dst text", "+OK\r\n");
     let mut waiting = block(&node, "BLMOVE src dst LEFT LEFT 0");
-    wait_for_blocked(&node, 1);
+    wait_for_blocked(&mut node.raw(), 1);
     expect(&mut raw, "RPUSH src x", ":1\r\n");
     assert_eq!(
         waiting.read_reply(),
@@ -188,7 +171,7 @@ fn a_waiting_blmove_whose_destination_is_not_a_list_gets_wrongtype() {
 fn a_push_inside_a_transaction_wakes_waiting_clients() {
     let node = Shoal::start();
     let mut waiting = block(&node, "BLPOP k 0");
-    wait_for_blocked(&node, 1);
+    wait_for_blocked(&mut node.raw(), 1);
     let mut raw = node.raw();
     expect_all(
         &mut raw,
@@ -229,9 +212,9 @@ fn blocking_pops_inside_a_transaction_answer_at_once() {
 fn a_client_that_leaves_while_waiting_takes_nothing() {
     let node = Shoal::start();
     let waiting = block(&node, "BLPOP k 0");
-    wait_for_blocked(&node, 1);
+    wait_for_blocked(&mut node.raw(), 1);
     drop(waiting);
-    wait_for_blocked(&node, 0);
+    wait_for_blocked(&mut node.raw(), 0);
     let mut raw = node.raw();
     expect(&mut raw, "RPUSH k a", ":1\r\n");
     expect(&mut raw, "LLEN k", ":1\r\n");
@@ -243,7 +226,7 @@ fn resp3_clients_get_the_same_blocking_replies() {
     let mut waiting = node.raw();
     waiting.call(&["HELLO", "3"]);
     waiting.send_command(&[b"BLMPOP", b"0", b"1", b"k", b"RIGHT"]);
-    wait_for_blocked(&node, 1);
+    wait_for_blocked(&mut node.raw(), 1);
     expect(&mut node.raw(), "RPUSH k a b", ":2\r\n");
     assert_eq!(waiting.read_reply(), "*2\r\n$1\r\nk\r\n*1\r\n$1\r\nb\r\n");
 }
@@ -253,15 +236,15 @@ fn a_key_that_becomes_another_type_keeps_list_waiters_waiting() {
     let node = Shoal::start();
     let mut raw = node.raw();
     let mut popper = block(&node, "BLPOP k1 k2 0");
-    wait_for_blocked(&node, 1);
+    wait_for_blocked(&mut node.raw(), 1);
     let mut mover = block(&node, "BLMOVE src dst LEFT LEFT 0");
-    wait_for_blocked(&node, 2);
+    wait_for_blocked(&mut node.raw(), 2);
     // A stream appearing at a waited-on key wakes nobody here, as in Redis.
     assert!(raw.call(&["XADD", "k1", "*", "f", "v"]).starts_with('$'));
     assert!(raw.call(&["XADD", "src", "*", "f", "v"]).starts_with('$'));
     expect(&mut raw, "RPUSH k2 x", ":1\r\n");
     assert_eq!(popper.read_reply(), key_element("k2", "x"));
-    wait_for_blocked(&node, 1);
+    wait_for_blocked(&mut node.raw(), 1);
     expect_all(
         &mut raw,
         &[("DEL src", ":1\r\n"), ("RPUSH src y", ":1\r\n")],

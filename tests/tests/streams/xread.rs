@@ -4,20 +4,6 @@
 
 use super::*;
 
-/// Polls `INFO clients` until `n` clients are blocked, so a write lands after the wait began.
-fn wait_for_blocked(raw: &mut Raw, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let wanted = format!("blocked_clients:{n}\r\n");
-    loop {
-        let info = raw.call(&["INFO", "clients"]);
-        if info.contains(&wanted) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never {wanted:?}: {info}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn xread_answers_the_entries_after_each_id() {
     let node = Shoal::start();
