@@ -362,28 +362,6 @@ impl Client {
         }
     }
 
-    fn incr(&mut self, conn: &mut redis::Connection) -> bool {
-        let i = self.rng.below(KEYS);
-        let before = self.phase();
-        let what = format!("INCR {}", self.keys[i]);
-        let outcome = self.call(conn, redis::cmd("INCR").arg(&self.keys[i]), &what);
-        let after = self.phase();
-        match outcome {
-            Outcome::Value(Value::Int(n)) => self.incremented(i, n, before, after, &what),
-            Outcome::Value(other) => {
-                self.shared
-                    .fail(format!("{}: {what}: wrong reply {other:?}", self.name));
-                false
-            }
-            Outcome::Retry => {
-                // It may have run: the key holds any of its possible values, plus one.
-                self.maybe_incremented(i);
-                true
-            }
-            Outcome::End => false,
-        }
-    }
-
     /// Sends `MULTI`, `INCR key`, `GET key`, `EXEC` for key `i`; the outcome is EXEC's (a
     /// refused queued command discards the transaction: retryable, it did not run).
     fn exec_incr_get(&self, conn: &mut redis::Connection, i: usize, what: &str) -> Outcome<Value> {
@@ -417,42 +395,67 @@ impl Client {
         self.call(conn, &redis::cmd("EXEC"), what)
     }
 
+    fn incr(&mut self, conn: &mut redis::Connection) -> bool {
+        self.increment(conn, false)
+    }
+
     /// `MULTI`, `INCR key`, `GET key`, `EXEC`: both results must agree with each other and
     /// with what the key held.
     fn transaction(&mut self, conn: &mut redis::Connection) -> bool {
+        self.increment(conn, true)
+    }
+
+    /// Increments one of the client's keys, alone or in a transaction, and checks the reply
+    /// against what the key may hold.
+    fn increment(&mut self, conn: &mut redis::Connection, in_transaction: bool) -> bool {
         let i = self.rng.below(KEYS);
         let before = self.phase();
-        let what = format!("MULTI INCR/GET {} EXEC", self.keys[i]);
-        let outcome = self.exec_incr_get(conn, i, &what);
+        let (what, outcome) = if in_transaction {
+            let what = format!("MULTI INCR/GET {} EXEC", self.keys[i]);
+            let outcome = self.exec_incr_get(conn, i, &what);
+            (what, outcome)
+        } else {
+            let what = format!("INCR {}", self.keys[i]);
+            let outcome = self.call(conn, redis::cmd("INCR").arg(&self.keys[i]), &what);
+            (what, outcome)
+        };
         let after = self.phase();
         match outcome {
-            Outcome::Value(Value::Array(results)) if results.len() == 2 => {
-                let (Value::Int(n), Some(Some(read))) = (&results[0], parse(&results[1])) else {
-                    self.shared
-                        .fail(format!("{}: {what}: wrong results {results:?}", self.name));
-                    return false;
-                };
-                if read != *n {
-                    self.shared.fail(format!(
-                        "{}: {what}: GET {read} after INCR {n} in one transaction",
-                        self.name
-                    ));
-                    return false;
-                }
-                self.shared.count("transaction correct");
-                self.incremented(i, *n, before, after, &what)
-            }
-            Outcome::Value(other) => {
-                self.shared
-                    .fail(format!("{}: {what}: wrong reply {other:?}", self.name));
-                false
-            }
+            Outcome::Value(value) => match self.incremented_to(&value, in_transaction, &what) {
+                Some(n) => self.incremented(i, n, before, after, &what),
+                None => false,
+            },
             Outcome::Retry => {
+                // It may have run: the key holds any of its possible values, plus one.
                 self.maybe_incremented(i);
                 true
             }
             Outcome::End => false,
         }
+    }
+
+    /// The value an increment's reply says the key now holds (an integer; in a transaction,
+    /// INCR's and GET's results, which must agree); `None`, and a failure recorded, for
+    /// anything else.
+    fn incremented_to(&self, value: &Value, in_transaction: bool, what: &str) -> Option<i64> {
+        let n = match (value, in_transaction) {
+            (Value::Int(n), false) => Some(*n),
+            (Value::Array(results), true) if results.len() == 2 => {
+                match (&results[0], parse(&results[1])) {
+                    (Value::Int(n), Some(Some(read))) if read == *n => {
+                        self.shared.count("transaction correct");
+                        Some(*n)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if n.is_none() {
+            self.shared
+                .fail(format!("{}: {what}: wrong reply {value:?}", self.name));
+        }
+        n
     }
 
     fn mget(&mut self, conn: &mut redis::Connection) -> bool {
