@@ -1,9 +1,16 @@
 //! Issue 6 end to end: real `shoal` processes that find each other over the cluster bus, the
 //! CLUSTER commands in Redis's formats (read with the `redis` crate and with redis-cli),
-//! failure detection after `kill -9`, graceful leave, restarts, and the cluster secret.
+//! failure detection after `kill -9`, graceful leave, restarts. Joining and the cluster
+//! secret are in `cluster/joining.rs`, the dev cluster and redis-benchmark in
+//! `cluster/tools.rs`.
 //!
 //! Times are measured and printed (`-- --nocapture`), never asserted: each wait polls against
 //! a generous deadline.
+
+#[path = "cluster/joining.rs"]
+mod joining;
+#[path = "cluster/tools.rs"]
+mod tools;
 
 use redis::Value;
 use shoal_tests::{Shoal, TestCluster, free_port, redis_cli, try_cluster_command};
@@ -150,6 +157,24 @@ fn assert_covers_every_slot(rows: &[SlotRow], replication: usize) -> BTreeSet<St
     }
     assert_eq!(next, 16384);
     primaries
+}
+
+/// Waits until `node` has printed a line containing `text`.
+fn wait_for_line(node: &Shoal, text: &str) -> bool {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        if node
+            .output
+            .lock()
+            .expect("output")
+            .iter()
+            .any(|line| line.contains(text))
+        {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
 }
 
 #[test]
@@ -438,195 +463,6 @@ fn a_graceful_leave_is_seen_at_once_not_after_the_node_timeout() {
     assert!(!TestCluster::live_ids_seen_by(cluster.node(2).port).contains(&id));
 }
 
-/// The `/metrics` page of a node.
-fn scrape(metrics_port: u16) -> String {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", metrics_port)) else {
-        return String::new();
-    };
-    let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    let mut body = String::new();
-    let _ = stream.read_to_string(&mut body);
-    body
-}
-
-/// The value of one series (name with its labels, as printed) on a node's `/metrics`.
-fn metric(metrics_port: u16, series: &str) -> f64 {
-    let body = scrape(metrics_port);
-    body.lines()
-        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
-        .unwrap_or(0.0)
-}
-
-#[test]
-fn a_node_with_the_wrong_secret_cannot_join_and_its_packets_are_counted() {
-    let cluster = TestCluster::start(2, &["--cluster-secret", "right"]);
-    let metrics_port = free_port();
-    let seed = cluster.seed().expect("seed");
-    // Restart node 0's peer view: node 1 reports its drops on its metrics port.
-    let intruder = Shoal::start_with(&["--cluster-secret", "wrong", "--join", &seed]);
-    let watcher = cluster.try_join(&["--metrics-port", &metrics_port.to_string()]);
-    let watcher = watcher.expect("a node with the right secret joins");
-    let mut members: Vec<String> = cluster.live().map(|n| n.node_id.clone()).collect();
-    members.push(watcher.node_id.clone());
-    members.sort();
-    // The right node gets in; the intruder keeps trying (it announces every join retry).
-    let deadline = Instant::now() + PATIENCE;
-    while TestCluster::live_ids_seen_by(watcher.port) != members {
-        assert!(Instant::now() < deadline, "the right secret joins");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // Give the intruder several join rounds (and its client-port guess) to fail.
-    std::thread::sleep(Duration::from_secs(3));
-    for node in cluster.live().chain([&watcher]) {
-        assert_eq!(TestCluster::live_ids_seen_by(node.port), members);
-    }
-    assert_eq!(
-        TestCluster::live_ids_seen_by(intruder.port),
-        vec![intruder.node_id.clone()],
-        "the intruder stays alone"
-    );
-    let intruder_info = cluster_text(&intruder, "INFO");
-    assert_eq!(info_field(&intruder_info, "cluster_known_nodes"), "1");
-    // Not a silent cluster of its own: it reports the failure, refuses keys, says why in its
-    // log, and the seed says who it refused.
-    assert_eq!(info_field(&intruder_info, "cluster_state"), "fail");
-    let mut intruder_raw = intruder.raw();
-    assert_eq!(
-        intruder_raw.call(&["SET", "k", "v"]),
-        "-CLUSTERDOWN The cluster is down\r\n"
-    );
-    assert_eq!(intruder_raw.call(&["PING"]), "+PONG\r\n");
-    assert!(
-        wait_for_line(
-            &intruder,
-            "NOT JOINED: the seed refused our packets as unauthenticated"
-        ),
-        "the intruder says why it is not joined: {:?}",
-        intruder.output.lock().expect("output")
-    );
-    assert!(
-        wait_for_line(
-            cluster.node(0),
-            "refused gossip packets not authenticated with this cluster's secret"
-        ),
-        "the seed warns about the refused packets"
-    );
-
-    // The members drop what the intruder sends; the watcher's Prometheus page shows it once
-    // the intruder announces to it too (it only knows the seed, so point it at the watcher).
-    let mut raw = intruder.raw();
-    let meet = raw.call(&[
-        "CLUSTER",
-        "MEET",
-        "127.0.0.1",
-        &watcher.port.to_string(),
-        &watcher.cluster_port.to_string(),
-    ]);
-    assert_eq!(meet, "+OK\r\n");
-    let series = "shoal_cluster_gossip_packets_dropped_total{reason=\"unauthenticated\"}";
-    let deadline = Instant::now() + PATIENCE;
-    while metric(metrics_port, series) < 1.0 {
-        assert!(Instant::now() < deadline, "drops are counted");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(
-        metric(metrics_port, "shoal_cluster_members{state=\"alive\"}"),
-        3.0
-    );
-    assert!(metric(metrics_port, "shoal_cluster_gossip_packets_received_total") > 0.0);
-    assert!(metric(metrics_port, "shoal_cluster_gossip_packets_sent_total") > 0.0);
-    assert!(metric(metrics_port, "shoal_cluster_slots{role=\"primary\"}") > 0.0);
-    assert!(metric(metrics_port, "shoal_cluster_slots{role=\"replica\"}") > 0.0);
-    assert!(metric(metrics_port, "shoal_cluster_membership_changes_total") >= 2.0);
-    assert!(metric(metrics_port, "shoal_cluster_topology_epoch") > 0.0);
-}
-
-/// Waits until `node` has printed a line containing `text`.
-fn wait_for_line(node: &Shoal, text: &str) -> bool {
-    let deadline = Instant::now() + PATIENCE;
-    while Instant::now() < deadline {
-        if node
-            .output
-            .lock()
-            .expect("output")
-            .iter()
-            .any(|line| line.contains(text))
-        {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
-
-#[test]
-fn a_node_whose_seed_does_not_answer_refuses_keys_until_it_joins() {
-    let seed = Shoal::start();
-    // A port nobody listens on (a typo in --join).
-    let wrong = format!("127.0.0.1:{}", free_port());
-    let lost = Shoal::start_with(&["--join", &wrong]);
-    let mut raw = lost.raw();
-    assert_eq!(
-        raw.call(&["SET", "k", "v"]),
-        "-CLUSTERDOWN The cluster is down\r\n"
-    );
-    assert_eq!(
-        raw.call(&["GET", "k"]),
-        "-CLUSTERDOWN The cluster is down\r\n"
-    );
-    assert_eq!(raw.call(&["DBSIZE"]), ":0\r\n");
-    assert_eq!(
-        info_field(&cluster_text(&lost, "INFO"), "cluster_state"),
-        "fail"
-    );
-    assert!(
-        wait_for_line(&lost, "NOT JOINED: no answer from any seed"),
-        "it says so: {:?}",
-        lost.output.lock().expect("output")
-    );
-    // Pointed at a live member, it joins and serves.
-    let meet = raw.call(&[
-        "CLUSTER",
-        "MEET",
-        "127.0.0.1",
-        &seed.port.to_string(),
-        &seed.cluster_port.to_string(),
-    ]);
-    assert_eq!(meet, "+OK\r\n");
-    // It joins warming, then serves once it has its slots' data and the others agree.
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let info = cluster_text(&lost, "INFO");
-        if info_field(&info, "cluster_state") == "ok"
-            && info_field(&info, "shoal_phase") == "serving"
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "it joins after CLUSTER MEET");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(raw.call(&["SET", "k", "v"]), "+OK\r\n");
-    assert_eq!(seed.raw().call(&["GET", "k"]), "$1\r\nv\r\n");
-}
-
-#[test]
-fn a_node_whose_seeds_all_name_itself_starts_a_new_cluster() {
-    let port = free_port();
-    let node = Shoal::start_with(&[
-        "--port",
-        &port.to_string(),
-        "--join",
-        &format!("127.0.0.1:{port}"),
-    ]);
-    let deadline = Instant::now() + PATIENCE;
-    while info_field(&cluster_text(&node, "INFO"), "cluster_state") != "ok" {
-        assert!(Instant::now() < deadline, "a self-seeded node serves");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(node.raw().call(&["SET", "k", "v"]), "+OK\r\n");
-}
-
 #[test]
 fn config_get_shows_the_ports_in_use() {
     let node = Shoal::start();
@@ -807,136 +643,4 @@ fn announced_addresses_are_what_peers_and_clients_see() {
     let slots = cluster_slots(&node);
     assert_eq!(slots[0].2[0].0, "127.0.0.2");
     assert_eq!(slots[0].2[0].1, i64::from(announced_port));
-}
-
-/// Whether TCP and UDP `port` are free on loopback.
-fn port_is_free(port: u16) -> bool {
-    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
-        && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
-}
-
-/// The pid a node reports in `INFO server`.
-fn process_id(port: u16) -> u32 {
-    let info = redis_cli(port, &["INFO", "server"]);
-    info_field(&info, "process_id").trim().parse().expect("pid")
-}
-
-#[test]
-fn dev_cluster_starts_n_joined_nodes_survives_a_killed_one_and_stops_them_together() {
-    // Three consecutive client ports whose buses (+10000) are free too.
-    let base = (0..200)
-        .map(|i| 21000 + (std::process::id() as u16 % 100) * 40 + i * 3)
-        .find(|&p| (0..3).all(|i| port_is_free(p + i) && port_is_free(p + i + 10000)))
-        .expect("free ports");
-    // The user's own --port and --hz: the parent sets ports per node, passes the rest once.
-    let mut parent = Shoal::start_with(&[
-        "--dev-cluster",
-        "3",
-        "--port",
-        &base.to_string(),
-        "--hz",
-        "20",
-    ]);
-    let deadline = Instant::now() + PATIENCE;
-    let mut agreed = false;
-    while Instant::now() < deadline && !agreed {
-        agreed = (0..3).all(|i| {
-            try_cluster_command(base + i, "INFO")
-                .is_ok_and(|info| info.contains("cluster_known_nodes:3\r\n"))
-        });
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(agreed, "the 3 nodes found each other");
-
-    // One config epoch per incarnation, even for nodes started together.
-    let nodes = parse_nodes(&try_cluster_command(base, "NODES").expect("nodes"));
-    let epochs: BTreeSet<String> = try_cluster_command(base, "NODES")
-        .expect("nodes")
-        .lines()
-        .map(|l| l.split(' ').nth(6).unwrap_or_default().to_string())
-        .collect();
-    assert_eq!((nodes.len(), epochs.len()), (3, 3), "{epochs:?}");
-
-    // Each child's command line names every setting once.
-    let pids: Vec<u32> = (0..3).map(|i| process_id(base + i)).collect();
-    for pid in &pids {
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline");
-        let args: Vec<String> = cmdline
-            .split(|&b| b == 0)
-            .filter(|a| a.starts_with(b"--"))
-            .map(|a| String::from_utf8_lossy(a).to_string())
-            .collect();
-        let distinct: BTreeSet<&String> = args.iter().collect();
-        assert_eq!(distinct.len(), args.len(), "duplicated flags: {args:?}");
-        assert!(args.contains(&"--hz".to_string()), "{args:?}");
-    }
-
-    // Killing one node (to try failover) leaves the others running; the parent reports it.
-    let status = std::process::Command::new("kill")
-        .args(["-9", &pids[1].to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    assert!(
-        wait_for_line(&parent, "node-2 (port"),
-        "the parent reports the exit"
-    );
-    assert!(parent.is_running(), "the parent keeps running");
-    let deadline = Instant::now() + PATIENCE;
-    // Both survivors see it gone and serve (a take-over fences keys for a moment).
-    let settled = |port: u16| {
-        try_cluster_command(port, "INFO")
-            .is_ok_and(|i| i.contains("cluster_size:2\r\n") && i.contains("cluster_state:ok\r\n"))
-    };
-    while !(settled(base) && settled(base + 2)) {
-        assert!(Instant::now() < deadline, "the survivors see the node go");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(redis_cli(base + 2, &["SET", "after", "kill"]).trim(), "OK");
-    assert_eq!(redis_cli(base, &["GET", "after"]).trim(), "kill");
-
-    // Every log line says which node wrote it.
-    let output = parent.output.lock().expect("output").clone();
-    let node_lines: Vec<&String> = output.iter().filter(|l| l.contains(" INFO ")).collect();
-    assert!(!node_lines.is_empty());
-    assert!(
-        node_lines.iter().all(|l| l.starts_with("node-")),
-        "{node_lines:?}"
-    );
-
-    parent.signal("TERM");
-    let exited = parent.wait_exit(PATIENCE).is_some();
-    let deadline = Instant::now() + PATIENCE;
-    while (0..3).any(|i| !port_is_free(base + i)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(exited, "the parent exits on SIGTERM");
-    assert!((0..3).all(|i| port_is_free(base + i)), "every node stopped");
-}
-
-#[test]
-fn redis_benchmark_in_cluster_mode_runs_without_errors() {
-    let cluster = TestCluster::start(3, &[]);
-    let node = cluster.node(0);
-    let out = std::process::Command::new("redis-benchmark")
-        .args(["--cluster", "-p", &node.port.to_string()])
-        .args(["-t", "set,get", "-n", "3000", "-q"])
-        .output()
-        .expect("redis-benchmark is installed (apt-get install redis-tools)");
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains("Cluster has 3 master nodes"), "{text}");
-    assert!(!text.to_ascii_lowercase().contains("error"), "{text}");
-    // It wrote one key per master, each through the node that owns it.
-    for node in cluster.live() {
-        let mut conn = node.conn();
-        let keys: i64 = redis::cmd("DBSIZE").query(&mut conn).expect("dbsize");
-        assert!(keys >= 1, "node {} has no key", node.port);
-        let errors: String = redis::cmd("INFO")
-            .arg("errorstats")
-            .query(&mut conn)
-            .expect("info");
-        assert!(!errors.contains("MOVED"), "{errors}");
-    }
 }
