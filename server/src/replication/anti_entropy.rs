@@ -444,9 +444,16 @@ fn queue_repair(node: &Node, peer: NodeId, slots: &SlotSet) {
     node.replication.snapshot_wake.notify_one();
 }
 
-/// The repair snapshots queued: per peer, the slots to send it.
-pub(super) fn take_repairs(node: &Node) -> HashMap<NodeId, SlotSet> {
-    std::mem::take(&mut *node.replication.anti_entropy.repairs.lock())
+/// Takes one queued repair snapshot: a peer and the slots to send it.
+pub(super) fn take_repair(node: &Node) -> Option<(NodeId, SlotSet)> {
+    let mut repairs = node.replication.anti_entropy.repairs.lock();
+    let peer = repairs.keys().next().copied()?;
+    repairs.remove_entry(&peer)
+}
+
+/// Whether repair snapshots are queued.
+pub(super) fn repairs_queued(node: &Node) -> bool {
+    !node.replication.anti_entropy.repairs.lock().is_empty()
 }
 
 #[cfg(test)]

@@ -180,10 +180,9 @@ async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topo
     let mut due: HashMap<NodeId, SlotSet> = HashMap::new();
     // The resend request each due snapshot answers, if one asked for it.
     let mut request_ids: HashMap<NodeId, u64> = HashMap::new();
-    // Repair snapshots to send (see `anti_entropy`), after the snapshots owed.
-    let mut repairs_due: HashMap<NodeId, SlotSet> = HashMap::new();
     loop {
-        if due.is_empty() && repairs_due.is_empty() {
+        // Repair snapshots (see `anti_entropy`) wait in their queue, sent after those owed.
+        if due.is_empty() && !super::anti_entropy::repairs_queued(&node) {
             tokio::select! {
                 changed = changes.changed() => {
                     if changed.is_err() {
@@ -217,19 +216,15 @@ async fn run(node: Arc<Node>, mut changes: tokio::sync::watch::Receiver<Arc<Topo
                 request_ids.insert(peer, id);
             }
         }
-        for (peer, slots) in super::anti_entropy::take_repairs(&node) {
-            repairs_due.entry(peer).or_default().union(&slots);
-        }
         let Some(peer) = due.keys().next().copied() else {
-            if let Some(peer) = repairs_due.keys().next().copied() {
-                let slots = repairs_due.remove(&peer).unwrap_or_default();
-                if let Some(member) = current.member(&peer).filter(|m| m.state.is_live()) {
-                    let peer = Peer {
-                        id: member.id,
-                        addr: member.client,
-                    };
-                    send(&node, peer, &slots, Kind::Repair).await;
-                }
+            if let Some((peer, slots)) = super::anti_entropy::take_repair(&node)
+                && let Some(member) = current.member(&peer).filter(|m| m.state.is_live())
+            {
+                let peer = Peer {
+                    id: member.id,
+                    addr: member.client,
+                };
+                send(&node, peer, &slots, Kind::Repair).await;
             }
             continue;
         };
