@@ -5,6 +5,7 @@
 //!
 //! Nothing here asserts a duration: waits poll against generous deadlines.
 
+use shoal_harness::resp::info_field;
 use shoal_tests::{Raw, TestCluster, eventually, primary_port};
 use std::time::Duration;
 
@@ -22,9 +23,8 @@ fn total(cluster: &TestCluster, field: &str) -> u64 {
         .live()
         .map(|node| {
             let info = node.raw().call(&["INFO", "replication"]);
-            info.lines()
-                .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-                .and_then(|v| v.trim().parse::<u64>().ok())
+            info_field(&info, field)
+                .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or_else(|| panic!("{field} missing from INFO replication"))
         })
         .sum()

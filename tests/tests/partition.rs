@@ -6,6 +6,7 @@
 //! Needs root, `ip` and `iptables`: skipped where they are missing, except under CI.
 //! Nothing here asserts a duration: waits poll against generous deadlines.
 
+use shoal_harness::resp::info_field;
 use shoal_tests::netns::Net;
 use shoal_tests::{Raw, Shoal, under_ci};
 use std::collections::HashMap;
@@ -45,11 +46,7 @@ fn connect(net: &Net, host: usize) -> Raw {
 /// `CLUSTER INFO` field `name` of the node on `host`.
 fn cluster_info(net: &Net, host: usize, name: &str) -> String {
     let info = connect(net, host).call(&["CLUSTER", "INFO"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-        .unwrap_or_default()
-        .trim()
-        .to_string()
+    info_field(&info, name).unwrap_or_default().to_string()
 }
 
 /// How many members the node on `host` sees live.

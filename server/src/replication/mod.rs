@@ -29,7 +29,7 @@ use crate::store::effects::{ChangeKind, Effects};
 use crate::store::{DbIndex, Replicated};
 use bytes::Bytes;
 use parking_lot::Mutex;
-use shoal_cluster::slot::{SlotSet, key_slot};
+use shoal_cluster::slot::{Slot, SlotSet, key_slot};
 use shoal_cluster::{NodeId, Topology, Version};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -220,8 +220,9 @@ pub fn apply(node: &Node, from: NodeId, db: DbIndex, key: &[u8], state: State<'_
     stats.applied.fetch_add(1, Ordering::Relaxed);
     // Touched now, whatever the state's version (a repair or snapshot carries old ones): a
     // comparison running meanwhile must skip the slot.
+    let slot = key_slot(key);
     let touched = Version::at_ms(now).raw().max(state.version);
-    node.replication.anti_entropy.touch(key_slot(key), touched);
+    node.replication.anti_entropy.touch(slot, touched);
     if state.repair {
         node.replication
             .anti_entropy
@@ -229,7 +230,7 @@ pub fn apply(node: &Node, from: NodeId, db: DbIndex, key: &[u8], state: State<'_
             .repaired_keys
             .fetch_add(1, Ordering::Relaxed);
     }
-    pass_on(node, from, db, key, state);
+    pass_on(node, from, db, key, slot, state);
 }
 
 /// A primary refuses a repair state for a key it has no trace of when the state is no newer
@@ -273,12 +274,11 @@ fn refuse_resurrection(
 
 /// Sends a state this node applied from `from` to the other followers of the key's slot,
 /// when this node is its primary.
-fn pass_on(node: &Node, from: NodeId, db: DbIndex, key: &[u8], state: State<'_>) {
+fn pass_on(node: &Node, from: NodeId, db: DbIndex, key: &[u8], slot: Slot, state: State<'_>) {
     let Some(cluster) = node.cluster.get() else {
         return;
     };
     let topology = cluster.topology.load();
-    let slot = key_slot(key);
     if !topology.is_primary(slot) {
         return;
     }
