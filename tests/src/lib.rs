@@ -243,7 +243,7 @@ impl TestCluster {
     }
 
     /// Waits until every running node sees exactly the running nodes as live, serves (its
-    /// warming is over) and reports the same topology epoch; panics after `timeout`. Returns
+    /// warming is over, its keys are not fenced) and reports the same topology epoch; panics after `timeout`. Returns
     /// how long it took.
     pub fn wait_until_agreed(&self, expected: usize, timeout: Duration) -> Duration {
         let started = Instant::now();
@@ -270,15 +270,19 @@ impl TestCluster {
                 .map(|i| field(i, "shoal_topology_epoch"))
                 .collect();
             let phases: Vec<String> = infos.iter().map(|i| field(i, "shoal_phase")).collect();
+            // `cluster_state:ok` too: a node that just turned serving fences its keys until
+            // the others have seen it.
+            let states: Vec<String> = infos.iter().map(|i| field(i, "cluster_state")).collect();
             if views.iter().all(|v| *v == wanted)
                 && phases.iter().all(|p| p == "serving")
+                && states.iter().all(|s| s == "ok")
                 && epochs.windows(2).all(|w| w[0] == w[1])
             {
                 return started.elapsed();
             }
             assert!(
                 started.elapsed() < timeout,
-                "nodes did not agree within {timeout:?}: want {wanted:?}, views {views:?}, phases {phases:?}, epochs {epochs:?}"
+                "nodes did not agree within {timeout:?}: want {wanted:?}, views {views:?}, phases {phases:?}, states {states:?}, epochs {epochs:?}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
