@@ -448,6 +448,10 @@ pub struct Lease {
     /// This node is taking over slots (`handoff`): fenced until the others agree on the
     /// topology in which it serves them.
     taking_over: std::sync::atomic::AtomicBool,
+    /// The latest topology epoch every live member was seen answering: while the current
+    /// topology's is another, some node may still route by the previous one
+    /// ([`Lease::settled`]).
+    agreed_epoch: std::sync::atomic::AtomicU64,
 }
 
 impl Lease {
@@ -461,6 +465,7 @@ impl Lease {
             cut_off: false.into(),
             had_peers: false.into(),
             taking_over: false.into(),
+            agreed_epoch: 0.into(),
         }
     }
 
@@ -482,6 +487,13 @@ impl Lease {
     pub(crate) fn set_taking_over(&self, taking_over: bool) {
         self.taking_over
             .store(taking_over, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether every live member was seen answering `epoch` (this node's topology's): until
+    /// then some of them may still route by the previous topology.
+    #[inline]
+    pub fn settled(&self, epoch: u64) -> bool {
+        self.agreed_epoch.load(std::sync::atomic::Ordering::Relaxed) == epoch
     }
 
     /// Fences the node until it has confirmed its topology with the others.
@@ -554,8 +566,9 @@ impl Lease {
         }
     }
 
-    /// Confirms the topology whenever the watchdog asks for it: runs for as long as the node
-    /// does, asking every live member for its epoch until all answer this node's own.
+    /// Confirms the topology whenever the watchdog asks for it, and notes when every member
+    /// agrees on a new topology ([`Lease::settled`]): runs for as long as the node does,
+    /// asking every live member for its epoch until all answer this node's own.
     pub async fn confirm(
         self: std::sync::Arc<Self>,
         topology: TopologyHandle,
@@ -566,25 +579,44 @@ impl Lease {
         loop {
             tokio::time::sleep(Duration::from_millis(100)).await;
             let needed = self.needed.load(SeqCst);
-            if self.confirmed.load(SeqCst) >= needed {
+            let confirming = self.confirmed.load(SeqCst) < needed;
+            let view = topology.load_full();
+            if !confirming && self.settled(view.epoch()) {
                 sessions.clear();
                 continue;
             }
-            let view = topology.load_full();
-            let limit = Duration::from_millis(self.node_timeout_ms.max(100));
-            let agreed = if view.live_members().count() <= 1 {
+            let alone = view.live_members().count() <= 1;
+            let agreed = alone
+                || (others_agree(
+                    &view,
+                    &mut sessions,
+                    secret.as_deref(),
+                    limit_of(self.node_timeout_ms),
+                )
+                .await
+                    && topology.load().epoch() == view.epoch());
+            if agreed {
+                self.agreed_epoch.store(view.epoch(), SeqCst);
+            }
+            // A node that sees nobody else confirms once it has been alone for twice the
+            // node timeout.
+            let confirmed = if alone {
                 let since = self.needed_at_ms.load(SeqCst);
                 crate::clock::now_ms().saturating_sub(since) > 2 * self.node_timeout_ms
             } else {
-                others_agree(&view, &mut sessions, secret.as_deref(), limit).await
-                    && topology.load().epoch() == view.epoch()
+                agreed
             };
-            if agreed {
+            if confirming && confirmed {
                 tracing::info!("the cluster agrees on this node's topology; serving keys again");
                 self.confirmed.fetch_max(needed, SeqCst);
             }
         }
     }
+}
+
+/// How long one member may take to answer its epoch.
+fn limit_of(node_timeout_ms: u64) -> Duration {
+    Duration::from_millis(node_timeout_ms.max(100))
 }
 
 /// Whether every other live member of `view` answers `view`'s epoch (`SHOAL.EPOCH`), asked

@@ -207,9 +207,10 @@ fn place(node: &Node, client: &mut Client, command: &Command, args: &[&[u8]], no
     }
     let topology = cluster.topology.load();
     let settings = &node.forward.settings;
+    let redirect = settings.mode() == ClusterMode::Redirect;
     let view = ClientView {
         hops: client.peer.hops,
-        redirect: settings.mode() == ClusterMode::Redirect,
+        redirect,
         whole_keyspace: settings.whole_keyspace(),
         multi: client.multi.as_ref().map(|t| MultiView {
             slot: t.slot,
@@ -218,6 +219,7 @@ fn place(node: &Node, client: &mut Client, command: &Command, args: &[&[u8]], no
         watch_slot: client.watch_slot,
         replica_reads: client.replica_reads,
         fenced,
+        settling: redirect && !cluster.lease.settled(topology.epoch()),
     };
     match route::decide(&topology, command, args, &view) {
         Decision::Here => Placed::Here,

@@ -12,7 +12,10 @@
 //! - One node owning every slot: everything runs here.
 //! - Redirect mode (`cluster-mode redirect`, for a client's own request): a command whose keys
 //!   are all here runs; keys of one other slot get `-MOVED slot ip:port`, keys of several
-//!   slots `-CROSSSLOT`. Keyless commands run here.
+//!   slots `-CROSSSLOT`. Keyless commands run here. While not every member was seen on this
+//!   node's topology (just after a change), a command outside MULTI that would get `-MOVED`
+//!   is forwarded as in proxy mode instead: a node still routing by the previous topology may
+//!   have redirected the client here, and it is not redirected twice.
 //! - Proxy mode: a command whose keys all have this node as primary runs here (even across
 //!   slots); keys with one other primary go there whole (a blocking command or WATCH on the
 //!   client's own session to it); keys on several nodes are split per node when the command
@@ -64,6 +67,9 @@ pub struct ClientView {
     pub replica_reads: bool,
     /// The node is fenced (see `cluster::Lease`): its topology may be out of date.
     pub fenced: bool,
+    /// Not every member was seen on this node's topology yet (see `cluster::Lease::settled`):
+    /// a client may have been sent here by a node that routes by the previous one.
+    pub settling: bool,
 }
 
 /// A transaction being queued.
@@ -156,7 +162,19 @@ pub fn decide(
         return Decision::Here;
     }
     if client.redirect && client.hops == 0 {
-        return redirect(topology, command, args);
+        return match redirect(topology, command, args) {
+            // A node with the previous topology may have sent the client here: forwarding
+            // spares it a second redirect.
+            Decision::Refuse(moved)
+                if client.settling
+                    && client.multi.is_none()
+                    && command.routing != Routing::Watch
+                    && moved.text().starts_with("MOVED") =>
+            {
+                keyed(topology, command, args, client)
+            }
+            decision => decision,
+        };
     }
     match command.routing {
         Routing::Subscription => return Decision::Here,

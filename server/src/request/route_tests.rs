@@ -119,6 +119,15 @@ fn decisions_follow_the_table() {
         redirect: true,
         ..ClientView::default()
     };
+    let settling = ClientView {
+        redirect: true,
+        settling: true,
+        ..ClientView::default()
+    };
+    let settling_in_multi = ClientView {
+        multi: Some(MultiView::default()),
+        ..settling
+    };
     let whole = ClientView {
         whole_keyspace: true,
         ..ClientView::default()
@@ -176,6 +185,13 @@ fn decisions_follow_the_table() {
         (format!("GET {a}"), &redirecting, "here"),
         (format!("MGET {x} {y}"), &redirecting, "refuse CROSSSLOT"),
         ("FLUSHALL".into(), &redirecting, "here"),
+        // Just after a topology change, redirect mode forwards what it would redirect
+        // (outside MULTI): the client may have come on a previous view's redirect.
+        (format!("GET {x}"), &settling, "node 1"),
+        (format!("GET {a}"), &settling, "here"),
+        (format!("MGET {x} {y}"), &settling, "refuse CROSSSLOT"),
+        (format!("GET {x}"), &settling_in_multi, "refuse MOVED"),
+        (format!("WATCH {x}"), &settling, "refuse MOVED"),
         // Keyspace-wide commands.
         ("FLUSHALL".into(), &plain, "everywhere AllOk +2"),
         ("FLUSHDB".into(), &plain, "everywhere AllOk +2"),
