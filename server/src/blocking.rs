@@ -161,6 +161,7 @@ impl Blocked {
         let args: Vec<&[u8]> = waiter.args.iter().map(Vec::as_slice).collect();
         let (ran, mut effects) = crate::request::retry(node, &mut client, &args);
         let ready = effects.take_ready();
+        effects.set_origin(waiter.info.id);
         let _ = crate::effects::publish(node, &effects);
         if ran.block.is_some() {
             return (false, ready);

@@ -54,8 +54,10 @@ pub struct ClientInfo {
     pub output_buffer: AtomicUsize,
     /// Subscriptions to channels, patterns and shard channels, for `CLIENT LIST`.
     pub subscriptions: [AtomicUsize; 3],
-    /// Pub/Sub messages waiting to be written to it.
+    /// Pub/Sub messages and invalidations waiting to be written to it.
     pub inbox: crate::pubsub::Inbox,
+    /// `CLIENT TRACKING` (`None`: off; see `tracking`).
+    pub tracking: Mutex<Option<crate::tracking::Mode>>,
     /// Set by `CLIENT KILL`; the connection closes when it sees it.
     killed: AtomicBool,
     kill_notify: Notify,
@@ -136,6 +138,10 @@ pub struct Client {
     /// Keys under `WATCH`, and the node's keyspace epoch when the first was watched.
     pub watched: Vec<Watched>,
     pub watch_epoch: u64,
+    /// `CLIENT TRACKING`'s options while it is on (a copy of what `info.tracking` holds).
+    pub tracking: Option<crate::tracking::Flags>,
+    /// `CLIENT CACHING YES|NO` given for the next command (or transaction).
+    pub caching: bool,
     /// Its Pub/Sub subscriptions.
     pub subscriptions: crate::command::pubsub::Subscriptions,
     /// The effects record its commands run with, kept between commands for its buffers
@@ -163,6 +169,8 @@ impl Client {
             multi: None,
             watched: Vec::new(),
             watch_epoch: 0,
+            tracking: None,
+            caching: false,
             subscriptions: Default::default(),
             effects: Default::default(),
             session: None,
@@ -232,6 +240,7 @@ impl ClientRegistry {
             output_buffer: AtomicUsize::new(0),
             subscriptions: Default::default(),
             inbox: Default::default(),
+            tracking: Mutex::new(None),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
         });

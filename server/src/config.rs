@@ -101,6 +101,8 @@ pub struct Config {
     /// `notify-keyspace-events`: the classes of keyspace notifications published, and on
     /// which channels (see `notify`).
     pub notify_keyspace_events: u16,
+    /// `tracking-table-max-keys`: most keys the tracking table remembers (0: no limit).
+    pub tracking_table_max_keys: u64,
     /// `client-output-buffer-limit`, per class of client (see `pubsub::limits`).
     pub client_output_buffer_limit: crate::pubsub::limits::LimitSettings,
     /// The file these settings were read from, if any.
@@ -134,6 +136,7 @@ impl Default for Config {
             lfu_log_factor: 10,
             lfu_decay_time: 1,
             notify_keyspace_events: 0,
+            tracking_table_max_keys: crate::tracking::DEFAULT_MAX_KEYS,
             client_output_buffer_limit: Default::default(),
             config_file: None,
             cluster: crate::cluster::ClusterSettings::default(),
@@ -437,6 +440,15 @@ const DIRECTIVES: &[Directive] = &[
         get: |c| crate::notify::render(c.notify_keyspace_events),
         set: |c, v| {
             c.notify_keyspace_events = crate::notify::parse(v)?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "tracking-table-max-keys",
+        get: |c| c.tracking_table_max_keys.to_string(),
+        set: |c, v| {
+            c.tracking_table_max_keys = int_in(v, 0, i64::MAX)?;
             Ok(())
         },
         mutable: true,

@@ -68,6 +68,10 @@ pub async fn serve(node: Arc<Node>, stream: TcpStream, info: Arc<ClientInfo>) {
         tracing::debug!(client = id, %error, "connection ended with an error");
     }
     crate::command::pubsub::unsubscribe_all(&connection.node, &mut connection.client);
+    connection
+        .node
+        .tracking
+        .disable(&connection.node.store, &connection.client.info);
     connection.node.monitors.remove(id);
     connection.node.clients.unregister(id);
 }
@@ -177,8 +181,10 @@ impl Connection {
             let feed = next_line(&mut self.monitor_feed);
             let info = self.client.info.clone();
             let subscribed = self.client.subscriptions.any();
+            // A RESP3 client hears pushes (invalidations) without subscribing.
+            let listening = subscribed || self.client.protocol == crate::protocol::Protocol::Resp3;
             let messages = async {
-                if subscribed {
+                if listening {
                     info.inbox.ready().await
                 } else {
                     std::future::pending().await
@@ -199,7 +205,7 @@ impl Connection {
                 _ = idle => return Ok(false),
                 line = feed => line,
                 () = messages => {
-                    // Subscribed: pass published messages on, then keep waiting for input.
+                    // Listening: pass messages on, then keep waiting for input.
                     self.take_messages();
                     self.flush().await?;
                     continue;

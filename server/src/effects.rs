@@ -2,10 +2,10 @@
 //!
 //! The request path (and expiry and eviction) hand every effects record (see
 //! `store::effects`) to [`dispatch`] once the shards are unlocked. This is the one place that
-//! decides who reacts to writes: replicas (`replication`), keyspace notifications, and
-//! clients blocked on a key that gained elements (served here, and what their commands change
-//! is handed on in turn); client-side-cache invalidation will read the same records. No
-//! command handler calls any of them.
+//! decides who reacts to writes: replicas (`replication`), keyspace notifications,
+//! client-side-cache invalidation (`tracking`), and clients blocked on a key that gained
+//! elements (served here, and what their commands change is handed on in turn). No command
+//! handler calls any of them.
 
 use crate::node::Node;
 use crate::peer::stream::Mark;
@@ -35,9 +35,10 @@ pub fn dispatch(node: &Node, effects: &mut Effects) -> Vec<Mark> {
 }
 
 /// Hands `effects` to everyone who reacts to changes, except blocked clients (which the
-/// caller serves): replicas, then keyspace notifications.
+/// caller serves): replicas, keyspace notifications, then tracking clients.
 pub fn publish(node: &Node, effects: &Effects) -> Vec<Mark> {
     let marks = crate::replication::replicate(node, effects);
     crate::notify::publish(node, effects);
+    node.tracking.invalidate(node, effects, effects.origin());
     marks
 }

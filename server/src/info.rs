@@ -184,7 +184,7 @@ fn clients(node: &Node, _facts: &Facts, out: &mut String) {
     line(out, "client_recent_max_input_buffer", max_in);
     line(out, "client_recent_max_output_buffer", max_out);
     line(out, "blocked_clients", node.blocked.count());
-    line(out, "tracking_clients", 0);
+    line(out, "tracking_clients", node.tracking.counts().0);
     line(out, "clients_in_timeout_table", 0);
     line(out, "total_blocking_keys", node.blocked.keys());
     line(out, "total_blocking_keys_on_nokey", 0);
@@ -270,6 +270,10 @@ fn stats(node: &Node, facts: &Facts, out: &mut String) {
     line(out, "pubsub_patterns", patterns);
     line(out, "pubsubshard_channels", shard_channels);
     line(out, "total_forks", 0);
+    let (_, keys, items, prefixes) = node.tracking.counts();
+    line(out, "tracking_total_keys", keys);
+    line(out, "tracking_total_items", items);
+    line(out, "tracking_total_prefixes", prefixes);
     line(out, "total_error_replies", s.error_replies.get());
     line(out, "total_reads_processed", s.reads_processed.get());
     line(out, "total_writes_processed", s.writes_processed.get());

@@ -16,14 +16,14 @@
 //! - [`store`]: the keyspace: databases of locked shards, values, lazy and active expiry,
 //!   access tracking and eviction, and the effects record of every change
 //!   (`store::effects`).
-//! - [`effects`]: who hears of changes (keyspace notifications, blocked clients; later
-//!   replication and invalidation): the one place effects records are handed on.
+//! - [`effects`]: who hears of changes (replication, keyspace notifications, tracking
+//!   invalidations, blocked clients): the one place effects records are handed on.
 //! - [`peer`]: the other nodes, by node id: forwarding plans, pooled links, sessions, the
 //!   one-way message streams, and the internal commands peers send (`SHOAL.*`).
 //! - [`replication`]: every key on its slot's R owners: effects sent to replicas, applied by
 //!   version, acknowledged (`WAIT`, `cluster-write-concern`), snapshots to new replicas.
-//! - [`pubsub`], [`notify`], [`blocking`]: Pub/Sub subscriptions and delivery, keyspace
-//!   notifications, clients waiting on keys.
+//! - [`pubsub`], [`notify`], [`tracking`], [`blocking`]: Pub/Sub subscriptions and delivery,
+//!   keyspace notifications, client-side-cache invalidation, clients waiting on keys.
 //! - [`server`], [`workers`], [`node`]: accepting clients, the worker threads, what every
 //!   connection shares.
 //! - [`cluster`]: the `cluster-*` settings and this node's membership handle (the
@@ -64,4 +64,5 @@ pub mod server;
 pub mod slowlog;
 pub mod stats;
 pub mod store;
+pub mod tracking;
 pub mod workers;

@@ -116,6 +116,8 @@ pub struct Node {
     pub pubsub: crate::pubsub::PubSub,
     /// `notify-keyspace-events`.
     pub notifications: crate::notify::Notifications,
+    /// `CLIENT TRACKING`: who may cache which key.
+    pub tracking: crate::tracking::Tracking,
     /// What was sent to replicas and what they acknowledged.
     pub replication: crate::replication::Replication,
     /// Counters of slot hand-off (`handoff`).
@@ -144,11 +146,14 @@ impl Node {
         pubsub.limits.set(&config.client_output_buffer_limit);
         let notifications = crate::notify::Notifications::default();
         notifications.set(config.notify_keyspace_events, &store);
+        let tracking = crate::tracking::Tracking::default();
+        tracking.set_max_keys(config.tracking_table_max_keys);
         Node {
             store,
             forward,
             pubsub,
             notifications,
+            tracking,
             replication: crate::replication::Replication::default(),
             handoff: crate::handoff::HandoffStats::default(),
             limits: Limits::from_config(&config),
@@ -228,6 +233,7 @@ impl Node {
         self.pubsub.limits.set(&next.client_output_buffer_limit);
         self.notifications
             .set(next.notify_keyspace_events, &self.store);
+        self.tracking.set_max_keys(next.tracking_table_max_keys);
         if next.maxmemory != config.maxmemory || next.maxmemory_policy != config.maxmemory_policy {
             self.store.memory_limit_changed();
         }

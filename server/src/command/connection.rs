@@ -117,6 +117,14 @@ const CLIENT: &[Command] = &[
         .doc(GROUP, "7.2.0", "Stops or resumes this connection's reads updating the access time of keys.", "O(1)", "(enabled=ON | OFF)"),
     Command::new("reply", 3, NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_reply)
         .doc(GROUP, "3.2.0", "Turns replies to this connection on or off, or drops the next one.", "O(1)", "(action=ON | OFF | SKIP)"),
+    Command::new("tracking", -3, NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_tracking)
+        .doc(GROUP, "6.0.0", "Turns client-side-caching invalidations for this connection on or off.", "O(1), or O(N) in the number of prefixes given", "status=(ON | OFF) [REDIRECT client-id:int] [PREFIX prefix...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]"),
+    Command::new("caching", 3, NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_caching)
+        .doc(GROUP, "6.0.0", "Says whether the next command's keys are tracked (OPTIN or OPTOUT mode).", "O(1)", "mode=(YES | NO)"),
+    Command::new("getredir", 2, NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_getredir)
+        .doc(GROUP, "6.0.0", "Reports the client this connection's invalidations are redirected to.", "O(1)", ""),
+    Command::new("trackinginfo", 2, NOSCRIPT | LOADING | STALE, KeySpec::NONE, client_trackinginfo)
+        .doc(GROUP, "6.2.0", "Describes this connection's client-side-caching tracking.", "O(1)", ""),
     Command::new("help", 2, LOADING | STALE, KeySpec::NONE, client_help)
         .doc(GROUP, "5.0.0", "Lists the CLIENT subcommands.", "O(1)", ""),
 ];
@@ -170,6 +178,9 @@ fn reset(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     client.info.multi.store(-1, Ordering::Relaxed);
     client.watched.clear();
     super::pubsub::unsubscribe_all(ctx.node, client);
+    ctx.node.tracking.disable(&ctx.node.store, &client.info);
+    client.tracking = None;
+    client.caching = false;
     // The connection leaves MONITOR mode.
     ctx.after = Some(After::Reset);
     Ok(Reply::status("RESET"))
@@ -278,25 +289,33 @@ fn client_getname(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
 pub fn describe(info: &ClientInfo, now_ms: u64) -> String {
     let cmd = info.last_command.load(Ordering::Relaxed);
     let cmd = super::table::name_of(cmd).unwrap_or("NULL");
-    let mut flags = String::new();
-    if info.monitor.load(Ordering::Relaxed) {
-        flags.push('O');
-    }
-    if info.blocked.load(Ordering::Relaxed) {
-        flags.push('b');
-    }
-    if info.multi.load(Ordering::Relaxed) >= 0 {
-        flags.push('x');
-    }
-    if info.no_evict.load(Ordering::Relaxed) {
-        flags.push('e');
-    }
-    if info.no_touch.load(Ordering::Relaxed) {
-        flags.push('T');
-    }
+    // Redis's letters, in Redis's order.
     let [sub, psub, ssub] = [0, 1, 2].map(|i| info.subscriptions[i].load(Ordering::Relaxed));
-    if sub + psub + ssub > 0 {
-        flags.push('P');
+    let (redir, tracking_flags) = match info.tracking.lock().as_ref() {
+        None => (-1, ""),
+        Some(m) => (
+            m.flags.redirect as i64,
+            match (m.broken_redirect, m.flags.bcast) {
+                (false, false) => "t",
+                (true, false) => "tR",
+                (false, true) => "tB",
+                (true, true) => "tRB",
+            },
+        ),
+    };
+    let mut flags = String::new();
+    for (on, letter) in [
+        (info.monitor.load(Ordering::Relaxed), "O"),
+        (sub + psub + ssub > 0, "P"),
+        (info.multi.load(Ordering::Relaxed) >= 0, "x"),
+        (info.blocked.load(Ordering::Relaxed), "b"),
+        (true, tracking_flags),
+        (info.no_evict.load(Ordering::Relaxed), "e"),
+        (info.no_touch.load(Ordering::Relaxed), "T"),
+    ] {
+        if on {
+            flags.push_str(letter);
+        }
     }
     if flags.is_empty() {
         flags.push('N');
@@ -305,7 +324,7 @@ pub fn describe(info: &ClientInfo, now_ms: u64) -> String {
     let omem = info.output_buffer.load(Ordering::Relaxed);
     let text = |m: &parking_lot::Mutex<Option<String>>| m.lock().clone().unwrap_or_default();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
         info.id,
         info.addr,
         info.local_addr,
@@ -326,6 +345,7 @@ pub fn describe(info: &ClientInfo, now_ms: u64) -> String {
         omem,
         crate::connection::READ_BUFFER_SIZE + omem,
         cmd,
+        redir,
         info.resp.load(Ordering::Relaxed),
         text(&info.lib_name),
         text(&info.lib_ver),
@@ -560,6 +580,210 @@ fn client_reply(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     }
 }
 
+fn client_tracking(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    use crate::tracking::Flags;
+    let mut wanted = Flags::default();
+    let mut prefixes: Vec<bytes::Bytes> = Vec::new();
+    let mut at = 3;
+    while at < args.len() {
+        let option = args[at];
+        let more = at + 1 < args.len();
+        if is(option, "redirect") && more {
+            at += 1;
+            if wanted.redirect != 0 {
+                return Err(Error::err(
+                    "A client can only redirect to a single other client",
+                ));
+            }
+            let id = parse::int(args[at])?;
+            let exists = u64::try_from(id)
+                .ok()
+                .and_then(|id| ctx.node.clients.get(id))
+                .is_some_and(|c| !c.is_killed());
+            if !exists {
+                return Err(Error::err(
+                    "The client ID you want redirect to does not exist",
+                ));
+            }
+            wanted.redirect = id as u64;
+        } else if is(option, "bcast") {
+            wanted.bcast = true;
+        } else if is(option, "optin") {
+            wanted.optin = true;
+        } else if is(option, "optout") {
+            wanted.optout = true;
+        } else if is(option, "noloop") {
+            wanted.noloop = true;
+        } else if is(option, "prefix") && more {
+            at += 1;
+            prefixes.push(bytes::Bytes::copy_from_slice(args[at]));
+        } else {
+            return Err(Error::Syntax);
+        }
+        at += 1;
+    }
+    let node = ctx.node;
+    let client = &mut *ctx.client;
+    if is(args[2], "off") {
+        node.tracking.disable(&node.store, &client.info);
+        client.tracking = None;
+        client.caching = false;
+        return Ok(Reply::Ok);
+    }
+    if !is(args[2], "on") {
+        return Err(Error::Syntax);
+    }
+    if !wanted.bcast && !prefixes.is_empty() {
+        return Err(Error::err(
+            "PREFIX option requires BCAST mode to be enabled",
+        ));
+    }
+    if let Some(current) = client.tracking
+        && current.bcast != wanted.bcast
+    {
+        return Err(Error::err(
+            "You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.",
+        ));
+    }
+    if wanted.bcast && (wanted.optin || wanted.optout) {
+        return Err(Error::err("OPTIN and OPTOUT are not compatible with BCAST"));
+    }
+    if wanted.optin && wanted.optout {
+        return Err(Error::err(
+            "You can't specify both OPTIN mode and OPTOUT mode",
+        ));
+    }
+    if let Some(current) = client.tracking
+        && ((wanted.optin && current.optout) || (wanted.optout && current.optin))
+    {
+        return Err(Error::err(
+            "You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.",
+        ));
+    }
+    if wanted.bcast {
+        check_prefixes(&client.info, &prefixes)?;
+    }
+    node.tracking
+        .enable(&node.store, &client.info, wanted, &prefixes);
+    client.tracking = Some(wanted);
+    Ok(Reply::Ok)
+}
+
+/// Redis's rule for BCAST prefixes: no two of a client's may overlap (one a prefix of the
+/// other), counting those it already has.
+fn check_prefixes(info: &ClientInfo, prefixes: &[bytes::Bytes]) -> Result<(), Error> {
+    let overlap = |a: &[u8], b: &[u8]| a.starts_with(b) || b.starts_with(a);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let existing: Vec<bytes::Bytes> = info
+        .tracking
+        .lock()
+        .as_ref()
+        .map(|m| m.prefixes.clone())
+        .unwrap_or_default();
+    for (i, prefix) in prefixes.iter().enumerate() {
+        if let Some(old) = existing.iter().find(|old| overlap(prefix, old)) {
+            return Err(Error::err(format!(
+                "Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
+                text(prefix),
+                text(old)
+            )));
+        }
+        if let Some(other) = prefixes[i + 1..]
+            .iter()
+            .find(|other| overlap(prefix, other))
+        {
+            return Err(Error::err(format!(
+                "Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client must not overlap.",
+                text(prefix),
+                text(other)
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn client_caching(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    let Some(flags) = ctx.client.tracking else {
+        return Err(Error::err(
+            "CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+        ));
+    };
+    if is(args[2], "yes") {
+        if !flags.optin {
+            return Err(Error::err(
+                "CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            ));
+        }
+    } else if is(args[2], "no") {
+        if !flags.optout {
+            return Err(Error::err(
+                "CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            ));
+        }
+    } else {
+        return Err(Error::Syntax);
+    }
+    ctx.client.caching = true;
+    Ok(Reply::Ok)
+}
+
+fn client_getredir(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    Ok(Reply::Int(
+        ctx.client.tracking.map_or(-1, |f| f.redirect as i64),
+    ))
+}
+
+fn client_trackinginfo(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
+    let client = &*ctx.client;
+    let (prefixes, broken) = client
+        .info
+        .tracking
+        .lock()
+        .as_ref()
+        .map(|m| (m.prefixes.clone(), m.broken_redirect))
+        .unwrap_or_default();
+    let mut flags = Vec::new();
+    let flag = |name: &'static str| Reply::bulk(name.as_bytes());
+    match client.tracking {
+        None => flags.push(flag("off")),
+        Some(t) => {
+            flags.push(flag("on"));
+            if t.bcast {
+                flags.push(flag("bcast"));
+            }
+            if t.optin {
+                flags.push(flag("optin"));
+                if client.caching {
+                    flags.push(flag("caching-yes"));
+                }
+            }
+            if t.optout {
+                flags.push(flag("optout"));
+                if client.caching {
+                    flags.push(flag("caching-no"));
+                }
+            }
+            if t.noloop {
+                flags.push(flag("noloop"));
+            }
+            if broken {
+                flags.push(flag("broken_redirect"));
+            }
+        }
+    }
+    Ok(Reply::Map(vec![
+        (flag("flags"), Reply::Set(flags)),
+        (
+            flag("redirect"),
+            Reply::Int(client.tracking.map_or(-1, |f| f.redirect as i64)),
+        ),
+        (
+            flag("prefixes"),
+            Reply::Array(prefixes.iter().map(|p| Reply::bulk(p)).collect()),
+        ),
+    ]))
+}
+
 fn client_help(_ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     Ok(help_reply(
         "CLIENT",
@@ -606,6 +830,20 @@ fn client_help(_ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
             "    Exempt this connection from client eviction, or end the exemption.",
             "NO-TOUCH (ON|OFF)",
             "    While ON, reads from this connection leave the access time of keys alone.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Turn client-side-caching invalidations on or off. Options:",
+            "    * REDIRECT <id>: send them to the client with this id instead.",
+            "    * BCAST: hear of every change of keys under the prefixes (every key without one).",
+            "    * PREFIX <prefix>: a prefix for BCAST; may be given several times.",
+            "    * OPTIN: track reads only after CLIENT CACHING YES.",
+            "    * OPTOUT: track reads except after CLIENT CACHING NO.",
+            "    * NOLOOP: not of this connection's own writes.",
+            "CACHING (YES|NO)",
+            "    Track, or not, the keys of the next command (OPTIN or OPTOUT mode).",
+            "GETREDIR",
+            "    Reply with the id invalidations are redirected to (0: none, -1: not tracking).",
+            "TRACKINGINFO",
+            "    Describe this connection's tracking: flags, redirect and prefixes.",
         ],
     ))
 }

@@ -229,21 +229,30 @@ impl PubSub {
         } else {
             Protocol::Resp2
         };
-        let bytes = message.for_protocol(protocol);
-        let pending = subscriber.inbox.bytes()
-            + subscriber.output_buffer.load(Ordering::Relaxed)
-            + bytes.len();
-        let now = crate::clock::now_ms();
-        if self.limits.exceeded(
+        self.push(
+            subscriber,
+            message.for_protocol(protocol),
             ClientClass::PubSub,
-            pending,
-            &subscriber.inbox.soft_since,
-            now,
-        ) {
-            self.disconnect(subscriber, ClientClass::PubSub, pending);
+        )
+    }
+
+    /// Appends encoded `bytes` to `client`'s inbox unless that passes the output limit of
+    /// `class`, in which case the client is disconnected. Whether it was delivered.
+    pub fn push(&self, client: &ClientInfo, bytes: Bytes, class: ClientClass) -> bool {
+        if client.is_killed() {
             return false;
         }
-        subscriber.inbox.push(bytes);
+        let pending =
+            client.inbox.bytes() + client.output_buffer.load(Ordering::Relaxed) + bytes.len();
+        let now = crate::clock::now_ms();
+        if self
+            .limits
+            .exceeded(class, pending, &client.inbox.soft_since, now)
+        {
+            self.disconnect(client, class, pending);
+            return false;
+        }
+        client.inbox.push(bytes);
         true
     }
 

@@ -94,7 +94,12 @@ pub struct Ran {
 /// Runs one request for `client` at `now` (Unix ms). Clients waiting on keys the command
 /// made ready are served before this returns.
 pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Outcome {
-    execute_routed(node, client, args, now, true)
+    let outcome = execute_routed(node, client, args, now, true);
+    // `CLIENT CACHING` applies to the next command, or to the next transaction.
+    if client.caching && client.multi.is_none() && !args[0].eq_ignore_ascii_case(b"client") {
+        client.caching = false;
+    }
+    outcome
 }
 
 /// [`execute`] on this node, whoever owns the keys (a split request's local part).
@@ -169,7 +174,16 @@ fn execute_routed(
     let mut marks = Vec::new();
     if let Some(mut effects) = effects {
         if !effects.is_empty() {
+            effects.set_origin(client.id);
             marks = crate::effects::dispatch(node, &mut effects);
+            // A read that expired a key invalidated it for this client too (after the
+            // reply); as in Redis, the client tracks the key again.
+            if let Some(tracking) = client.tracking
+                && tracking.remembers(client.caching)
+                && entry.command.has(flag::READONLY)
+            {
+                node.tracking.remember(node, client.id, entry.command, args);
+            }
         }
         client.effects = Some(effects);
     }
@@ -375,6 +389,14 @@ pub fn run<'s>(
         .store(entry.id, std::sync::atomic::Ordering::Relaxed);
     keys.touch = !client.no_touch;
     keys.begin_command(entry.command.event);
+    // A tracking client's reads are remembered before they run: a write after them always
+    // finds the reader (see `tracking`).
+    if let Some(tracking) = client.tracking
+        && tracking.remembers(client.caching)
+        && entry.command.has(flag::READONLY)
+    {
+        node.tracking.remember(node, client.id, entry.command, args);
+    }
     let started = std::time::Instant::now();
     let mut ctx = Ctx {
         node,

@@ -122,6 +122,8 @@ pub struct Effects {
     usual: Option<EventKind>,
     /// Where the running command's changes start (for "first write of this key").
     command_start: usize,
+    /// The client whose commands made the changes (`None`: expiry, eviction, a peer).
+    origin: Option<u64>,
 }
 
 impl Effects {
@@ -147,6 +149,17 @@ impl Effects {
         self.record_events = events;
         self.usual = None;
         self.command_start = 0;
+        self.origin = None;
+    }
+
+    /// Notes which client's commands made the changes (`CLIENT TRACKING ... NOLOOP`).
+    pub fn set_origin(&mut self, client: u64) {
+        self.origin = Some(client);
+    }
+
+    /// The client whose commands made the changes, if one did.
+    pub fn origin(&self) -> Option<u64> {
+        self.origin
     }
 
     /// Whether nothing was recorded.

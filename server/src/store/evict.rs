@@ -366,7 +366,7 @@ impl Store {
             return Room::Enough;
         }
         let deadline = Instant::now() + FOREGROUND_BUDGET;
-        let mut effects = Effects::new(self.events_wanted(), self.changes_wanted());
+        let mut effects = Effects::new(self.events_wanted(), self.records_changes());
         let target = Target {
             to_free: used - max,
             replicas_too: used > max + max / REPLICA_MARGIN,
@@ -692,7 +692,7 @@ impl Store {
             return false;
         }
         let deadline = Instant::now() + BACKGROUND_SLICE;
-        let mut effects = Effects::new(self.events_wanted(), self.changes_wanted());
+        let mut effects = Effects::new(self.events_wanted(), self.records_changes());
         let target = Target {
             to_free: used - max,
             replicas_too: used > max + max / REPLICA_MARGIN,

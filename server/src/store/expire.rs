@@ -38,7 +38,7 @@ impl ExpiryCycle {
         let start = Instant::now();
         let total_shards = store.databases() * SHARDS;
         let mut reclaimed = Vec::new();
-        let mut effects = Effects::new(store.events_wanted(), store.changes_wanted());
+        let mut effects = Effects::new(store.events_wanted(), store.records_changes());
         let mut count = 0;
         for _ in 0..total_shards {
             loop {

@@ -84,7 +84,7 @@ impl<'s> Locked<'s> {
             now,
             touch: true,
             tracking: store.evictor.settings.tracking(),
-            effects: Recorder::new(store.events_wanted(), store.changes_wanted()),
+            effects: Recorder::new(store.events_wanted(), store.records_changes()),
             scratch: None,
             violated: false,
         }
@@ -97,7 +97,7 @@ impl<'s> Locked<'s> {
             now,
             touch: true,
             tracking: store.evictor.settings.tracking(),
-            effects: Recorder::new(store.events_wanted(), store.changes_wanted()),
+            effects: Recorder::new(store.events_wanted(), store.records_changes()),
             scratch: None,
             violated: false,
         }

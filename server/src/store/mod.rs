@@ -92,8 +92,11 @@ pub struct Store {
     /// Whether effects records note keyspace events (someone listens to notifications).
     events_wanted: std::sync::atomic::AtomicBool,
     /// Whether effects records note key changes (replication reads them: the node has
-    /// peers).
+    /// peers), and deletes leave tombstones.
     changes_wanted: std::sync::atomic::AtomicBool,
+    /// Whether effects records note key changes for client-side-cache invalidation (a
+    /// client tracks).
+    tracking_wanted: std::sync::atomic::AtomicBool,
     /// Where the effects of expiry and eviction go (see `crate::effects`), once the node is up.
     effects_sink: std::sync::OnceLock<EffectsSink>,
 }
@@ -120,6 +123,7 @@ impl Store {
             evictor: evict::Evictor::default(),
             events_wanted: std::sync::atomic::AtomicBool::new(false),
             changes_wanted: std::sync::atomic::AtomicBool::new(false),
+            tracking_wanted: std::sync::atomic::AtomicBool::new(false),
             effects_sink: std::sync::OnceLock::new(),
         }
     }
@@ -137,7 +141,7 @@ impl Store {
         if let Some(sink) = self.effects_sink.get() {
             sink(effects);
         }
-        effects.reset(self.events_wanted(), self.changes_wanted());
+        effects.reset(self.events_wanted(), self.records_changes());
     }
 
     /// Whether effects records note keyspace events.
@@ -152,7 +156,22 @@ impl Store {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Starts or stops noting key changes in effects records.
+    /// Whether effects records note key changes (for replication or for tracking).
+    #[inline]
+    pub fn records_changes(&self) -> bool {
+        self.changes_wanted()
+            || self
+                .tracking_wanted
+                .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Starts or stops noting key changes for client-side-cache invalidation.
+    pub fn set_tracking_wanted(&self, wanted: bool) {
+        self.tracking_wanted
+            .store(wanted, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Starts or stops noting key changes in effects records (and leaving tombstones).
     pub fn set_changes_wanted(&self, wanted: bool) {
         self.changes_wanted
             .store(wanted, std::sync::atomic::Ordering::Relaxed);
