@@ -779,7 +779,8 @@ mod tests {
                 "slowlog-max-len",
                 "maxmemory",
                 "maxmemory-policy",
-                "maxmemory-samples"
+                "maxmemory-samples",
+                "tracking-table-max-keys"
             ]
         );
     }
