@@ -142,6 +142,9 @@ pub struct Client {
     pub tracking: Option<crate::tracking::Flags>,
     /// `CLIENT CACHING YES|NO` given for the next command (or transaction).
     pub caching: bool,
+    /// While it tracks, in a cluster: `<node-id>/<generation>`, sent with its forwarded
+    /// requests so their owners send this node invalidations (see `tracking`).
+    pub tracking_mark: Option<bytes::Bytes>,
     /// Its Pub/Sub subscriptions.
     pub subscriptions: crate::command::pubsub::Subscriptions,
     /// The effects record its commands run with, kept between commands for its buffers
@@ -171,6 +174,7 @@ impl Client {
             watch_epoch: 0,
             tracking: None,
             caching: false,
+            tracking_mark: None,
             subscriptions: Default::default(),
             effects: Default::default(),
             session: None,

@@ -71,7 +71,7 @@ pub async fn serve(node: Arc<Node>, stream: TcpStream, info: Arc<ClientInfo>) {
     connection
         .node
         .tracking
-        .disable(&connection.node.store, &connection.client.info);
+        .disable(&connection.node, &connection.client.info);
     connection.node.monitors.remove(id);
     connection.node.clients.unregister(id);
 }

@@ -109,7 +109,13 @@ async fn run(node: Arc<Node>) {
         let current = changes.borrow_and_update().clone();
         if !Arc::ptr_eq(&current, &previous) {
             changed_at = Instant::now();
-            crate::replication::forget_synced(&node, primaries_changed(&previous, &current));
+            let changed = primaries_changed(&previous, &current);
+            let mut moved = SlotSet::new();
+            for slots in changed.values() {
+                moved.union(slots);
+            }
+            node.tracking.topology_changed(&node, &moved);
+            crate::replication::forget_synced(&node, changed);
             // What it kept and no longer does waits to be dropped; what it keeps again, not.
             to_drop.union(&kept(&previous));
             to_drop.remove_all(&kept(&current));

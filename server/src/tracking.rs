@@ -14,6 +14,24 @@
 //! - **BCAST**: no table; a client names prefixes (none: every key) and hears of every change
 //!   of a key under them, one message per prefix per command with the keys in order.
 //!
+//! **Across the cluster.** A node records its own clients' reads in its own table, whether
+//! the read runs here or is forwarded to the key's primary. The primaries learn which nodes
+//! have tracking clients: a node whose first client starts tracking announces it (`TRACK`
+//! on its peer stream, with a *generation* that grows each time), again on every topology
+//! change, and every request it forwards for a tracking client carries its mark
+//! (`SHOAL.FWD ... <node-id>/<generation>`), which the primary registers before running the
+//! read — so no change after the read can miss the reader's node. A primary sends every
+//! change of its keys (writes, expiry, eviction, a replica's newer state it takes, flushes)
+//! to each registered node (`INVAL keys...`, one message per effects record, on the ordered
+//! peer stream); the node then invalidates its own clients as for a local change (table,
+//! BCAST prefixes). A node with no tracking client left says so (`UNTRACK <generation>`,
+//! ignored by a primary that has seen a later generation). Interest is kept per node, not
+//! per key: the bookkeeping is one entry per tracking node, and the per-key table stays
+//! on the reader's node, bounded as above. What could be missed is flushed: when a slot's
+//! primary changes (failover, hand-off, a node leaving) the keys of that slot are
+//! invalidated for their readers (BCAST clients get a null invalidation); when a peer
+//! stream loses messages every tracking client gets a null invalidation.
+//!
 //! Invalidations are read from effects records (see `crate::effects`): writes, deletes,
 //! expiry, eviction, and `FLUSHDB`/`FLUSHALL` (a null invalidation to every tracking client,
 //! which also empties the table). As in Redis, keys are tracked by name across databases.
@@ -31,7 +49,6 @@ use crate::client::ClientInfo;
 use crate::command::{Command, flag};
 use crate::node::Node;
 use crate::pubsub::ClientClass;
-use crate::store::Store;
 use crate::store::effects::{Effects, Whole};
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
@@ -39,6 +56,10 @@ use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use crate::peer::stream::Message;
+use shoal_cluster::NodeId;
+use shoal_cluster::slot::{SlotSet, key_slot};
 
 /// Parts of the table, each under its own lock.
 const SHARDS: usize = 16;
@@ -101,6 +122,12 @@ pub struct Tracking {
     pub sent: AtomicU64,
     /// Round-robin start for overflow eviction.
     overflow_cursor: AtomicUsize,
+    /// Grows each time this node's first client starts tracking.
+    generation: AtomicU64,
+    /// Other nodes with tracking clients, and the latest generation each announced.
+    remote: Mutex<HashMap<NodeId, u64>>,
+    /// `remote` is not empty.
+    has_remote: AtomicBool,
 }
 
 impl Default for Tracking {
@@ -115,6 +142,9 @@ impl Default for Tracking {
             max_keys: AtomicU64::new(DEFAULT_MAX_KEYS),
             sent: AtomicU64::new(0),
             overflow_cursor: AtomicUsize::new(0),
+            generation: AtomicU64::new(0),
+            remote: Mutex::new(HashMap::new()),
+            has_remote: AtomicBool::new(false),
         }
     }
 }
@@ -149,7 +179,7 @@ impl Tracking {
     }
 
     /// Turns tracking on (or changes its options) for `info` with `prefixes` added (BCAST).
-    pub fn enable(&self, store: &Store, info: &Arc<ClientInfo>, flags: Flags, prefixes: &[Bytes]) {
+    pub fn enable(&self, node: &Node, info: &Arc<ClientInfo>, flags: Flags, prefixes: &[Bytes]) {
         {
             let mut mode = info.tracking.lock();
             let mode = mode.get_or_insert_with(Mode::default);
@@ -177,12 +207,32 @@ impl Tracking {
         }
         let mut clients = self.clients.write();
         clients.insert(info.id, info.clone());
-        self.active.store(true, Ordering::Relaxed);
-        store.set_tracking_wanted(true);
+        if !self.active.swap(true, Ordering::SeqCst) {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            self.announce(node);
+        }
+        node.store.set_tracking_wanted(true);
+    }
+
+    /// `<node-id>/<generation>`: what this node's tracking clients' forwarded requests
+    /// carry (`None` outside a cluster).
+    pub fn mark(&self, node: &Node) -> Option<Bytes> {
+        let cluster = node.cluster.get()?;
+        let id = cluster.topology.load().myself().id;
+        let generation = self.generation.load(Ordering::SeqCst);
+        Some(Bytes::from(format!("{id}/{generation}")))
+    }
+
+    /// Tells every other live member that this node has tracking clients.
+    fn announce(&self, node: &Node) {
+        let generation = self.generation.load(Ordering::SeqCst);
+        node.forward
+            .streams
+            .broadcast(node, &Message::Track { generation });
     }
 
     /// Turns tracking off for `info` (its entries in the table go lazily, as in Redis).
-    pub fn disable(&self, store: &Store, info: &ClientInfo) {
+    pub fn disable(&self, node: &Node, info: &ClientInfo) {
         let Some(mode) = info.tracking.lock().take() else {
             return;
         };
@@ -199,8 +249,13 @@ impl Tracking {
         }
         let mut clients = self.clients.write();
         clients.remove(&info.id);
-        self.active.store(!clients.is_empty(), Ordering::Relaxed);
-        store.set_tracking_wanted(!clients.is_empty());
+        if clients.is_empty() && self.active.swap(false, Ordering::SeqCst) {
+            let generation = self.generation.load(Ordering::SeqCst);
+            node.forward
+                .streams
+                .broadcast(node, &Message::Untrack { generation });
+        }
+        node.store.set_tracking_wanted(!clients.is_empty());
     }
 
     /// Remembers that client `id` may cache the keys `command` reads in `args`. Called before
@@ -267,6 +322,7 @@ impl Tracking {
     /// Sends the invalidations `effects` calls for; `origin` is the client whose command made
     /// the changes (for `NOLOOP`).
     pub fn invalidate(&self, node: &Node, effects: &Effects, origin: Option<u64>) {
+        self.tell_remote(node, effects);
         if !self.is_active() {
             return;
         }
@@ -291,6 +347,171 @@ impl Tracking {
         }
         if bcast && !changed.is_empty() {
             self.broadcast(node, changed, origin);
+        }
+    }
+
+    /// Sends the changes of `effects` to the other nodes with tracking clients: the keys of
+    /// slots this node is the primary of (their other owners' copies change after it).
+    pub fn tell_remote(&self, node: &Node, effects: &Effects) {
+        if !self.has_remote.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(cluster) = node.cluster.get() else {
+            return;
+        };
+        let topology = cluster.topology.load();
+        let flushed = effects
+            .wholes()
+            .iter()
+            .any(|w| matches!(w, Whole::Flushed(_)));
+        if flushed {
+            // Every key at once: the message without keys.
+            self.send_remote(node, &topology, |_| Some(Vec::new()));
+            return;
+        }
+        let keys: Vec<&[u8]> = effects
+            .changes()
+            .map(|(_, key)| key)
+            .filter(|key| topology.is_primary(key_slot(key)))
+            .collect();
+        if !keys.is_empty() {
+            self.send_remote(node, &topology, |to| not_following(&topology, to, &keys));
+        }
+    }
+
+    /// A key's state changed here without an effects record (a replicated state applied):
+    /// invalidates it for this node's clients, and for other nodes' when this is its primary.
+    pub fn changed_key(&self, node: &Node, key: &[u8]) {
+        if self.is_active() {
+            if let Some(ids) = self.shard(key).lock().remove(key) {
+                self.forget(ids.len());
+                self.tell(node, &ids, key, None);
+            }
+            if !self.prefixes.read().is_empty() {
+                self.broadcast(node, vec![key], None);
+            }
+        }
+        if !self.has_remote.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(cluster) = node.cluster.get() else {
+            return;
+        };
+        let topology = cluster.topology.load();
+        if topology.is_primary(key_slot(key)) {
+            self.send_remote(node, &topology, |to| not_following(&topology, to, &[key]));
+        }
+    }
+
+    /// Sends each other node with tracking clients the `Invalidate` message `keys_for` makes
+    /// for it (`None`: nothing for that node).
+    fn send_remote(
+        &self,
+        node: &Node,
+        topology: &shoal_cluster::Topology,
+        keys_for: impl Fn(NodeId) -> Option<Vec<Bytes>>,
+    ) {
+        let me = topology.myself().id;
+        let mut remote = self.remote.lock();
+        // A node that is gone tracks nothing here any more (it comes back as a new member).
+        remote.retain(|id, _| topology.member(id).is_some_and(|m| m.state.is_live()));
+        self.has_remote.store(!remote.is_empty(), Ordering::Relaxed);
+        for (id, _) in remote.iter().filter(|(id, _)| **id != me) {
+            if let Some(member) = topology.member(id)
+                && let Some(keys) = keys_for(*id)
+            {
+                let peer = crate::peer::Peer {
+                    id: member.id,
+                    addr: member.client,
+                };
+                node.forward
+                    .streams
+                    .send(node, peer, Message::Invalidate { keys });
+            }
+        }
+    }
+
+    /// `from` has tracking clients (generation `generation`): send it invalidations.
+    pub fn track_remote(&self, from: NodeId, generation: u64) {
+        let mut remote = self.remote.lock();
+        let known = remote.entry(from).or_insert(generation);
+        *known = (*known).max(generation);
+        self.has_remote.store(true, Ordering::Relaxed);
+    }
+
+    /// `from` has no tracking client left since `generation`.
+    pub fn untrack_remote(&self, from: NodeId, generation: u64) {
+        let mut remote = self.remote.lock();
+        if remote.get(&from).is_some_and(|known| *known <= generation) {
+            remote.remove(&from);
+        }
+        self.has_remote.store(!remote.is_empty(), Ordering::Relaxed);
+    }
+
+    /// Keys changed on `from` (none: every key): invalidates them for this node's clients.
+    /// A node with no tracking client left asks `from` to stop.
+    pub fn remote_changed(&self, node: &Node, from: NodeId, keys: &[Bytes]) {
+        if !self.is_active() {
+            if let Some(peer) = crate::replication::peer_by_id(node, from) {
+                let generation = self.generation.load(Ordering::SeqCst);
+                node.forward
+                    .streams
+                    .send(node, peer, Message::Untrack { generation });
+            }
+            return;
+        }
+        if keys.is_empty() {
+            self.flush_local(node);
+            return;
+        }
+        for key in keys {
+            if let Some(ids) = self.shard(key).lock().remove(&key[..]) {
+                self.forget(ids.len());
+                self.tell(node, &ids, key, None);
+            }
+        }
+        if !self.prefixes.read().is_empty() {
+            self.broadcast(node, keys.iter().map(|k| &k[..]).collect(), None);
+        }
+    }
+
+    /// The topology changed: the keys of slots whose primary changed may have changed
+    /// unseen (the new primary did not know of this node's readers), so they are
+    /// invalidated for their readers (BCAST clients, which have no table, get a null
+    /// invalidation); and the new members hear that this node tracks.
+    pub fn topology_changed(&self, node: &Node, moved: &SlotSet) {
+        if !self.is_active() {
+            return;
+        }
+        self.announce(node);
+        if moved.is_empty() {
+            return;
+        }
+        for shard in self.table.iter() {
+            let taken: Vec<(Box<[u8]>, Ids)> = {
+                let mut shard = shard.lock();
+                let keys: Vec<Box<[u8]>> = shard
+                    .keys()
+                    .filter(|k| moved.contains(key_slot(k)))
+                    .cloned()
+                    .collect();
+                keys.into_iter()
+                    .filter_map(|k| shard.remove_entry(&k))
+                    .collect()
+            };
+            for (key, ids) in taken {
+                self.forget(ids.len());
+                self.tell(node, &ids, &key, None);
+            }
+        }
+        let clients = self.clients.read();
+        for info in clients.values() {
+            let Some(flags) = info.tracking.lock().as_ref().map(|m| m.flags) else {
+                continue;
+            };
+            if flags.bcast {
+                self.send(node, info, flags, Payload::All);
+            }
         }
     }
 
@@ -340,6 +561,14 @@ impl Tracking {
                 }
                 self.send(node, info, flags, Payload::Keys(&keys));
             }
+        }
+    }
+
+    /// Every tracking client is told that every key changed (a null invalidation), and the
+    /// table is emptied: what was missed cannot be known (a peer stream lost messages).
+    pub fn flush_local(&self, node: &Node) {
+        if self.is_active() {
+            self.flush(node);
         }
     }
 
@@ -438,4 +667,27 @@ impl Tracking {
                 .push(info, Bytes::from(out), ClientClass::Normal);
         }
     }
+}
+
+/// Reads a tracker mark (`<node-id>/<generation>`).
+pub fn parse_mark(mark: &[u8]) -> Option<(NodeId, u64)> {
+    let text = std::str::from_utf8(mark).ok()?;
+    let (id, generation) = text.rsplit_once('/')?;
+    Some((id.parse().ok()?, generation.parse().ok()?))
+}
+
+/// The keys among `keys` (of slots this node is the primary of) that node `to` does not
+/// follow: a follower invalidates its own clients when it applies the change, which reaches
+/// it on the same stream. `None` when none is left.
+fn not_following(
+    topology: &shoal_cluster::Topology,
+    to: NodeId,
+    keys: &[&[u8]],
+) -> Option<Vec<Bytes>> {
+    let keys: Vec<Bytes> = keys
+        .iter()
+        .filter(|key| !topology.followers(key_slot(key)).any(|m| m.id == to))
+        .map(|key| Bytes::copy_from_slice(key))
+        .collect();
+    (!keys.is_empty()).then_some(keys)
 }

@@ -410,7 +410,7 @@ fn peer_links_authenticate_with_the_cluster_secret() {
     let mut raw = cluster.node(0).raw();
     let noauth = "-NOAUTH Authentication required.\r\n";
     assert_eq!(
-        raw.call(&["SHOAL.FWD", "1", "0", "2", "GET", "k:1"]),
+        raw.call(&["SHOAL.FWD", "1", "0", "2", "-", "GET", "k:1"]),
         noauth
     );
     assert!(raw.call(&["SHOAL.NONCE"]).starts_with("$32\r\n"));
@@ -418,7 +418,7 @@ fn peer_links_authenticate_with_the_cluster_secret() {
     // The nonce was used up: even the right proof now needs a new one.
     assert!(raw.call(&["SHOAL.AUTH", "00"]).starts_with("-WRONGPASS"));
     assert_eq!(
-        raw.call(&["SHOAL.FWD", "1", "0", "2", "GET", "k:1"]),
+        raw.call(&["SHOAL.FWD", "1", "0", "2", "-", "GET", "k:1"]),
         noauth
     );
 
@@ -430,10 +430,10 @@ fn peer_links_authenticate_with_the_cluster_secret() {
     let ring = Ring::of(cluster.node(0));
     let remote = ring.key_not_on("k:", cluster.node(0).port);
     // An envelope runs the request as a forwarded one: on to the primary...
-    let value = raw.call(&["SHOAL.FWD", "1", "0", "2", "GET", &remote]);
+    let value = raw.call(&["SHOAL.FWD", "1", "0", "2", "-", "GET", &remote]);
     assert!(value.starts_with('$'), "{value}");
     // ...unless it was forwarded too many times already.
-    let reply = raw.call(&["SHOAL.FWD", "3", "0", "2", "GET", &remote]);
+    let reply = raw.call(&["SHOAL.FWD", "3", "0", "2", "-", "GET", &remote]);
     assert!(
         reply.starts_with("-TRYAGAIN Forwarding hop limit"),
         "{reply}"
@@ -441,7 +441,7 @@ fn peer_links_authenticate_with_the_cluster_secret() {
     // A forwarded keyspace command is this node's part only.
     let local = dbsize(cluster.node(0));
     assert_eq!(
-        raw.call(&["SHOAL.FWD", "1", "0", "2", "DBSIZE"]),
+        raw.call(&["SHOAL.FWD", "1", "0", "2", "-", "DBSIZE"]),
         format!(":{local}\r\n")
     );
 }

@@ -178,8 +178,9 @@ fn reset(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     client.info.multi.store(-1, Ordering::Relaxed);
     client.watched.clear();
     super::pubsub::unsubscribe_all(ctx.node, client);
-    ctx.node.tracking.disable(&ctx.node.store, &client.info);
+    ctx.node.tracking.disable(ctx.node, &client.info);
     client.tracking = None;
+    client.tracking_mark = None;
     client.caching = false;
     // The connection leaves MONITOR mode.
     ctx.after = Some(After::Reset);
@@ -625,8 +626,9 @@ fn client_tracking(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let node = ctx.node;
     let client = &mut *ctx.client;
     if is(args[2], "off") {
-        node.tracking.disable(&node.store, &client.info);
+        node.tracking.disable(node, &client.info);
         client.tracking = None;
+        client.tracking_mark = None;
         client.caching = false;
         return Ok(Reply::Ok);
     }
@@ -663,9 +665,9 @@ fn client_tracking(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     if wanted.bcast {
         check_prefixes(&client.info, &prefixes)?;
     }
-    node.tracking
-        .enable(&node.store, &client.info, wanted, &prefixes);
+    node.tracking.enable(node, &client.info, wanted, &prefixes);
     client.tracking = Some(wanted);
+    client.tracking_mark = node.tracking.mark(node);
     Ok(Reply::Ok)
 }
 

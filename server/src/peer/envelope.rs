@@ -4,9 +4,11 @@
 //! - `SHOAL.AUTH <proof>` checks the proof of that nonce under the cluster secret (see
 //!   `shoal_cluster::peer_auth`); the nonce is used up either way. `+OK` marks the connection
 //!   as a peer link.
-//! - `SHOAL.FWD <hops> <db> <proto> <command> [arg...]` runs `command` in database `db`, with
-//!   replies in RESP `proto` (2 or 3), as the `hops`-th forwarding of a client's request. Only
-//!   an authenticated connection may send it; others get `-NOAUTH`.
+//! - `SHOAL.FWD <hops> <db> <proto> <tracker> <command> [arg...]` runs `command` in database
+//!   `db`, with replies in RESP `proto` (2 or 3), as the `hops`-th forwarding of a client's
+//!   request. `tracker` is `-`, or `<node-id>/<generation>` when the client tracks keys
+//!   (`CLIENT TRACKING`): this node then sends that node invalidations (see `tracking`).
+//!   Only an authenticated connection may send it; others get `-NOAUTH`.
 //!
 //! - `SHOAL.STREAM <node-id> <epoch> <first-seq>` turns an authenticated connection into the
 //!   receiving end of that node's message stream (see `stream`); `+OK`.
@@ -59,7 +61,7 @@ pub fn execute(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Ou
         client.peer.authenticated = true;
         return Outcome::Reply(Reply::Ok);
     }
-    if name.eq_ignore_ascii_case(b"fwd") && args.len() >= 5 {
+    if name.eq_ignore_ascii_case(b"fwd") && args.len() >= 6 {
         if !client.peer.authenticated {
             return refuse(node, Reply::err("NOAUTH Authentication required."));
         }
@@ -179,6 +181,8 @@ fn stream_message(node: &Node, client: &mut Client, args: &[&[u8]]) -> Outcome {
             .lost
             .fetch_add(lost, std::sync::atomic::Ordering::Relaxed);
         crate::replication::lost(node, incoming.from);
+        // Invalidations may have been among them.
+        node.tracking.flush_local(node);
     }
     incoming.next_seq = seq + 1;
     node.forward
@@ -215,6 +219,13 @@ fn forwarded(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Outc
     let (Some(hops), Some(db), Some(protocol)) = (hops, db, protocol) else {
         return Outcome::Reply(Reply::err("ERR malformed SHOAL.FWD envelope"));
     };
+    if args[4] != b"-" {
+        // Registered before the request runs: a change after it reaches the tracker.
+        match crate::tracking::parse_mark(args[4]) {
+            Some((tracker, generation)) => node.tracking.track_remote(tracker, generation),
+            None => return Outcome::Reply(Reply::err("ERR malformed SHOAL.FWD envelope")),
+        }
+    }
     client.peer.hops = hops;
     if client.db != db {
         client.select(db);
@@ -222,7 +233,7 @@ fn forwarded(node: &Node, client: &mut Client, args: &[&[u8]], now: u64) -> Outc
     if client.protocol != protocol {
         client.set_protocol(protocol);
     }
-    let inner = &args[4..];
+    let inner = &args[5..];
     match crate::request::execute(node, client, inner, now) {
         // A blocking command waits on this connection and is run again later: with its own
         // arguments, not the envelope's.
@@ -242,7 +253,7 @@ pub fn encode<A: AsRef<[u8]>>(client: &Client, args: &[A]) -> Vec<u8> {
     use super::link::{push_bulk, push_header};
     let size = args.iter().map(|a| a.as_ref().len() + 16).sum::<usize>();
     let mut out = Vec::with_capacity(64 + size);
-    push_header(&mut out, b'*', args.len() + 4);
+    push_header(&mut out, b'*', args.len() + 5);
     push_bulk(&mut out, b"SHOAL.FWD");
     let mut number = itoa::Buffer::new();
     push_bulk(
@@ -254,6 +265,7 @@ pub fn encode<A: AsRef<[u8]>>(client: &Client, args: &[A]) -> Vec<u8> {
         &mut out,
         number.format(client.protocol.version()).as_bytes(),
     );
+    push_bulk(&mut out, client.tracking_mark.as_deref().unwrap_or(b"-"));
     for arg in args {
         push_bulk(&mut out, arg.as_ref());
     }

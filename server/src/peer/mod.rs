@@ -11,7 +11,7 @@
 //!   transactions run on the client's own [`session::Session`] instead, awaited on the spot
 //!   as a local blocking command is.
 //! - The peer side of a link is an ordinary client connection that authenticated with
-//!   `SHOAL.NONCE`/`SHOAL.AUTH` and sends each request inside `SHOAL.FWD hops db proto
+//!   `SHOAL.NONCE`/`SHOAL.AUTH` and sends each request inside `SHOAL.FWD hops db proto tracker
 //!   command...` (see [`envelope`]), which runs it with the client's database and protocol.
 //!
 //! # Layout

@@ -86,6 +86,15 @@ pub enum Message {
     /// Anti-entropy, follower to primary: `slots` differed twice in a row; send this node
     /// your copy of them (it sends its own the other way).
     Repair { slots: SlotSet },
+    /// Client-side caching, a primary to a node with tracking clients: these keys changed
+    /// (none: every key, a flush). See `crate::tracking`.
+    Invalidate { keys: Vec<Bytes> },
+    /// Client-side caching: the sender has tracking clients (its tracking `generation`):
+    /// send it invalidations.
+    Track { generation: u64 },
+    /// Client-side caching: the sender has no tracking client left since `generation`:
+    /// stop sending it invalidations, unless it tracks again (a later generation).
+    Untrack { generation: u64 },
 }
 
 impl Message {
@@ -162,6 +171,15 @@ impl Message {
                 slot_bytes = slots.to_bytes();
                 (b"REPAIR", SmallVec::from_slice(&[&slot_bytes[..]]))
             }
+            Message::Invalidate { keys } => (b"INVAL", keys.iter().map(|k| &k[..]).collect()),
+            Message::Track { generation } => (
+                b"TRACK",
+                SmallVec::from_slice(&[n0.format(*generation).as_bytes()]),
+            ),
+            Message::Untrack { generation } => (
+                b"UNTRACK",
+                SmallVec::from_slice(&[n0.format(*generation).as_bytes()]),
+            ),
         };
         push_header(out, b'*', 3 + args.len());
         push_bulk(out, b"SHOAL.MSG");
@@ -228,6 +246,15 @@ impl Message {
             [slots] if is("repair") => Some(Message::Repair {
                 slots: SlotSet::from_bytes(slots)?,
             }),
+            keys if is("inval") => Some(Message::Invalidate {
+                keys: keys.iter().map(|k| Bytes::copy_from_slice(k)).collect(),
+            }),
+            [generation] if is("track") => Some(Message::Track {
+                generation: number(generation)?,
+            }),
+            [generation] if is("untrack") => Some(Message::Untrack {
+                generation: number(generation)?,
+            }),
             _ => None,
         }
     }
@@ -244,6 +271,8 @@ impl Message {
             Message::Ack { .. } | Message::Resync { .. } => 16,
             Message::Synced { .. } | Message::Repair { .. } => 16 + SlotSet::BYTES,
             Message::Digest { sums, .. } => 16 + SlotSet::BYTES + 8 * sums.len(),
+            Message::Invalidate { keys } => keys.iter().map(|k| k.len() + 16).sum(),
+            Message::Track { .. } | Message::Untrack { .. } => 16,
         };
         (payload + 32) as u64
     }
@@ -591,6 +620,9 @@ pub fn receive(node: &Node, incoming: &Incoming, message: Message) {
         Message::Repair { slots } => {
             crate::replication::anti_entropy::repair_asked(node, incoming.from, slots)
         }
+        Message::Invalidate { keys } => node.tracking.remote_changed(node, incoming.from, &keys),
+        Message::Track { generation } => node.tracking.track_remote(incoming.from, generation),
+        Message::Untrack { generation } => node.tracking.untrack_remote(incoming.from, generation),
     }
 }
 

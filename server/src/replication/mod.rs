@@ -218,6 +218,7 @@ pub fn apply(node: &Node, from: NodeId, db: DbIndex, key: &[u8], state: State<'_
         return;
     }
     stats.applied.fetch_add(1, Ordering::Relaxed);
+    node.tracking.changed_key(node, key);
     // Touched now, whatever the state's version (a repair or snapshot carries old ones): a
     // comparison running meanwhile must skip the slot.
     let slot = key_slot(key);
@@ -554,7 +555,7 @@ impl Pace {
 }
 
 /// The live member with id `id`, as a peer.
-fn peer_by_id(node: &Node, id: NodeId) -> Option<Peer> {
+pub(crate) fn peer_by_id(node: &Node, id: NodeId) -> Option<Peer> {
     let cluster = node.cluster.get()?;
     let topology = cluster.topology.load();
     topology

@@ -151,7 +151,17 @@ fn execute_routed(
         match place(node, client, entry.command, args, now) {
             Placed::Here => {}
             Placed::Refused(error) => return Outcome::Reply(refuse(client, Some(entry), error)),
-            Placed::Elsewhere(plan) => return Outcome::Forward(Box::new(plan)),
+            Placed::Elsewhere(plan) => {
+                // A tracking client's read elsewhere is remembered here, before it runs
+                // there (its owner sends this node the key's changes: see `tracking`).
+                if let Some(tracking) = client.tracking
+                    && tracking.remembers(client.caching)
+                    && entry.command.has(flag::READONLY)
+                {
+                    node.tracking.remember(node, client.id, entry.command, args);
+                }
+                return Outcome::Forward(Box::new(plan));
+            }
         }
     }
     if out_of_memory(node, client, entry.command, args, now) {
