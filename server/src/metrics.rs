@@ -397,6 +397,15 @@ fn describe_cluster() {
         "shoal_pubsub_channels",
         "Channels, patterns and shard channels with subscribers on this node, by kind."
     );
+    metrics::describe_counter!(
+        "shoal_tracking_invalidations_total",
+        "Client-side-caching invalidation messages sent to this node's clients."
+    );
+    metrics::describe_gauge!("shoal_tracking_clients", "Clients with CLIENT TRACKING on.");
+    metrics::describe_gauge!(
+        "shoal_tracking_keys",
+        "Keys in the tracking table (INFO tracking_total_keys)."
+    );
     for (name, help) in REPLICATION_COUNTERS {
         metrics::describe_counter!(*name, *help);
     }
@@ -615,6 +624,10 @@ fn collect_pubsub(node: &Node) {
     ] {
         metrics::gauge!("shoal_pubsub_channels", "kind" => kind).set(count as f64);
     }
+    metrics::counter!("shoal_tracking_invalidations_total").absolute(read(&node.tracking.sent));
+    let (clients, keys, _, _) = node.tracking.counts();
+    metrics::gauge!("shoal_tracking_clients").set(clients as f64);
+    metrics::gauge!("shoal_tracking_keys").set(keys as f64);
 }
 
 /// Sets the forwarding series: per peer (labelled by its client address), and redirects.
