@@ -22,6 +22,8 @@
 //!   Redis primary with a replica, replication lag, and filling a replica copy.
 //! - `join` ([`join`]): a fourth node joins a loaded three-node cluster under load: time
 //!   until it serves, keys moved per second, latency and hit rate before, during and after.
+//! - `tracking` ([`tracking`]): client-side caching: invalidation latency on one node and
+//!   across a cluster, and memory per tracked key.
 //!
 //! Modules: [`servers`] starts and stops the servers (through `shoal-harness`, which the
 //! tests share), [`redis_benchmark`] runs redis-benchmark and parses its CSV; `resp` (from
@@ -39,6 +41,7 @@ mod pubsub;
 mod redis_benchmark;
 mod replication;
 mod servers;
+mod tracking;
 
 use shoal_harness::resp;
 
@@ -59,6 +62,7 @@ Commands:
   pubsub     PUBLISH rate and fan-out latency to 100 subscribers, one node and three
   replication  SET with R = 2 (local/all) vs Redis + replica, replication lag, replica fill
   join       a 4th node joins 3 holding 1M keys under load: time, keys/s, latency, hit rate
+  tracking   CLIENT TRACKING: SET-to-invalidation latency (one node, across 3), bytes per key
   help [command]
 
 Run `shoal-bench <command> --help` for a command's options, e.g.
@@ -131,6 +135,13 @@ fn run(args: &[String]) -> anyhow::Result<()> {
                 Ok(())
             }
         },
+        "tracking" => match tracking::Options::parse(rest)? {
+            Some(options) => tracking::run(&options),
+            None => {
+                println!("{}", tracking::USAGE);
+                Ok(())
+            }
+        },
         "replication" => match replication::Options::parse(rest)? {
             Some(options) => replication::run(&options),
             None => {
@@ -156,6 +167,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
                 Some("pubsub") => println!("{}", pubsub::USAGE),
                 Some("replication") => println!("{}", replication::USAGE),
                 Some("join") => println!("{}", join::USAGE),
+                Some("tracking") => println!("{}", tracking::USAGE),
                 _ => println!("{USAGE}"),
             }
             Ok(())

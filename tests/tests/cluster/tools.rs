@@ -101,7 +101,19 @@ fn dev_cluster_starts_n_joined_nodes_survives_a_killed_one_and_stops_them_togeth
         assert!(Instant::now() < deadline, "{reply}");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(redis_cli(base, &["GET", "after"]).trim(), "kill");
+    // The other survivor serves it too. Right after the kill a survivor may be fenced
+    // (`-CLUSTERDOWN`, retryable) or, if the other had briefly declared it down too (SWIM
+    // with one helper gone), answer from its old view until it hears so (issue 20 measures
+    // that window): what must hold is that it answers the write once both settle.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let got = redis_cli(base, &["GET", "after"]);
+        if got.trim() == "kill" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "GET after: {got:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     // Every log line says which node wrote it.
     let output = parent.output.lock().expect("output").clone();
