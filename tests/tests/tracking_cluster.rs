@@ -1,8 +1,8 @@
 //! Client-side caching across the cluster (issue 15): a client tracking through one node is
 //! invalidated when a key it read changes through any other node, by expiry on the key's
-//! primary, in BCAST mode and through a RESP2 redirect; and when the key's primary dies, the
-//! keys it owned are invalidated for their readers. Real `shoal` processes on loopback, raw
-//! RESP connections.
+//! primary, in BCAST mode and through a RESP2 redirect; when the key's primary dies or a node
+//! joins, the keys that moved are invalidated for their readers, and a new node sends its
+//! writes to the cluster's readers. Real `shoal` processes on loopback, raw RESP connections.
 //!
 //! Nothing here asserts a duration: a push that never comes fails through the raw client's
 //! read timeout.
@@ -173,4 +173,52 @@ fn keys_of_a_dead_primary_are_invalidated_for_their_readers() {
     // Once the survivors take the dead node's slots, its keys are invalidated: a write the
     // reader could not have heard of may have happened on the new primary meanwhile.
     read_invalidations(&mut reader, &doomed);
+}
+
+#[test]
+fn a_join_invalidates_moved_keys_and_the_new_node_tells_the_reader_of_its_writes() {
+    let mut cluster = TestCluster::start(3, &[]);
+    cluster.wait_until_agreed(3, Duration::from_secs(60));
+    let first = cluster.node(0).port;
+    let mut reader = Raw::connect(first);
+    reader.call(&["HELLO", "3"]);
+    reader.call(&["CLIENT", "TRACKING", "ON"]);
+    let keys: Vec<String> = (0..60).map(|i| format!("tj:{i}")).collect();
+    let mut writer = Raw::connect(cluster.node(1).port);
+    let mut pushes = Vec::new();
+    let mut read = Vec::new();
+    for key in &keys {
+        assert_eq!(writer.call(&["SET", key, "v1"]), "+OK\r\n");
+        if call_noting(&mut reader, &["GET", key], &mut pushes) == "$2\r\nv1\r\n" {
+            read.push(key.clone());
+        }
+    }
+    let before: Vec<u16> = read.iter().map(|k| primary_port(first, k)).collect();
+    let joined = cluster.add(&[]);
+    cluster.wait_until_agreed(4, Duration::from_secs(60));
+    let new_port = cluster.node(joined).port;
+    // The keys that moved to the new node were invalidated for the reader (unless a late
+    // write's invalidation had already done it before the join).
+    let moved: Vec<String> = read
+        .iter()
+        .zip(&before)
+        .filter(|(k, was)| primary_port(first, k) != **was)
+        .map(|(k, _)| k.clone())
+        .filter(|k| !pushes.iter().any(|p| p.contains(&format!("\r\n{k}\r\n"))))
+        .collect();
+    assert!(
+        read.iter().any(|k| primary_port(first, k) == new_port),
+        "no key moved to the new node"
+    );
+    read_invalidations(&mut reader, &moved);
+    // The new node learnt that the reader's node tracks: its own writes reach the reader.
+    let on_new = keys_on(first, new_port, "tn:", 3);
+    let mut new_writer = Raw::connect(new_port);
+    for key in &on_new {
+        assert_eq!(new_writer.call(&["SET", key, "v1"]), "+OK\r\n");
+        assert_eq!(call(&mut reader, &["GET", key]), "$2\r\nv1\r\n");
+        assert_eq!(new_writer.call(&["SET", key, "v2"]), "+OK\r\n");
+        read_invalidations(&mut reader, std::slice::from_ref(key));
+        assert_eq!(call(&mut reader, &["GET", key]), "$2\r\nv2\r\n");
+    }
 }
