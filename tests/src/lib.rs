@@ -273,9 +273,15 @@ impl TestCluster {
             // `cluster_state:ok` too: a node that just turned serving fences its keys until
             // the others have seen it.
             let states: Vec<String> = infos.iter().map(|i| field(i, "cluster_state")).collect();
+            // And settled: every node has seen the others answer its topology (until then a
+            // node in redirect mode forwards what it would answer `-MOVED`).
+            let settled = infos
+                .iter()
+                .all(|i| field(i, "shoal_topology_settled") == "1");
             if views.iter().all(|v| *v == wanted)
                 && phases.iter().all(|p| p == "serving")
                 && states.iter().all(|s| s == "ok")
+                && settled
                 && epochs.windows(2).all(|w| w[0] == w[1])
             {
                 return started.elapsed();

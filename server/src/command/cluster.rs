@@ -313,6 +313,7 @@ fn info(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
          cluster_stats_messages_received:{}\r\n\
          total_cluster_links_buffer_limit_exceeded:0\r\n\
          shoal_topology_epoch:{:016x}\r\n\
+         shoal_topology_settled:{}\r\n\
          shoal_phase:{}\r\n\
          shoal_slots_learning:{}\r\n",
         topology.members().len(),
@@ -320,6 +321,12 @@ fn info(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
         stats.packets_sent,
         stats.packets_received,
         topology.epoch(),
+        u8::from(
+            ctx.node
+                .cluster
+                .get()
+                .is_some_and(|c| c.lease.settled(topology.epoch()))
+        ),
         topology.my_phase().name(),
         (0..SLOTS).filter(|&s| topology.is_learner(s)).count(),
     );
