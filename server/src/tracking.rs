@@ -333,20 +333,24 @@ impl Tracking {
         {
             self.flush(node);
         }
-        let bcast = !self.prefixes.read().is_empty();
-        let mut changed: Vec<&[u8]> = Vec::new();
-        for (_, key) in effects.changes() {
-            let entry = self.shard(key).lock().remove(key);
-            if let Some(ids) = entry {
+        let changed: Vec<&[u8]> = effects.changes().map(|(_, key)| key).collect();
+        self.invalidate_keys(node, changed, origin);
+    }
+
+    /// Invalidates `keys` for this node's clients: those that read them (their table
+    /// entries go) and the BCAST clients of matching prefixes.
+    fn invalidate_keys(&self, node: &Node, keys: Vec<&[u8]>, origin: Option<u64>) {
+        if keys.is_empty() {
+            return;
+        }
+        for key in &keys {
+            if let Some(ids) = self.shard(key).lock().remove(*key) {
                 self.forget(ids.len());
                 self.tell(node, &ids, key, origin);
             }
-            if bcast {
-                changed.push(key);
-            }
         }
-        if bcast && !changed.is_empty() {
-            self.broadcast(node, changed, origin);
+        if !self.prefixes.read().is_empty() {
+            self.broadcast(node, keys, origin);
         }
     }
 
@@ -383,13 +387,7 @@ impl Tracking {
     /// invalidates it for this node's clients, and for other nodes' when this is its primary.
     pub fn changed_key(&self, node: &Node, key: &[u8]) {
         if self.is_active() {
-            if let Some(ids) = self.shard(key).lock().remove(key) {
-                self.forget(ids.len());
-                self.tell(node, &ids, key, None);
-            }
-            if !self.prefixes.read().is_empty() {
-                self.broadcast(node, vec![key], None);
-            }
+            self.invalidate_keys(node, vec![key], None);
         }
         if !self.has_remote.load(Ordering::Relaxed) {
             return;
@@ -461,18 +459,10 @@ impl Tracking {
             return;
         }
         if keys.is_empty() {
-            self.flush_local(node);
+            self.flush(node);
             return;
         }
-        for key in keys {
-            if let Some(ids) = self.shard(key).lock().remove(&key[..]) {
-                self.forget(ids.len());
-                self.tell(node, &ids, key, None);
-            }
-        }
-        if !self.prefixes.read().is_empty() {
-            self.broadcast(node, keys.iter().map(|k| &k[..]).collect(), None);
-        }
+        self.invalidate_keys(node, keys.iter().map(|k| &k[..]).collect(), None);
     }
 
     /// The topology changed: the keys of slots whose primary changed may have changed
@@ -565,16 +555,12 @@ impl Tracking {
     }
 
     /// Every tracking client is told that every key changed (a null invalidation), and the
-    /// table is emptied: what was missed cannot be known (a peer stream lost messages).
-    pub fn flush_local(&self, node: &Node) {
-        if self.is_active() {
-            self.flush(node);
+    /// table is emptied: after `FLUSHDB`/`FLUSHALL`, here or on another node, and when what
+    /// was missed cannot be known (a peer stream lost messages).
+    pub fn flush(&self, node: &Node) {
+        if !self.is_active() {
+            return;
         }
-    }
-
-    /// `FLUSHDB`/`FLUSHALL`: every tracking client is told that every key changed (a null
-    /// invalidation), and the table is emptied.
-    fn flush(&self, node: &Node) {
         for shard in self.table.iter() {
             let mut shard = shard.lock();
             for ids in shard.values() {

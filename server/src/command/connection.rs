@@ -744,35 +744,25 @@ fn client_trackinginfo(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult 
         .as_ref()
         .map(|m| (m.prefixes.clone(), m.broken_redirect))
         .unwrap_or_default();
-    let mut flags = Vec::new();
     let flag = |name: &'static str| Reply::bulk(name.as_bytes());
-    match client.tracking {
-        None => flags.push(flag("off")),
-        Some(t) => {
-            flags.push(flag("on"));
-            if t.bcast {
-                flags.push(flag("bcast"));
-            }
-            if t.optin {
-                flags.push(flag("optin"));
-                if client.caching {
-                    flags.push(flag("caching-yes"));
-                }
-            }
-            if t.optout {
-                flags.push(flag("optout"));
-                if client.caching {
-                    flags.push(flag("caching-no"));
-                }
-            }
-            if t.noloop {
-                flags.push(flag("noloop"));
-            }
-            if broken {
-                flags.push(flag("broken_redirect"));
-            }
-        }
-    }
+    // Redis's names, in Redis's order.
+    let flags: Vec<Reply> = match client.tracking {
+        None => vec![flag("off")],
+        Some(t) => [
+            (true, "on"),
+            (t.bcast, "bcast"),
+            (t.optin, "optin"),
+            (t.optin && client.caching, "caching-yes"),
+            (t.optout, "optout"),
+            (t.optout && client.caching, "caching-no"),
+            (t.noloop, "noloop"),
+            (broken, "broken_redirect"),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, name)| flag(name))
+        .collect(),
+    };
     Ok(Reply::Map(vec![
         (flag("flags"), Reply::Set(flags)),
         (

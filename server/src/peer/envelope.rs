@@ -182,7 +182,7 @@ fn stream_message(node: &Node, client: &mut Client, args: &[&[u8]]) -> Outcome {
             .fetch_add(lost, std::sync::atomic::Ordering::Relaxed);
         crate::replication::lost(node, incoming.from);
         // Invalidations may have been among them.
-        node.tracking.flush_local(node);
+        node.tracking.flush(node);
     }
     incoming.next_seq = seq + 1;
     node.forward

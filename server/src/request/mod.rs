@@ -154,12 +154,7 @@ fn execute_routed(
             Placed::Elsewhere(plan) => {
                 // A tracking client's read elsewhere is remembered here, before it runs
                 // there (its owner sends this node the key's changes: see `tracking`).
-                if let Some(tracking) = client.tracking
-                    && tracking.remembers(client.caching)
-                    && entry.command.has(flag::READONLY)
-                {
-                    node.tracking.remember(node, client.id, entry.command, args);
-                }
+                remember_read(node, client, entry.command, args);
                 return Outcome::Forward(Box::new(plan));
             }
         }
@@ -188,12 +183,7 @@ fn execute_routed(
             marks = crate::effects::dispatch(node, &mut effects);
             // A read that expired a key invalidated it for this client too (after the
             // reply); as in Redis, the client tracks the key again.
-            if let Some(tracking) = client.tracking
-                && tracking.remembers(client.caching)
-                && entry.command.has(flag::READONLY)
-            {
-                node.tracking.remember(node, client.id, entry.command, args);
-            }
+            remember_read(node, client, entry.command, args);
         }
         client.effects = Some(effects);
     }
@@ -401,12 +391,7 @@ pub fn run<'s>(
     keys.begin_command(entry.command.event);
     // A tracking client's reads are remembered before they run: a write after them always
     // finds the reader (see `tracking`).
-    if let Some(tracking) = client.tracking
-        && tracking.remembers(client.caching)
-        && entry.command.has(flag::READONLY)
-    {
-        node.tracking.remember(node, client.id, entry.command, args);
-    }
+    remember_read(node, client, entry.command, args);
     let started = std::time::Instant::now();
     let mut ctx = Ctx {
         node,
@@ -433,6 +418,18 @@ pub fn run<'s>(
         reply,
         block,
         after,
+    }
+}
+
+/// Remembers the keys of a read by a tracking client (default mode, and as `OPTIN`/`OPTOUT`
+/// and `CLIENT CACHING` say).
+#[inline]
+fn remember_read(node: &Node, client: &Client, command: &Command, args: &[&[u8]]) {
+    if let Some(tracking) = client.tracking
+        && tracking.remembers(client.caching)
+        && command.has(flag::READONLY)
+    {
+        node.tracking.remember(node, client.id, command, args);
     }
 }
 
