@@ -262,6 +262,7 @@ fn stats(node: &Node, facts: &Facts, out: &mut String) {
     line(out, "total_net_output_bytes", s.net_output_bytes.get());
     line(out, "rejected_connections", s.rejected_connections.get());
     line(out, "expired_keys", shards.expired);
+    line(out, "expired_subkeys", shards.expired_fields);
     line(out, "evicted_keys", node.evicted_keys());
     line(out, "keyspace_hits", shards.hits);
     line(out, "keyspace_misses", shards.misses);
@@ -464,8 +465,8 @@ fn keyspace(_node: &Node, facts: &Facts, out: &mut String) {
         if summary.keys > 0 {
             let _ = write!(
                 out,
-                "db{db}:keys={},expires={},avg_ttl={}",
-                summary.keys, summary.volatile, summary.avg_ttl
+                "db{db}:keys={},expires={},avg_ttl={},subexpiry={}",
+                summary.keys, summary.volatile, summary.avg_ttl, summary.field_expiring
             );
             if let Some(replica) = facts.replica_keys.get(db) {
                 let _ = write!(out, ",replica_keys={replica}");

@@ -183,7 +183,7 @@ fn the_active_cycle_reclaims_keys_nobody_reads() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let keyspace = info_field(&mut c, "keyspace", "db0");
-    assert_eq!(keyspace, "keys=1000,expires=0,avg_ttl=0");
+    assert_eq!(keyspace, "keys=1000,expires=0,avg_ttl=0,subexpiry=0");
 }
 
 #[test]

@@ -581,6 +581,7 @@ fn hscan_refuses_bad_cursors_and_options() {
     let node = Shoal::start();
     let mut raw = node.raw();
     expect(&mut raw, "HSET h a 1", ":1\r\n");
+    expect(&mut raw, "SADD s a", ":1\r\n");
     expect_all(
         &mut raw,
         &[
@@ -594,7 +595,23 @@ fn hscan_refuses_bad_cursors_and_options() {
             ("HSCAN h 0 COUNT", SYNTAX),
             ("HSCAN h 0 MATCH", SYNTAX),
             ("HSCAN h 0 TYPE string", SYNTAX),
-            ("HSCAN h 0 NOVALUES", SYNTAX),
+            // NOVALUES (Redis 7.4) gives the fields alone, wherever it comes; only HSCAN
+            // takes it.
+            ("HSCAN h 0 NOVALUES", "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n"),
+            (
+                "HSCAN h 0 novalues MATCH a* COUNT 5",
+                "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n",
+            ),
+            ("HSCAN nokey 0 NOVALUES", "*2\r\n$1\r\n0\r\n*0\r\n"),
+            ("HSCAN h 0 NOVALUES COUNT", SYNTAX),
+            (
+                "SCAN 0 NOVALUES",
+                "-ERR NOVALUES option can only be used in HSCAN\r\n",
+            ),
+            (
+                "SSCAN s 0 NOVALUES",
+                "-ERR NOVALUES option can only be used in HSCAN\r\n",
+            ),
             // Any cursor on a small hash answers it whole.
             (
                 "HSCAN h 12345",

@@ -104,7 +104,10 @@ fn info_splits_primary_and_replica_keys_and_counts_under_replicated_slots() {
         "+OK\r\n"
     );
     let text = info(single.port, "keyspace");
-    assert_eq!(info_field(&text, "db0"), Some("keys=1,expires=0,avg_ttl=0"));
+    assert_eq!(
+        info_field(&text, "db0"),
+        Some("keys=1,expires=0,avg_ttl=0,subexpiry=0")
+    );
 
     // Kill a node: the survivors take over its slots (a failover each), fill the new
     // replicas, and are fully replicated again.

@@ -438,7 +438,7 @@ fn info_counters_move_with_traffic() {
         keyspace["db0"].starts_with("keys=2,expires=1,avg_ttl="),
         "{keyspace:?}"
     );
-    assert_eq!(keyspace["db3"], "keys=1,expires=0,avg_ttl=0");
+    assert_eq!(keyspace["db3"], "keys=1,expires=0,avg_ttl=0,subexpiry=0");
 }
 
 #[test]

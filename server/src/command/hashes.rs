@@ -1,5 +1,10 @@
 //! Hash commands: HSET HSETNX HGET HMGET HMSET HGETALL HDEL HEXISTS HLEN HSTRLEN HKEYS HVALS
-//! HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN.
+//! HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN, and Redis 7.4's field expiry: HEXPIRE HPEXPIRE
+//! HEXPIREAT HPEXPIREAT HTTL HPTTL HEXPIRETIME HPEXPIRETIME HPERSIST.
+//!
+//! Reads see a hash as it is at the command's time ([`Live`]: fields past their deadline
+//! are skipped); a write first reclaims such fields (notifying `hexpired`, see
+//! `store::field_expiry`), then makes its change.
 //!
 //! Handlers read and check everything before changing anything, so a refused command (a
 //! wrong type, a value that is not a number, an HSETNX on an existing field, an HDEL of
@@ -13,8 +18,8 @@ use super::{Command, Ctx, KeySpec, flag::*};
 use crate::error::{CommandResult, Error};
 use crate::protocol::{Protocol, Reply};
 use crate::store::effects::class;
-use crate::store::hash::Hash;
-use crate::store::{EntryMut, Value, ValueRef};
+use crate::store::hash::{Hash, Live};
+use crate::store::{DbIndex, EntryMut, Store, Value, ValueRef};
 
 const GROUP: &str = "hash";
 
@@ -50,10 +55,28 @@ pub const COMMANDS: &[Command] = &[
     Command::new("hrandfield", -2, READONLY, KeySpec::ONE, hrandfield)
         .doc(GROUP, "6.2.0", "Picks random fields of a hash, distinct ones for a positive count, possibly repeated ones for a negative count, optionally with their values.", "O(N) for N fields answered.", "key [options=count:int [WITHVALUES]]").tips(&["nondeterministic_output"]),
     Command::new("hscan", -3, READONLY, KeySpec::ONE, hscan)
-        .doc(GROUP, "2.8.0", "Walks the fields and values of a hash a few at a time with a cursor.", "O(1) per call; O(N) for a whole walk over N fields.", "key cursor:int [MATCH pattern:pattern] [COUNT count:int]").tips(&["nondeterministic_output"]),
+        .doc(GROUP, "2.8.0", "Walks the fields and values of a hash a few at a time with a cursor.", "O(1) per call; O(N) for a whole walk over N fields.", "key cursor:int [MATCH pattern:pattern] [COUNT count:int] [NOVALUES]").tips(&["nondeterministic_output"]),
+    Command::new("hexpire", -6, WRITE | DENYOOM | FAST, KeySpec::ONE, hexpire)
+        .doc(GROUP, "7.4.0", "Gives hash fields a time to live in seconds.", "O(N) for N fields named.", "key seconds:int [condition=NX | XX | GT | LT] FIELDS (fields=numfields:int field...)").notifies(class::HASH, "hexpire"),
+    Command::new("hpexpire", -6, WRITE | DENYOOM | FAST, KeySpec::ONE, hpexpire)
+        .doc(GROUP, "7.4.0", "Gives hash fields a time to live in milliseconds.", "O(N) for N fields named.", "key milliseconds:int [condition=NX | XX | GT | LT] FIELDS (fields=numfields:int field...)").notifies(class::HASH, "hexpire"),
+    Command::new("hexpireat", -6, WRITE | DENYOOM | FAST, KeySpec::ONE, hexpireat)
+        .doc(GROUP, "7.4.0", "Makes hash fields expire at a Unix time in seconds.", "O(N) for N fields named.", "key unix-time-seconds:time [condition=NX | XX | GT | LT] FIELDS (fields=numfields:int field...)").notifies(class::HASH, "hexpire"),
+    Command::new("hpexpireat", -6, WRITE | DENYOOM | FAST, KeySpec::ONE, hpexpireat)
+        .doc(GROUP, "7.4.0", "Makes hash fields expire at a Unix time in milliseconds.", "O(N) for N fields named.", "key unix-time-milliseconds:time [condition=NX | XX | GT | LT] FIELDS (fields=numfields:int field...)").notifies(class::HASH, "hexpire"),
+    Command::new("httl", -5, READONLY | FAST, KeySpec::ONE, httl)
+        .doc(GROUP, "7.4.0", "Gives the seconds hash fields have left to live.", "O(N) for N fields named.", "key FIELDS (fields=numfields:int field...)").tips(&["nondeterministic_output"]),
+    Command::new("hpttl", -5, READONLY | FAST, KeySpec::ONE, hpttl)
+        .doc(GROUP, "7.4.0", "Gives the milliseconds hash fields have left to live.", "O(N) for N fields named.", "key FIELDS (fields=numfields:int field...)").tips(&["nondeterministic_output"]),
+    Command::new("hexpiretime", -5, READONLY | FAST, KeySpec::ONE, hexpiretime)
+        .doc(GROUP, "7.4.0", "Gives the Unix time in seconds at which hash fields expire.", "O(N) for N fields named.", "key FIELDS (fields=numfields:int field...)"),
+    Command::new("hpexpiretime", -5, READONLY | FAST, KeySpec::ONE, hpexpiretime)
+        .doc(GROUP, "7.4.0", "Gives the Unix time in milliseconds at which hash fields expire.", "O(N) for N fields named.", "key FIELDS (fields=numfields:int field...)"),
+    Command::new("hpersist", -5, WRITE | FAST, KeySpec::ONE, hpersist)
+        .doc(GROUP, "7.4.0", "Makes hash fields live forever again.", "O(N) for N fields named.", "key FIELDS (fields=numfields:int field...)").notifies(class::HASH, "hpersist"),
 ];
 
-/// The hash in a found entry, or WRONGTYPE.
+/// The hash in a found entry, whatever its deadlines, or WRONGTYPE.
 fn as_hash<'e>(entry: &'e EntryMut<'_>) -> Result<&'e Hash, Error> {
     match entry.value() {
         ValueRef::Hash(hash) => Ok(hash),
@@ -61,13 +84,34 @@ fn as_hash<'e>(entry: &'e EntryMut<'_>) -> Result<&'e Hash, Error> {
     }
 }
 
+/// The hash in a found entry as a reader sees it at `now`, or WRONGTYPE.
+fn live<'e>(entry: &'e EntryMut<'_>, now: u64) -> Result<Live<'e>, Error> {
+    Ok(as_hash(entry)?.live(now))
+}
+
 /// The hash in a found entry, to change it (which marks the key changed), or WRONGTYPE
-/// (leaving it unmarked).
-fn as_hash_mut<'e>(entry: &'e mut EntryMut<'_>) -> Result<&'e mut Hash, Error> {
+/// (leaving it unmarked). Fields past their deadline at `now` are removed first; their
+/// number is added to `expired`, for [`expired_fields`] once the entry is let go.
+fn as_hash_mut<'e>(
+    entry: &'e mut EntryMut<'_>,
+    now: u64,
+    expired: &mut usize,
+) -> Result<&'e mut Hash, Error> {
     as_hash(entry)?;
     match entry.value_mut() {
-        Value::Hash(hash) => Ok(hash),
+        Value::Hash(hash) => {
+            *expired += hash.reclaim(now);
+            Ok(hash)
+        }
         _ => Err(Error::WrongType),
+    }
+}
+
+/// Notes that a write removed `count` fields of `key` past their deadline (see
+/// [`as_hash_mut`]).
+fn expired_fields(ctx: &mut Ctx<'_, '_>, db: DbIndex, key: &[u8], count: usize) {
+    if count > 0 {
+        crate::store::field_expiry::note_reclaimed(ctx.keys, db, key, count);
     }
 }
 
@@ -96,13 +140,14 @@ fn set_pairs(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], name: &str) -> Result<usize,
         )));
     }
     let pairs = args[2..].chunks_exact(2).map(|pair| (pair[0], pair[1]));
-    let db = ctx.db();
+    let (db, now, mut expired) = (ctx.db(), ctx.keys.now, 0);
     if let Some(mut entry) = ctx.keys.get_mut(db, args[1]) {
-        let hash = as_hash_mut(&mut entry)?;
+        let hash = as_hash_mut(&mut entry, now, &mut expired)?;
         let mut added = 0;
         for (field, value) in pairs {
             added += usize::from(hash.insert(field, value));
         }
+        expired_fields(ctx, db, args[1], expired);
         return Ok(added);
     }
     // A field named twice counts once.
@@ -120,12 +165,13 @@ fn hmset(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 
 fn hsetnx(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let (key, field, value) = (args[1], args[2], args[3]);
-    let db = ctx.db();
+    let (db, now, mut expired) = (ctx.db(), ctx.keys.now, 0);
     if let Some(mut entry) = ctx.keys.get_mut(db, key) {
-        if as_hash(&entry)?.contains(field) {
+        if live(&entry, now)?.contains(field) {
             return Ok(Reply::Int(0));
         }
-        as_hash_mut(&mut entry)?.insert(field, value);
+        as_hash_mut(&mut entry, now, &mut expired)?.insert(field, value);
+        expired_fields(ctx, db, key, expired);
         return Ok(Reply::Int(1));
     }
     create(ctx, key, [(field, value)]);
@@ -133,22 +179,22 @@ fn hsetnx(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 }
 
 fn hget(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let db = ctx.db();
+    let (db, now) = (ctx.db(), ctx.keys.now);
     let Some(entry) = ctx.keys.get(db, args[1]) else {
         return Ok(Reply::Null);
     };
-    Ok(as_hash(&entry)?
+    Ok(live(&entry, now)?
         .get(args[2])
         .map_or(Reply::Null, Reply::bulk))
 }
 
 fn hmget(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let db = ctx.db();
+    let (db, now) = (ctx.db(), ctx.keys.now);
     let fields = &args[2..];
     let Some(entry) = ctx.keys.get(db, args[1]) else {
         return Ok(Reply::Array(vec![Reply::Null; fields.len()]));
     };
-    let hash = as_hash(&entry)?;
+    let hash = live(&entry, now)?;
     Ok(Reply::Array(
         fields
             .iter()
@@ -158,12 +204,12 @@ fn hmget(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 }
 
 fn hgetall(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let db = ctx.db();
+    let (db, now) = (ctx.db(), ctx.keys.now);
     let Some(entry) = ctx.keys.get(db, args[1]) else {
         return Ok(Reply::Map(Vec::new()));
     };
     Ok(Reply::Map(
-        as_hash(&entry)?
+        live(&entry, now)?
             .iter()
             .map(|(field, value)| (Reply::bulk(field), Reply::bulk(value)))
             .collect(),
@@ -172,12 +218,12 @@ fn hgetall(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 
 /// HKEYS (`values` false) and HVALS (`values` true).
 fn list_side(ctx: &mut Ctx<'_, '_>, key: &[u8], values: bool) -> CommandResult {
-    let db = ctx.db();
+    let (db, now) = (ctx.db(), ctx.keys.now);
     let Some(entry) = ctx.keys.get(db, key) else {
         return Ok(Reply::Array(Vec::new()));
     };
     Ok(Reply::Array(
-        as_hash(&entry)?
+        live(&entry, now)?
             .iter()
             .map(|(field, value)| Reply::bulk(if values { value } else { field }))
             .collect(),
@@ -194,19 +240,20 @@ fn hvals(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 
 fn hdel(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let (key, fields) = (args[1], &args[2..]);
-    let db = ctx.db();
+    let (db, now, mut expired) = (ctx.db(), ctx.keys.now, 0);
     let (deleted, now_empty) = {
         let Some(mut entry) = ctx.keys.get_mut(db, key) else {
             return Ok(Reply::Int(0));
         };
-        let hash = as_hash(&entry)?;
+        let hash = live(&entry, now)?;
         if !fields.iter().any(|field| hash.contains(field)) {
             return Ok(Reply::Int(0));
         }
-        let hash = as_hash_mut(&mut entry)?;
+        let hash = as_hash_mut(&mut entry, now, &mut expired)?;
         let deleted = fields.iter().filter(|field| hash.remove(field)).count();
         (deleted, hash.is_empty())
     };
+    expired_fields(ctx, db, key, expired);
     if now_empty {
         ctx.keys.remove_emptied(db, key);
     }
@@ -219,11 +266,11 @@ fn read_field(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
     missing: Reply,
-    found: impl FnOnce(&Hash) -> Reply,
+    found: impl FnOnce(Live<'_>) -> Reply,
 ) -> CommandResult {
-    let db = ctx.db();
+    let (db, now) = (ctx.db(), ctx.keys.now);
     match ctx.keys.get(db, key) {
-        Some(entry) => Ok(found(as_hash(&entry)?)),
+        Some(entry) => Ok(found(live(&entry, now)?)),
         None => Ok(missing),
     }
 }
@@ -250,15 +297,17 @@ fn hincrby(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let (key, field) = (args[1], args[2]);
     let increment = parse::int(args[3])?;
     let mut digits = itoa::Buffer::new();
-    let db = ctx.db();
+    let (db, now, mut expired) = (ctx.db(), ctx.keys.now, 0);
     if let Some(mut entry) = ctx.keys.get_mut(db, key) {
-        let current = match as_hash(&entry)?.get(field) {
+        let current = match live(&entry, now)?.get(field) {
             Some(text) => crate::number::parse_int(text)
                 .ok_or(Error::msg("ERR hash value is not an integer"))?,
             None => 0,
         };
         let next = current.checked_add(increment).ok_or(Error::Overflow)?;
-        as_hash_mut(&mut entry)?.insert(field, digits.format(next).as_bytes());
+        as_hash_mut(&mut entry, now, &mut expired)?
+            .insert_keeping_deadline(field, digits.format(next).as_bytes());
+        expired_fields(ctx, db, key, expired);
         return Ok(Reply::Int(next));
     }
     create(ctx, key, [(field, digits.format(increment).as_bytes())]);
@@ -273,14 +322,15 @@ fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         Err(Error::NotFloat) => return Err(Error::NotFloat),
         Err(_) => return Err(Error::msg("ERR value is NaN or Infinity")),
     }
-    let db = ctx.db();
+    let (db, now, mut expired) = (ctx.db(), ctx.keys.now, 0);
     if let Some(mut entry) = ctx.keys.get_mut(db, key) {
         // The increment is valid, so a parse failure can only be the stored value's.
-        let sum = match crate::number::incr_by_float(as_hash(&entry)?.get(field), increment) {
+        let sum = match crate::number::incr_by_float(live(&entry, now)?.get(field), increment) {
             Err(Error::NotFloat) => Err(Error::msg("ERR hash value is not a float")),
             other => other,
         }?;
-        as_hash_mut(&mut entry)?.insert(field, sum.as_bytes());
+        as_hash_mut(&mut entry, now, &mut expired)?.insert_keeping_deadline(field, sum.as_bytes());
+        expired_fields(ctx, db, key, expired);
         return Ok(Reply::bulk_string(sum));
     }
     let sum = crate::number::incr_by_float(None, increment)?;
@@ -308,13 +358,13 @@ fn picked_reply(picked: Vec<(&[u8], &[u8])>, values: bool, protocol: Protocol) -
 }
 
 fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
-    let db = ctx.db();
+    let (db, now) = (ctx.db(), ctx.keys.now);
     let mut rng = rand::rng();
     if args.len() == 2 {
         let Some(entry) = ctx.keys.get(db, args[1]) else {
             return Ok(Reply::Null);
         };
-        let picked = as_hash(&entry)?.random_pair(&mut rng);
+        let picked = live(&entry, now)?.random_pair(&mut rng);
         return Ok(picked.map_or(Reply::Null, |(field, _)| Reply::bulk(field)));
     }
     // Checked in Redis's order: the count, the options, then the key.
@@ -339,7 +389,7 @@ fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let Some(entry) = ctx.keys.get(db, args[1]) else {
         return Ok(Reply::Array(Vec::new()));
     };
-    let hash = as_hash(&entry)?;
+    let hash = live(&entry, now)?;
     let wanted = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
     let picked = if count >= 0 {
         hash.random_distinct(&mut rng, wanted)
@@ -351,21 +401,306 @@ fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
 
 fn hscan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let cursor = scan::cursor(args[2])?;
-    let db = ctx.db();
+    let (db, now) = (ctx.db(), ctx.keys.now);
     // A missing key is an empty, finished walk, whatever the options.
     let Some(entry) = ctx.keys.get(db, args[1]) else {
         return Ok(scan::reply(0, Vec::new()));
     };
-    let hash = as_hash(&entry)?;
-    let options = ScanOptions::parse(&args[3..], false)?;
+    let hash = live(&entry, now)?;
+    // NOVALUES (Redis 7.4) may come anywhere among the options.
+    let mut options: Vec<&[u8]> = args[3..].to_vec();
+    let before = options.len();
+    options.retain(|option| !is(option, "novalues"));
+    let with_values = options.len() == before;
+    let options = ScanOptions::parse(&options, false)?;
     let mut found = Vec::new();
     let next = hash.scan(cursor, options.count, &mut found);
     let items = found
         .into_iter()
         .filter(|(field, _)| options.matches(field))
-        .flat_map(|(field, value)| [Reply::bulk(field), Reply::bulk(value)])
+        .flat_map(|(field, value)| {
+            let value = with_values.then(|| Reply::bulk(value));
+            std::iter::once(Reply::bulk(field)).chain(value)
+        })
         .collect();
     Ok(scan::reply(next, items))
+}
+
+/// What HEXPIRE and its kin answer per field (Redis's codes).
+mod code {
+    /// No such field (or no such key).
+    pub(super) const NO_FIELD: i64 = -2;
+    /// The field has no deadline (HTTL…, HPERSIST).
+    pub(super) const NO_TTL: i64 = -1;
+    /// The NX/XX/GT/LT condition was not met.
+    pub(super) const NOT_MET: i64 = 0;
+    /// Done.
+    pub(super) const OK: i64 = 1;
+    /// The time was already past: the field was deleted.
+    pub(super) const DELETED: i64 = 2;
+}
+
+/// Latest deadline a field may be given (Redis's `HFE_MAX_ABS_TIME_MSEC`: 2^46 - 1 ms,
+/// about the year 4199).
+const MAX_FIELD_DEADLINE: i64 = (1 << 46) - 1;
+
+/// Reads `FIELDS numfields field...` starting at `at`: the fields, or Redis's errors.
+/// `count_error` is the text for a count that is not a positive integer (it differs between
+/// the setters and the readers).
+fn named_fields<'a>(
+    args: &'a [&'a [u8]],
+    at: usize,
+    count_error: &'static str,
+) -> Result<&'a [&'a [u8]], Error> {
+    let misplaced =
+        || Error::msg("ERR Mandatory argument FIELDS is missing or not at the right position");
+    if !args.get(at).is_some_and(|arg| is(arg, "fields")) {
+        return Err(misplaced());
+    }
+    let count = args.get(at + 1).ok_or_else(misplaced)?;
+    let count = match parse::int(count) {
+        Ok(n) if n >= 1 => n,
+        _ => return Err(Error::msg(count_error)),
+    };
+    let fields = &args[at + 2..];
+    if usize::try_from(count).ok() != Some(fields.len()) {
+        return Err(Error::msg(
+            "ERR The `numfields` parameter must match the number of arguments",
+        ));
+    }
+    Ok(fields)
+}
+
+/// HEXPIRE, HPEXPIRE, HEXPIREAT and HPEXPIREAT: `base` is the time a relative argument
+/// counts from (0 for the absolute forms), `unit` 1000 for seconds and 1 for milliseconds.
+fn set_field_expiry(
+    ctx: &mut Ctx<'_, '_>,
+    args: &[&[u8]],
+    name: &str,
+    relative: bool,
+    unit: i64,
+) -> CommandResult {
+    let (key, now) = (args[1], ctx.keys.now);
+    let db = ctx.db();
+    // Redis's order: the key's type, the time, the condition, FIELDS.
+    if let Some(entry) = ctx.keys.get_mut(db, key) {
+        as_hash(&entry)?;
+    }
+    let time = parse::int(args[2])?;
+    if time < 0 {
+        return Err(Error::msg("ERR invalid expire time, must be >= 0"));
+    }
+    let out_of_range = || Error::err(format!("invalid expire time in '{name}' command"));
+    if unit == 1000 && time > MAX_FIELD_DEADLINE / 1000 {
+        return Err(out_of_range());
+    }
+    let time = time * unit;
+    let base = if relative {
+        i64::try_from(now).unwrap_or(i64::MAX)
+    } else {
+        0
+    };
+    if time > MAX_FIELD_DEADLINE - base {
+        return Err(out_of_range());
+    }
+    let at = (time + base) as u64;
+    let condition = args[3].to_ascii_lowercase();
+    let condition = match &condition[..] {
+        b"nx" | b"xx" | b"gt" | b"lt" => Some(condition),
+        _ => None,
+    };
+    let fields = named_fields(
+        args,
+        if condition.is_some() { 4 } else { 3 },
+        "ERR Parameter `numFields` should be greater than 0",
+    )?;
+    // What each field gets, in order (a field named twice sees its first outcome), decided
+    // on the hash as readers see it.
+    let outcomes: Vec<i64> = {
+        let Some(entry) = ctx.keys.get_mut(db, key) else {
+            return Ok(Reply::Array(vec![Reply::Int(code::NO_FIELD); fields.len()]));
+        };
+        let hash = as_hash(&entry)?;
+        let view = hash.live(now);
+        // Fields this command already decided: their new deadline, `None` once deleted.
+        let mut decided: Vec<(&[u8], Option<u64>)> = Vec::new();
+        fields
+            .iter()
+            .map(|&field| {
+                let state = match decided.iter().rev().find(|(f, _)| *f == field) {
+                    Some(&(_, deadline)) => deadline.map(Some),
+                    None => view.contains(field).then(|| hash.deadline(field)),
+                };
+                let Some(old) = state else {
+                    return code::NO_FIELD;
+                };
+                let met = match (condition.as_deref(), old) {
+                    (Some(b"nx"), Some(_)) | (Some(b"xx" | b"gt"), None) => false,
+                    (Some(b"gt"), Some(old)) => at > old,
+                    (Some(b"lt"), Some(old)) => at < old,
+                    _ => true,
+                };
+                let outcome = match () {
+                    _ if !met => code::NOT_MET,
+                    _ if at <= now => code::DELETED,
+                    _ => code::OK,
+                };
+                match outcome {
+                    code::OK => decided.push((field, Some(at))),
+                    code::DELETED => decided.push((field, None)),
+                    _ => {}
+                }
+                outcome
+            })
+            .collect()
+    };
+    let replies = Reply::Array(outcomes.iter().map(|&c| Reply::Int(c)).collect());
+    if !outcomes
+        .iter()
+        .any(|&c| c == code::OK || c == code::DELETED)
+    {
+        return Ok(replies);
+    }
+    // Redis notifies `hdel` instead of `hexpire` when a time already past deleted fields.
+    if outcomes.contains(&code::DELETED) {
+        ctx.keys.usual_event(Some((class::HASH, "hdel")));
+    }
+    let (mut expired, mut updated, mut deleted) = (0, false, 0);
+    let now_empty = {
+        let Some(mut entry) = ctx.keys.get_mut(db, key) else {
+            return Ok(replies);
+        };
+        let hash = as_hash_mut(&mut entry, now, &mut expired)?;
+        for (field, &outcome) in fields.iter().zip(&outcomes) {
+            if outcome == code::OK {
+                hash.set_deadline(field, at);
+                updated = true;
+            } else if outcome == code::DELETED {
+                deleted += u64::from(hash.remove(field));
+            }
+        }
+        hash.is_empty()
+    };
+    expired_fields(ctx, db, key, expired);
+    let shard = ctx
+        .keys
+        .shard(db, Store::shard_of(ctx.keys.store().hash(key)));
+    // Fields a past time deleted count as expired too, as in Redis.
+    shard.stats.expired_fields += deleted;
+    if updated && !now_empty {
+        shard.expect_field_expiry(key, at);
+    }
+    if now_empty {
+        ctx.keys.remove_emptied(db, key);
+    }
+    Ok(replies)
+}
+
+fn hexpire(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    set_field_expiry(ctx, args, "hexpire", true, 1000)
+}
+
+fn hpexpire(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    set_field_expiry(ctx, args, "hpexpire", true, 1)
+}
+
+fn hexpireat(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    set_field_expiry(ctx, args, "hexpireat", false, 1000)
+}
+
+fn hpexpireat(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    set_field_expiry(ctx, args, "hpexpireat", false, 1)
+}
+
+/// HTTL, HPTTL, HEXPIRETIME and HPEXPIRETIME: per field, the deadline as `answer` turns it
+/// into a reply (from the deadline in ms), -1 without one, -2 for a missing field.
+fn field_expiry(
+    ctx: &mut Ctx<'_, '_>,
+    args: &[&[u8]],
+    answer: impl Fn(u64, u64) -> i64,
+) -> CommandResult {
+    let (key, db, now) = (args[1], ctx.db(), ctx.keys.now);
+    let entry = ctx.keys.lookup(db, key, crate::store::locked::Access::Peek);
+    if let Some(entry) = &entry {
+        as_hash(entry)?;
+    }
+    let fields = named_fields(args, 2, "ERR Number of fields must be a positive integer")?;
+    let Some(entry) = entry else {
+        return Ok(Reply::Array(vec![Reply::Int(code::NO_FIELD); fields.len()]));
+    };
+    let hash = as_hash(&entry)?;
+    let view = hash.live(now);
+    Ok(Reply::Array(
+        fields
+            .iter()
+            .map(|field| {
+                Reply::Int(match (view.contains(field), hash.deadline(field)) {
+                    (false, _) => code::NO_FIELD,
+                    (true, None) => code::NO_TTL,
+                    (true, Some(at)) => answer(at, now),
+                })
+            })
+            .collect(),
+    ))
+}
+
+fn httl(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    field_expiry(ctx, args, |at, now| ((at + 999 - now) / 1000) as i64)
+}
+
+fn hpttl(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    field_expiry(ctx, args, |at, now| (at - now) as i64)
+}
+
+fn hexpiretime(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    field_expiry(ctx, args, |at, _| at.div_ceil(1000) as i64)
+}
+
+fn hpexpiretime(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    field_expiry(ctx, args, |at, _| at as i64)
+}
+
+fn hpersist(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    let (key, db, now) = (args[1], ctx.db(), ctx.keys.now);
+    if let Some(entry) = ctx.keys.get_mut(db, key) {
+        as_hash(&entry)?;
+    }
+    let fields = named_fields(args, 2, "ERR Number of fields must be a positive integer")?;
+    let mut expired = 0;
+    let replies: Vec<i64> = {
+        let Some(mut entry) = ctx.keys.get_mut(db, key) else {
+            return Ok(Reply::Array(vec![Reply::Int(code::NO_FIELD); fields.len()]));
+        };
+        let hash = as_hash(&entry)?;
+        let view = hash.live(now);
+        // A field named twice has no deadline left the second time.
+        let mut persisted: Vec<&[u8]> = Vec::new();
+        let replies: Vec<i64> = fields
+            .iter()
+            .map(
+                |&field| match (view.contains(field), hash.deadline(field)) {
+                    (false, _) => code::NO_FIELD,
+                    (true, None) => code::NO_TTL,
+                    (true, Some(_)) if persisted.contains(&field) => code::NO_TTL,
+                    (true, Some(_)) => {
+                        persisted.push(field);
+                        code::OK
+                    }
+                },
+            )
+            .collect();
+        if replies.contains(&code::OK) {
+            let hash = as_hash_mut(&mut entry, now, &mut expired)?;
+            for (field, &reply) in fields.iter().zip(&replies) {
+                if reply == code::OK {
+                    hash.clear_deadline(field);
+                }
+            }
+        }
+        replies
+    };
+    expired_fields(ctx, db, key, expired);
+    Ok(Reply::Array(replies.into_iter().map(Reply::Int).collect()))
 }
 
 #[cfg(test)]

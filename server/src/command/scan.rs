@@ -29,6 +29,10 @@ impl ScanOptions {
         };
         let mut i = 0;
         while i < options.len() {
+            if is(options[i], "novalues") {
+                // HSCAN's own option (Redis 7.4), which it takes out before calling this.
+                return Err(Error::msg("ERR NOVALUES option can only be used in HSCAN"));
+            }
             let value = options.get(i + 1).copied().ok_or(Error::Syntax)?;
             if is(options[i], "count") {
                 let n = parse::int(value)?;

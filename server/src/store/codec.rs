@@ -15,8 +15,11 @@
 //! bytes of the `f64`.
 //!
 //! - 0, string: its encoding (0 `Auto`, 1 `Plain`, 2 `Raw`), then its bytes;
-//! - 1, hash: form (0 listpack, 1 hashtable), count, then each field's bytes and value's
-//!   bytes, in iteration order (a listpack's is insertion order);
+//! - 1, hash: form (0 listpack, 1 hashtable, 2 listpackex, 3 hashtable with field
+//!   deadlines), count, then each field's bytes and value's bytes, in iteration order (a
+//!   listpack's is insertion order); forms 2 and 3 then have the number of fields with a
+//!   deadline and each one's bytes and absolute deadline (unix ms, a varint), in the same
+//!   order;
 //! - 2, list: form (0 listpack, 1 quicklist), count, then each item's bytes, head to tail;
 //! - 3, set: form (0 intset, 1 listpack, 2 hashtable), count, then each member: an intset's
 //!   as a zigzag varint, the others' as bytes;
@@ -76,6 +79,8 @@ const STREAM: u8 = 5;
 // Forms: which encoding a collection had.
 const LISTPACK: u8 = 0;
 const HASHTABLE: u8 = 1;
+const HASH_LISTPACK_EX: u8 = 2;
+const HASHTABLE_EX: u8 = 3;
 const QUICKLIST: u8 = 1;
 const SET_INTSET: u8 = 0;
 const SET_LISTPACK: u8 = 1;
@@ -100,15 +105,27 @@ pub fn encode(value: ValueRef<'_>, out: &mut Vec<u8>) {
         }
         ValueRef::Hash(hash) => {
             out.push(HASH);
-            out.push(if hash.encoding() == "hashtable" {
-                HASHTABLE
-            } else {
-                LISTPACK
+            let with_deadlines = hash.encoding() == "listpackex" || hash.has_deadlines();
+            out.push(match (hash.encoding() == "hashtable", with_deadlines) {
+                (false, false) => LISTPACK,
+                (true, false) => HASHTABLE,
+                (false, true) => HASH_LISTPACK_EX,
+                (true, true) => HASHTABLE_EX,
             });
             put_len(out, hash.len());
             for (field, value) in hash.iter() {
                 put_bytes(out, field);
                 put_bytes(out, value);
+            }
+            if with_deadlines {
+                // In the pairs' order, so that equal hashes encode alike.
+                put_len(out, hash.deadlines());
+                for (field, _) in hash.iter() {
+                    if let Some(at) = hash.deadline(field) {
+                        put_bytes(out, field);
+                        put_varint(out, at);
+                    }
+                }
             }
         }
         ValueRef::List(list) => {
@@ -246,7 +263,7 @@ pub fn decode(bytes: &[u8]) -> Option<Value> {
 
 fn decode_hash(r: &mut Reader<'_>) -> Option<Hash> {
     let form = r.byte()?;
-    if form != LISTPACK && form != HASHTABLE {
+    if form > HASHTABLE_EX {
         return None;
     }
     let mut hash = Hash::new();
@@ -256,7 +273,25 @@ fn decode_hash(r: &mut Reader<'_>) -> Option<Hash> {
             return None;
         }
     }
-    if form == HASHTABLE && hash.encoding() != "hashtable" {
+    if form == HASH_LISTPACK_EX || form == HASHTABLE_EX {
+        let fields = r.count(2)?;
+        if fields == 0 && hash.encoding() == "listpack" {
+            // A listpackex whose deadlines all went: still a listpackex.
+            if let Some((field, _)) = hash.iter().next() {
+                let field = field.to_vec();
+                hash.set_deadline(&field, u64::MAX);
+                hash.clear_deadline(&field);
+            }
+        }
+        for _ in 0..fields {
+            let (field, at) = (r.bytes()?, r.varint()?);
+            if !hash.contains(field) || hash.deadline(field).is_some() {
+                return None;
+            }
+            hash.set_deadline(field, at);
+        }
+    }
+    if (form == HASHTABLE || form == HASHTABLE_EX) && hash.encoding() != "hashtable" {
         // A table that shrank stays a table (as in Redis): a field too long for a listpack
         // converts the hash for good, and goes again. No field of a listpack is that long.
         let long = [0u8; hash::MAX_PACKED_LEN + 1];

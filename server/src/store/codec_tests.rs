@@ -157,6 +157,33 @@ fn hashes_keep_their_pairs_order_and_encoding() {
 }
 
 #[test]
+fn hash_field_deadlines_travel_with_the_hash() {
+    for n in [3, 600] {
+        let mut hash = hash_of(n, b"v");
+        hash.set_deadline(b"f0", 1_900_000_000_000);
+        hash.set_deadline(b"f2", 1);
+        let back = round_trip(&Value::Hash(hash.clone()));
+        let Value::Hash(back) = back else {
+            panic!("a hash")
+        };
+        assert_eq!(back.deadline(b"f0"), Some(1_900_000_000_000));
+        assert_eq!(back.deadline(b"f2"), Some(1));
+        assert_eq!(back.deadline(b"f1"), None);
+        // Once every deadline is gone a small hash stays a listpackex, as in Redis.
+        hash.clear_deadline(b"f0");
+        hash.clear_deadline(b"f2");
+        round_trip(&Value::Hash(hash));
+    }
+    // A deadline for a field the hash does not have is refused.
+    let mut hash = hash_of(1, b"v");
+    hash.set_deadline(b"f0", 5);
+    let mut bytes = encoded(&Value::Hash(hash));
+    let at = bytes.len() - 1 - 3;
+    bytes[at + 1] = b'x';
+    assert!(decode(&bytes).is_none());
+}
+
+#[test]
 fn lists_keep_their_items_order_and_encoding() {
     round_trip(&Value::List(Box::new(List::new())));
     let binary = list_of(&[&b""[..], b"\0", b"\xff\xfe", b"", b"12"]);

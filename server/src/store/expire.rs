@@ -12,6 +12,9 @@
 //! the memory of deleted and expired keys goes back to the allocator (as Redis's cron
 //! resizes its dicts).
 //!
+//! Each shard visited also has its hash fields past their deadline reclaimed (see
+//! `field_expiry.rs`).
+//!
 //! The cursor is a bucket index, which stays valid until the table is rebuilt (see
 //! `Shard::generation`); after a rebuild the pass over that shard restarts from bucket 0.
 
@@ -41,6 +44,8 @@ impl ExpiryCycle {
         let mut effects = Effects::new(store.events_wanted(), store.records_changes());
         let mut count = 0;
         for _ in 0..total_shards {
+            let now = crate::clock::now_ms();
+            super::field_expiry::reclaim_in_shard(store, self.db, self.shard, now);
             loop {
                 let now = crate::clock::now_ms();
                 let done = self.step(store, now, &mut reclaimed, &mut effects);

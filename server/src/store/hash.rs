@@ -9,6 +9,14 @@
 //!   a hash table whose entries are one allocation each, `[field length as LEB128] field
 //!   value`.
 //!
+//! A field may have a deadline (Redis 7.4's HEXPIRE family): the hash then keeps its pairs
+//! in either form inside an [`Expiring`] box beside a map of field → absolute deadline in
+//! unix ms (Redis's `listpackex` for a packed one; a table stays `hashtable`). It stays in
+//! that box once it has had a deadline, as Redis keeps `listpackex`. Pairs past their
+//! deadline stay until reclaimed ([`Hash::reclaim`], by the active expiry cycle or by the
+//! next write on the key's primary); readers see the hash at an instant through [`Live`],
+//! which skips them.
+//!
 //! HSCAN walks a table by bucket index. The table carries a generation that changes whenever
 //! entries may have moved to other buckets (growth, in-place rehash, shrinking), and a cursor
 //! carries the generation it was issued for: a stale cursor restarts the walk, so fields
@@ -39,6 +47,38 @@ enum Repr {
     /// See [`packed`]. Empty (no allocation) when the hash is empty.
     Packed(Box<[u8]>),
     Table(Box<Table>),
+    /// A hash that has had field deadlines. Its `pairs` are never `Expiring` themselves.
+    Expiring(Box<Expiring>),
+}
+
+/// The pairs of a hash with field deadlines, and the deadlines.
+#[derive(Clone, Default)]
+struct Expiring {
+    pairs: Hash,
+    /// Field → absolute deadline (unix ms). Only fields present in `pairs`.
+    deadlines: hashbrown::HashMap<Box<[u8]>, u64>,
+    /// The earliest deadline (`u64::MAX` when there is none).
+    next: u64,
+}
+
+impl Expiring {
+    /// Recomputes `next`.
+    fn recompute_next(&mut self) {
+        self.next = self.deadlines.values().copied().min().unwrap_or(u64::MAX);
+    }
+
+    /// Drops the deadline of `field`; returns whether it had one. Keeps `next` exact.
+    fn drop_deadline(&mut self, field: &[u8]) -> bool {
+        match self.deadlines.remove(field) {
+            Some(at) => {
+                if at == self.next {
+                    self.recompute_next();
+                }
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl Default for Repr {
@@ -58,6 +98,7 @@ impl Hash {
         match &self.repr {
             Repr::Packed(bytes) => packed::len(bytes),
             Repr::Table(table) => table.entries.len(),
+            Repr::Expiring(e) => e.pairs.len(),
         }
     }
 
@@ -71,6 +112,8 @@ impl Hash {
         match &self.repr {
             Repr::Packed(_) => "listpack",
             Repr::Table(_) => "hashtable",
+            Repr::Expiring(e) if matches!(e.pairs.repr, Repr::Packed(_)) => "listpackex",
+            Repr::Expiring(_) => "hashtable",
         }
     }
 
@@ -80,6 +123,7 @@ impl Hash {
             Repr::Packed(_) => 1,
             // One per pair, plus the table's own buckets.
             Repr::Table(table) => table.entries.len() + 1,
+            Repr::Expiring(e) => e.pairs.free_cost() + e.deadlines.len() + 2,
         }
     }
 
@@ -88,14 +132,26 @@ impl Hash {
         match &self.repr {
             Repr::Packed(bytes) => crate::memory::allocation_size(bytes.len()),
             Repr::Table(table) => table.heap_size(),
+            Repr::Expiring(e) => {
+                let deadlines: usize = e
+                    .deadlines
+                    .keys()
+                    .map(|field| crate::memory::allocation_size(field.len()))
+                    .sum();
+                crate::memory::allocation_size(std::mem::size_of::<Expiring>())
+                    + e.pairs.heap_size()
+                    + deadlines
+                    + e.deadlines.capacity() * (std::mem::size_of::<(Box<[u8]>, u64)>() + 1)
+            }
         }
     }
 
-    /// The value of `field`.
+    /// The value of `field`, whatever its deadline (see [`Live`] for a reader's view).
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
             Repr::Packed(bytes) => packed::get(bytes, field),
             Repr::Table(table) => table.get(field).map(Pair::value),
+            Repr::Expiring(e) => e.pairs.get(field),
         }
     }
 
@@ -104,9 +160,23 @@ impl Hash {
         self.get(field).is_some()
     }
 
-    /// Sets `field` to `value`; returns whether the field is new. A new field goes after the
-    /// others in the packed form. Converts to a table when a limit is passed.
+    /// Sets `field` to `value` and drops its deadline (as HSET does); returns whether the
+    /// field is new. A new field goes after the others in the packed form. Converts to a
+    /// table when a limit is passed.
     pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
+        if let Repr::Expiring(e) = &mut self.repr {
+            e.drop_deadline(field);
+            return e.pairs.insert(field, value);
+        }
+        self.insert_keeping_deadline(field, value)
+    }
+
+    /// Sets `field` to `value`, keeping its deadline (as HINCRBY does); returns whether the
+    /// field is new.
+    pub fn insert_keeping_deadline(&mut self, field: &[u8], value: &[u8]) -> bool {
+        if let Repr::Expiring(e) = &mut self.repr {
+            return e.pairs.insert(field, value);
+        }
         if matches!(self.repr, Repr::Packed(_))
             && (field.len() > MAX_PACKED_LEN || value.len() > MAX_PACKED_LEN)
         {
@@ -115,6 +185,7 @@ impl Hash {
         let added = match &mut self.repr {
             Repr::Packed(bytes) => packed::set(bytes, field, value),
             Repr::Table(table) => table.insert(field, value),
+            Repr::Expiring(e) => e.pairs.insert(field, value),
         };
         if self.len() > MAX_PACKED_FIELDS && matches!(self.repr, Repr::Packed(_)) {
             self.convert_to_table();
@@ -127,6 +198,118 @@ impl Hash {
         match &mut self.repr {
             Repr::Packed(bytes) => packed::remove(bytes, field),
             Repr::Table(table) => table.remove(field),
+            Repr::Expiring(e) => {
+                e.drop_deadline(field);
+                e.pairs.remove(field)
+            }
+        }
+    }
+
+    /// The deadline of `field` (absolute unix ms), if it has one.
+    pub fn deadline(&self, field: &[u8]) -> Option<u64> {
+        match &self.repr {
+            Repr::Expiring(e) => e.deadlines.get(field).copied(),
+            _ => None,
+        }
+    }
+
+    /// Gives `field` (which must be present) the deadline `at`.
+    pub fn set_deadline(&mut self, field: &[u8], at: u64) {
+        if !self.contains(field) {
+            return;
+        }
+        if !matches!(self.repr, Repr::Expiring(_)) {
+            let pairs = std::mem::take(self);
+            self.repr = Repr::Expiring(Box::new(Expiring {
+                pairs,
+                deadlines: hashbrown::HashMap::new(),
+                next: u64::MAX,
+            }));
+        }
+        if let Repr::Expiring(e) = &mut self.repr {
+            match e.deadlines.get_mut(field) {
+                Some(old) => {
+                    let was_next = *old == e.next;
+                    *old = at;
+                    if was_next {
+                        e.recompute_next();
+                    }
+                }
+                None => {
+                    e.deadlines.insert(field.into(), at);
+                }
+            }
+            e.next = e.next.min(at);
+        }
+    }
+
+    /// Drops the deadline of `field` (HPERSIST); returns whether it had one.
+    pub fn clear_deadline(&mut self, field: &[u8]) -> bool {
+        match &mut self.repr {
+            Repr::Expiring(e) => e.drop_deadline(field),
+            _ => false,
+        }
+    }
+
+    /// Whether some field has a deadline.
+    pub fn has_deadlines(&self) -> bool {
+        matches!(&self.repr, Repr::Expiring(e) if !e.deadlines.is_empty())
+    }
+
+    /// The earliest field deadline, if a field has one.
+    pub fn next_deadline(&self) -> Option<u64> {
+        match &self.repr {
+            Repr::Expiring(e) if !e.deadlines.is_empty() => Some(e.next),
+            _ => None,
+        }
+    }
+
+    /// Number of fields with a deadline.
+    pub fn deadlines(&self) -> usize {
+        match &self.repr {
+            Repr::Expiring(e) => e.deadlines.len(),
+            _ => 0,
+        }
+    }
+
+    /// Whether some field is past its deadline at `now`.
+    pub fn overdue(&self, now: u64) -> bool {
+        matches!(&self.repr, Repr::Expiring(e) if e.next <= now)
+    }
+
+    /// Whether `field` is present and not past its deadline at `now`.
+    fn is_live(&self, field: &[u8], now: u64) -> bool {
+        self.deadline(field).is_none_or(|at| at > now)
+    }
+
+    /// Removes the fields past their deadline at `now`; returns how many.
+    pub fn reclaim(&mut self, now: u64) -> usize {
+        let Repr::Expiring(e) = &mut self.repr else {
+            return 0;
+        };
+        if e.next > now {
+            return 0;
+        }
+        let due: Vec<Box<[u8]>> = e
+            .deadlines
+            .iter()
+            .filter(|&(_, &at)| at <= now)
+            .map(|(field, _)| field.clone())
+            .collect();
+        for field in &due {
+            e.deadlines.remove(field);
+            e.pairs.remove(field);
+        }
+        e.recompute_next();
+        due.len()
+    }
+
+    /// The hash as a reader sees it at `now`: fields past their deadline left out.
+    pub fn live(&self, now: u64) -> Live<'_> {
+        Live {
+            hash: self,
+            now,
+            filtering: self.overdue(now),
         }
     }
 
@@ -135,6 +318,7 @@ impl Hash {
         match &self.repr {
             Repr::Packed(bytes) => Iter(IterRepr::Packed(packed::iter(bytes))),
             Repr::Table(table) => Iter(IterRepr::Table(table.entries.iter())),
+            Repr::Expiring(e) => e.pairs.iter(),
         }
     }
 
@@ -153,6 +337,7 @@ impl Hash {
                 0
             }
             Repr::Table(table) => table.scan(cursor, count, out),
+            Repr::Expiring(e) => e.pairs.scan(cursor, count, out),
         }
     }
 
@@ -167,12 +352,16 @@ impl Hash {
                 packed::iter(bytes).nth(rng.random_range(0..len))
             }
             Repr::Table(table) => table.random(rng).map(Pair::split),
+            Repr::Expiring(e) => e.pairs.random_pair(rng),
         }
     }
 
     /// `count` pairs chosen independently at random (the same pair may come several times);
     /// empty when the hash is.
     pub fn random_pairs<R: Rng + ?Sized>(&self, rng: &mut R, count: usize) -> Vec<(&[u8], &[u8])> {
+        if let Repr::Expiring(e) = &self.repr {
+            return e.pairs.random_pairs(rng, count);
+        }
         let mut out = Vec::with_capacity(count.min(1024));
         match &self.repr {
             Repr::Packed(bytes) => {
@@ -191,6 +380,7 @@ impl Hash {
                     }
                 }
             }
+            Repr::Expiring(_) => {}
         }
         out
     }
@@ -202,6 +392,9 @@ impl Hash {
         rng: &mut R,
         count: usize,
     ) -> Vec<(&[u8], &[u8])> {
+        if let Repr::Expiring(e) = &self.repr {
+            return e.pairs.random_distinct(rng, count);
+        }
         let len = self.len();
         if count >= len {
             return self.iter().collect();
@@ -243,9 +436,125 @@ impl Hash {
 }
 
 impl PartialEq for Hash {
-    /// Same fields with the same values, whatever the form.
+    /// Same fields with the same values and deadlines, whatever the form.
     fn eq(&self, other: &Hash) -> bool {
-        self.len() == other.len() && self.iter().all(|(f, v)| other.get(f) == Some(v))
+        self.len() == other.len()
+            && self.deadlines() == other.deadlines()
+            && self
+                .iter()
+                .all(|(f, v)| other.get(f) == Some(v) && other.deadline(f) == self.deadline(f))
+    }
+}
+
+/// A hash as a reader sees it at one instant: the fields past their deadline left out
+/// (they stay stored until reclaimed). When no field is due, every call is the hash's own.
+#[derive(Clone, Copy)]
+pub struct Live<'a> {
+    hash: &'a Hash,
+    now: u64,
+    /// Some field may be past its deadline: filter.
+    filtering: bool,
+}
+
+impl<'a> Live<'a> {
+    /// The value of a live `field`.
+    pub fn get(&self, field: &[u8]) -> Option<&'a [u8]> {
+        let value = self.hash.get(field)?;
+        (!self.filtering || self.hash.is_live(field, self.now)).then_some(value)
+    }
+
+    /// Whether `field` is live.
+    pub fn contains(&self, field: &[u8]) -> bool {
+        self.get(field).is_some()
+    }
+
+    /// Number of live fields.
+    pub fn len(&self) -> usize {
+        if self.filtering {
+            self.iter().count()
+        } else {
+            self.hash.len()
+        }
+    }
+
+    /// Whether no field is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The live pairs, in the hash's order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+        let (hash, now, filtering) = (self.hash, self.now, self.filtering);
+        hash.iter()
+            .filter(move |(field, _)| !filtering || hash.is_live(field, now))
+    }
+
+    /// One HSCAN step (see [`Hash::scan`]), live pairs only.
+    pub fn scan(&self, cursor: u64, count: usize, out: &mut Vec<(&'a [u8], &'a [u8])>) -> u64 {
+        let start = out.len();
+        let next = self.hash.scan(cursor, count, out);
+        if self.filtering {
+            let mut i = start;
+            while i < out.len() {
+                if self.hash.is_live(out[i].0, self.now) {
+                    i += 1;
+                } else {
+                    out.swap_remove(i);
+                }
+            }
+        }
+        next
+    }
+
+    /// The live pairs, collected (for random picks while some field is due).
+    fn collected(&self) -> Vec<(&'a [u8], &'a [u8])> {
+        self.iter().collect()
+    }
+
+    /// A live pair chosen uniformly at random.
+    pub fn random_pair<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(&'a [u8], &'a [u8])> {
+        if !self.filtering {
+            return self.hash.random_pair(rng);
+        }
+        let all = self.collected();
+        (!all.is_empty()).then(|| all[rng.random_range(0..all.len())])
+    }
+
+    /// `count` live pairs chosen independently at random (see [`Hash::random_pairs`]).
+    pub fn random_pairs<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        count: usize,
+    ) -> Vec<(&'a [u8], &'a [u8])> {
+        if !self.filtering {
+            return self.hash.random_pairs(rng, count);
+        }
+        let all = self.collected();
+        if all.is_empty() {
+            return Vec::new();
+        }
+        (0..count)
+            .map(|_| all[rng.random_range(0..all.len())])
+            .collect()
+    }
+
+    /// `count` distinct live pairs chosen at random (see [`Hash::random_distinct`]).
+    pub fn random_distinct<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        count: usize,
+    ) -> Vec<(&'a [u8], &'a [u8])> {
+        if !self.filtering {
+            return self.hash.random_distinct(rng, count);
+        }
+        let all = self.collected();
+        if count >= all.len() {
+            return all;
+        }
+        rand::seq::index::sample(rng, all.len(), count)
+            .into_iter()
+            .map(|i| all[i])
+            .collect()
     }
 }
 
@@ -830,7 +1139,9 @@ mod tests {
         let own: usize = hash.iter().map(|(f, v)| f.len() + v.len()).sum();
         assert_eq!(2 + own + 20, 62);
         assert_eq!(hash.heap_size(), 64, "62 bytes, in the 64-byte class");
-        assert!(std::mem::size_of::<Hash>() <= 16);
+        // No larger than a string value (a `Vec` and its encoding), so `Value` does not grow.
+        assert!(std::mem::size_of::<Hash>() <= 24);
+        assert!(std::mem::size_of::<crate::store::Value>() <= 32);
         assert_eq!(hash.free_cost(), 1);
         assert_eq!(filled(1000).free_cost(), 1001);
     }

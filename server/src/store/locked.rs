@@ -347,6 +347,7 @@ impl<'s> Locked<'s> {
         self.for_each_shard(db, |shard| {
             summary.keys += shard.len();
             summary.volatile += shard.volatile();
+            summary.field_expiring += shard.field_expiring_keys();
             weighted_ttl += u128::from(shard.avg_ttl_ms) * shard.volatile() as u128;
         });
         if summary.volatile > 0 {
@@ -363,6 +364,7 @@ impl<'s> Locked<'s> {
                 total.hits += shard.stats.hits;
                 total.misses += shard.stats.misses;
                 total.expired += shard.stats.expired;
+                total.expired_fields += shard.stats.expired_fields;
             });
         }
         total

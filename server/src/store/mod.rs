@@ -23,6 +23,7 @@ pub mod effects;
 pub mod entry;
 pub mod evict;
 pub mod expire;
+pub mod field_expiry;
 pub mod hash;
 pub mod hll;
 pub mod list;
@@ -77,6 +78,8 @@ pub struct DbSummary {
     pub volatile: usize,
     /// Average remaining TTL of keys with one, in ms, as the expiry cycle last estimated it.
     pub avg_ttl: u64,
+    /// Keys that may hold hashes with field deadlines (`subexpiry`).
+    pub field_expiring: usize,
 }
 
 /// All databases.

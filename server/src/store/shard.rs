@@ -20,6 +20,8 @@ pub struct ShardStats {
     pub hits: u64,
     pub misses: u64,
     pub expired: u64,
+    /// Hash fields reclaimed past their deadline (`expired_subkeys`).
+    pub expired_fields: u64,
 }
 
 impl ShardStats {
@@ -29,6 +31,7 @@ impl ShardStats {
             hits: self.hits.saturating_sub(baseline.hits),
             misses: self.misses.saturating_sub(baseline.misses),
             expired: self.expired.saturating_sub(baseline.expired),
+            expired_fields: self.expired_fields.saturating_sub(baseline.expired_fields),
         }
     }
 }
@@ -61,6 +64,12 @@ pub struct Shard {
     pub stats: ShardStats,
     /// Keys deleted here, so that an older state arriving later does not bring them back.
     tombstones: Tombstones,
+    /// Keys that may hold a hash with field deadlines (HEXPIRE), for the active cycle to
+    /// reclaim expired fields (see `field_expiry.rs`). It may name keys that no longer do;
+    /// the cycle drops those.
+    pub(super) field_expiring: hashbrown::HashSet<Box<[u8]>>,
+    /// No field deadline of those keys is earlier than this (0 until computed).
+    pub(super) field_next: u64,
 }
 
 /// A write replicated from a key's primary: its whole new state.
@@ -342,6 +351,11 @@ impl Shard {
         if self.table.len() == self.table.capacity() {
             self.generation = self.generation.wrapping_add(1);
         }
+        if let Value::Hash(hash) = &value
+            && let Some(at) = hash.next_deadline()
+        {
+            self.expect_field_expiry(key, at);
+        }
         let new = Entry::new(key, value, at, access, version.raw());
         match self
             .table
@@ -483,7 +497,24 @@ impl Shard {
         self.pass_earliest = 0;
         self.expire_cursor = 0;
         self.generation = self.generation.wrapping_add(1);
+        self.field_expiring = Default::default();
+        self.field_next = u64::MAX;
         std::mem::take(&mut self.table)
+    }
+
+    /// Notes that `key` now holds a hash with field deadlines, the earliest at `at` (see
+    /// `field_expiring`).
+    pub fn expect_field_expiry(&mut self, key: &[u8], at: u64) {
+        if !self.field_expiring.contains(key) {
+            self.field_expiring.insert(key.into());
+        }
+        self.field_next = self.field_next.min(at);
+    }
+
+    /// Number of keys that may hold hashes with field deadlines (`INFO keyspace`'s
+    /// `subexpiry`, an estimate as Redis's).
+    pub fn field_expiring_keys(&self) -> usize {
+        self.field_expiring.len()
     }
 
     /// Gives memory back when the table is mostly empty (fewer than 1/8 of its capacity in

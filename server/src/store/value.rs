@@ -32,7 +32,8 @@ pub enum StrEncoding {
 pub enum Value {
     /// A string, and the encoding Redis would report for it.
     Str(Vec<u8>, StrEncoding),
-    /// Inline: a hash is one pointer-sized handle, so boxing it would only add an allocation.
+    /// Inline: a hash is a handle no larger than a string's `Vec`, so boxing it would only add an
+    /// allocation.
     Hash(Hash),
     List(Box<List>),
     Set(Box<Set>),
