@@ -58,6 +58,10 @@ pub struct ClientInfo {
     pub inbox: crate::pubsub::Inbox,
     /// `CLIENT TRACKING` (`None`: off; see `tracking`).
     pub tracking: Mutex<Option<crate::tracking::Mode>>,
+    /// The keys it WATCHes (database, key), as its connection last published them
+    /// ([`Client::publish_watches`]): `CLIENT LIST`'s `watch`, `INFO`'s `watching_clients`
+    /// and `total_watched_keys`.
+    pub watched_keys: Mutex<Vec<(DbIndex, Vec<u8>)>>,
     /// Set by `CLIENT KILL`; the connection closes when it sees it.
     killed: AtomicBool,
     kill_notify: Notify,
@@ -184,6 +188,20 @@ impl Client {
         }
     }
 
+    /// Forgets every watched key (UNWATCH, EXEC, DISCARD, RESET).
+    pub fn clear_watches(&mut self) {
+        if !self.watched.is_empty() {
+            self.watched.clear();
+            self.publish_watches();
+        }
+    }
+
+    /// Shows the watched keys to `CLIENT LIST` and `INFO` (after WATCH changed them).
+    pub fn publish_watches(&self) {
+        *self.info.watched_keys.lock() =
+            self.watched.iter().map(|w| (w.db, w.key.clone())).collect();
+    }
+
     /// Selects a database (and shows it to `CLIENT LIST`).
     pub fn select(&mut self, db: DbIndex) {
         self.db = db;
@@ -245,6 +263,7 @@ impl ClientRegistry {
             subscriptions: Default::default(),
             inbox: Default::default(),
             tracking: Mutex::new(None),
+            watched_keys: Mutex::new(Vec::new()),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
         });

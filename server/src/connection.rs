@@ -146,6 +146,7 @@ impl Connection {
             }
             self.update_monitoring();
             if self.read_buf.len() > self.node.limits.query_buffer_limit() {
+                self.node.stats.query_buffer_limit_disconnections.add(1);
                 tracing::warn!(
                     client = self.client.id,
                     bytes = self.read_buf.len(),

@@ -185,7 +185,23 @@ fn clients(node: &Node, _facts: &Facts, out: &mut String) {
     line(out, "client_recent_max_output_buffer", max_out);
     line(out, "blocked_clients", node.blocked.count());
     line(out, "tracking_clients", node.tracking.counts().0);
+    let subscribed = |c: &&std::sync::Arc<crate::client::ClientInfo>| {
+        c.subscriptions
+            .iter()
+            .any(|n| n.load(Ordering::Relaxed) > 0)
+    };
+    line(out, "pubsub_clients", all.iter().filter(subscribed).count());
+    // Distinct (database, key) pairs watched, as Redis counts its per-database dicts.
+    let mut watched = std::collections::HashSet::new();
+    let mut watching = 0;
+    for client in &all {
+        let keys = client.watched_keys.lock();
+        watching += usize::from(!keys.is_empty());
+        watched.extend(keys.iter().cloned());
+    }
+    line(out, "watching_clients", watching);
     line(out, "clients_in_timeout_table", 0);
+    line(out, "total_watched_keys", watched.len());
     line(out, "total_blocking_keys", node.blocked.keys());
     line(out, "total_blocking_keys_on_nokey", 0);
 }
@@ -261,9 +277,11 @@ fn stats(node: &Node, facts: &Facts, out: &mut String) {
     line(out, "total_net_input_bytes", s.net_input_bytes.get());
     line(out, "total_net_output_bytes", s.net_output_bytes.get());
     line(out, "rejected_connections", s.rejected_connections.get());
-    line(out, "expired_keys", shards.expired);
     line(out, "expired_subkeys", shards.expired_fields);
+    line(out, "expired_keys", shards.expired);
     line(out, "evicted_keys", node.evicted_keys());
+    // No scripts run yet, so none is evicted.
+    line(out, "evicted_scripts", 0);
     line(out, "keyspace_hits", shards.hits);
     line(out, "keyspace_misses", shards.misses);
     let (channels, patterns, shard_channels) = node.pubsub.counts();
@@ -278,6 +296,17 @@ fn stats(node: &Node, facts: &Facts, out: &mut String) {
     line(out, "total_error_replies", s.error_replies.get());
     line(out, "total_reads_processed", s.reads_processed.get());
     line(out, "total_writes_processed", s.writes_processed.get());
+    line(
+        out,
+        "client_query_buffer_limit_disconnections",
+        s.query_buffer_limit_disconnections.get(),
+    );
+    let disconnected = &node.pubsub.disconnected;
+    line(
+        out,
+        "client_output_buffer_limit_disconnections",
+        disconnected[0].load(Ordering::Relaxed) + disconnected[1].load(Ordering::Relaxed),
+    );
 }
 
 /// Every node is the primary of its own slots and a replica of others' (see

@@ -88,6 +88,18 @@ pub fn allocator_stats() -> (usize, usize, usize) {
     )
 }
 
+/// Bytes jemalloc gave back to the system lazily (`MADV_FREE`), which still count in the
+/// resident set until the kernel takes them (`MEMORY STATS` allocator.muzzy).
+pub fn allocator_muzzy() -> usize {
+    use tikv_jemalloc_ctl::{Access, AsName};
+    if tikv_jemalloc_ctl::epoch::advance().is_err() {
+        return 0;
+    }
+    let pages: usize = b"stats.arenas.4096.pmuzzy\0".name().read().unwrap_or(0);
+    let page: usize = b"arenas.page\0".name().read().unwrap_or(0);
+    pages.saturating_mul(page)
+}
+
 /// jemalloc's own statistics report (`MEMORY MALLOC-STATS`).
 pub fn allocator_report() -> String {
     let mut out = Vec::new();

@@ -69,6 +69,8 @@ pub struct Stats {
     /// Socket reads and writes performed for clients.
     pub reads_processed: Counter,
     pub writes_processed: Counter,
+    /// Clients closed for passing `client-query-buffer-limit`.
+    pub query_buffer_limit_disconnections: Counter,
     /// Commands per second, averaged over the last samples (see `Sampler`).
     pub ops_per_sec: AtomicU64,
 }
@@ -84,6 +86,7 @@ impl Stats {
         self.error_replies.reset();
         self.reads_processed.reset();
         self.writes_processed.reset();
+        self.query_buffer_limit_disconnections.reset();
     }
 }
 

@@ -245,11 +245,14 @@ fn bitcount_reads_its_arguments_in_redis_order() {
             ("BITCOUNT s a 1", NOT_INT),
             ("BITCOUNT s 0 a", NOT_INT),
             ("BITCOUNT s 0 1 FOO", SYNTAX),
-            // An empty negative range answers before the unit is read.
-            ("BITCOUNT s -1 -2 FOO", ":0\r\n"),
-            // A missing key answers before any argument is read.
-            ("BITCOUNT missing a b", ":0\r\n"),
-            ("BITCOUNT missing 0", ":0\r\n"),
+            // Redis 7.4 reads the unit before anything else answers...
+            ("BITCOUNT s -1 -2 FOO", SYNTAX),
+            ("BITCOUNT s -1 -2 BIT", ":0\r\n"),
+            // ...and every argument before the key, so a missing key hides no bad one.
+            ("BITCOUNT missing a b", NOT_INT),
+            ("BITCOUNT missing 0", SYNTAX),
+            ("BITCOUNT missing 0 1 FOO", SYNTAX),
+            ("BITCOUNT missing 0 1 BIT", ":0\r\n"),
         ],
     );
 }
@@ -316,6 +319,10 @@ fn bitpos_rejects_bad_arguments() {
             ("BITPOS f 2", bad_bit),
             ("BITPOS f -1", bad_bit),
             ("BITPOS missing 2", bad_bit),
+            // Redis 7.4 reads every argument before the key.
+            ("BITPOS missing 1 a", NOT_INT),
+            ("BITPOS missing 1 0 a", NOT_INT),
+            ("BITPOS missing 1 0 1 FOO", SYNTAX),
             ("BITPOS f x", NOT_INT),
             ("BITPOS f 1 a", NOT_INT),
             ("BITPOS f 1 0 a", NOT_INT),

@@ -249,7 +249,7 @@ fn client_setname_and_getname_follow_redis_rules() {
 }
 
 #[test]
-fn client_list_and_info_show_redis_7_2_fields() {
+fn client_list_and_info_show_redis_7_4_fields() {
     let node = Shoal::start();
     let mut raw = node.raw();
     raw.call(&["CLIENT", "SETNAME", "lister"]);
@@ -270,6 +270,7 @@ fn client_list_and_info_show_redis_7_2_fields() {
         "psub",
         "ssub",
         "multi",
+        "watch",
         "qbuf",
         "qbuf-free",
         "argv-mem",
@@ -317,6 +318,49 @@ fn client_list_and_info_show_redis_7_2_fields() {
     let me = all.iter().find(|c| c["id"] == info["id"]).expect("listed");
     assert_eq!(me["cmd"], "client|list");
     assert_eq!(me["name"], "lister");
+    assert_eq!(me["watch"], "0");
+}
+
+/// INFO's counters of a server's state (Redis 7.4: `pubsub_clients`, `watching_clients`,
+/// `total_watched_keys`) and CLIENT LIST's `watch`.
+#[test]
+fn info_counts_subscribers_and_watchers_as_redis_7_4() {
+    let node = Shoal::start();
+    let mut raw = node.raw();
+    let clients = |raw: &mut Raw| -> HashMap<String, String> {
+        let text = body(&raw.call(&["INFO", "clients"]));
+        text.lines()
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+            .collect()
+    };
+    let zero = clients(&mut raw);
+    for field in ["pubsub_clients", "watching_clients", "total_watched_keys"] {
+        assert_eq!(zero[field], "0", "{field}");
+    }
+    let (mut a, mut b, mut sub) = (node.raw(), node.raw(), node.raw());
+    assert_eq!(a.call(&["WATCH", "k1", "k2", "k1"]), "+OK\r\n");
+    assert_eq!(b.call(&["WATCH", "k2", "k3"]), "+OK\r\n");
+    sub.call(&["SUBSCRIBE", "ch"]);
+    let now = clients(&mut raw);
+    assert_eq!(now["watching_clients"], "2");
+    // Distinct keys: k1, k2, k3.
+    assert_eq!(now["total_watched_keys"], "3");
+    assert_eq!(now["pubsub_clients"], "1");
+    let a_id = a.call(&["CLIENT", "ID"]);
+    let a_id = a_id.trim_start_matches(':').trim();
+    let listed = client_list(&mut raw, &["ID", a_id]);
+    assert_eq!(listed[0]["watch"], "2");
+    // EXEC, DISCARD, UNWATCH and RESET forget the watches.
+    a.call(&["MULTI"]);
+    a.call(&["EXEC"]);
+    assert_eq!(b.call(&["UNWATCH"]), "+OK\r\n");
+    let after = clients(&mut raw);
+    assert_eq!(after["watching_clients"], "0");
+    assert_eq!(after["total_watched_keys"], "0");
+    b.call(&["WATCH", "x"]);
+    b.call(&["RESET"]);
+    assert_eq!(clients(&mut raw)["watching_clients"], "0");
 }
 
 #[test]

@@ -578,6 +578,11 @@ fn memory_usage_stats_and_doctor_report_the_keyspace() {
         "allocator.allocated",
         "allocator.resident",
         "fragmentation",
+        // Redis 7.4's.
+        "overhead.db.hashtable.lut",
+        "overhead.db.hashtable.rehashing",
+        "db.dict.rehashing.count",
+        "allocator.muzzy",
     ] {
         assert!(
             names.iter().any(|n| n == expected),

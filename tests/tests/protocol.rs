@@ -94,7 +94,7 @@ fn used_memory(raw: &mut Raw) -> i64 {
 fn hello_map(proto: i64, id: i64) -> String {
     let header = if proto == 3 { "%7" } else { "*14" };
     format!(
-        "{header}\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.2.4\r\n$5\r\nproto\r\n:{proto}\r\n$2\r\nid\r\n:{id}\r\n$4\r\nmode\r\n$7\r\ncluster\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n"
+        "{header}\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.4.0\r\n$5\r\nproto\r\n:{proto}\r\n$2\r\nid\r\n:{id}\r\n$4\r\nmode\r\n$7\r\ncluster\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n"
     )
 }
 
@@ -467,6 +467,12 @@ fn a_client_streaming_past_the_query_buffer_limit_is_disconnected() {
     // Nothing was stored, and others are unaffected.
     assert_eq!(admin.call(&["EXISTS", "big"]), ":0\r\n");
     assert_eq!(admin.call(&["STRLEN", "fits"]), ":614400\r\n");
+    // Counted as Redis 7.4 counts it.
+    let stats = admin.call(&["INFO", "stats"]);
+    assert!(
+        stats.contains("client_query_buffer_limit_disconnections:1\r\n"),
+        "{stats}"
+    );
 }
 
 #[test]

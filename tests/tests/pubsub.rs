@@ -237,6 +237,11 @@ fn a_subscriber_that_stops_reading_is_cut_off_and_memory_stays_bounded() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    let stats = info.call(&["INFO", "stats"]);
+    assert!(
+        stats.contains("client_output_buffer_limit_disconnections:1\r\n"),
+        "{stats}"
+    );
     drop(lazy);
     // Prometheus counts it.
     let scrape = shoal_tests::http_get(metrics_port, "/metrics");

@@ -369,7 +369,7 @@ fn info_uses_redis_field_names() {
     for field in expected.split_whitespace() {
         assert!(all.contains_key(field), "INFO lacks {field}");
     }
-    assert_eq!(all["redis_version"], "7.2.4");
+    assert_eq!(all["redis_version"], "7.4.0");
     assert_eq!(all["tcp_port"], node.port.to_string());
     assert_eq!(all["run_id"].len(), 40);
     assert_eq!(all["maxclients"], "10000");

@@ -546,6 +546,37 @@ fn xdel_removes_entries_by_id_and_counts_them() {
 }
 
 #[test]
+fn xread_plus_reads_the_last_entry_of_each_stream() {
+    // Redis 7.4: `+` stands for the stream's last entry (the ID before its last ID).
+    let node = Shoal::start();
+    let mut raw = node.raw();
+    expect_all(
+        &mut raw,
+        &[
+            ("XADD s 1-1 f a", &bulk("1-1")),
+            ("XADD s 2-1 f b", &bulk("2-1")),
+            ("XADD t 5-0 g c", &bulk("5-0")),
+            (
+                "XREAD STREAMS s t + +",
+                &read_reply(&[
+                    ("s", entries(&[("2-1", &["f", "b"])])),
+                    ("t", entries(&[("5-0", &["g", "c"])])),
+                ]),
+            ),
+            // A missing stream has no last entry: nothing to read.
+            ("XREAD STREAMS nokey +", "*-1\r\n"),
+            (
+                "XREAD COUNT 5 STREAMS nokey s + +",
+                &read_reply(&[("s", entries(&[("2-1", &["f", "b"])]))]),
+            ),
+            // After the last entry is deleted, `+` still means the last ID: nothing.
+            ("XDEL s 2-1", ":1\r\n"),
+            ("XREAD STREAMS s +", "*-1\r\n"),
+        ],
+    );
+}
+
+#[test]
 fn every_stream_command_refuses_a_key_of_another_type() {
     let node = Shoal::start();
     let mut raw = node.raw();

@@ -206,28 +206,30 @@ fn count_ones(s: &[u8], first: u64, last: u64) -> u64 {
 }
 
 fn bitcount(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
+    // Redis 7.4 reads every argument before the key, so a missing key does not hide a bad
+    // one.
+    let bounds = match args.len() {
+        2 => None,
+        4 | 5 => {
+            let start = parse::int(args[2])?;
+            let end = parse::int(args[3])?;
+            let in_bits = args.len() == 5 && unit_is_bit(args[4])?;
+            Some((start, end, in_bits))
+        }
+        _ => return Err(Error::Syntax),
+    };
     let db = ctx.db();
     let Some(entry) = ctx.keys.get(db, args[1]) else {
         return Ok(Reply::Int(0));
     };
     let s = as_str(&entry)?;
     let len = s.len() as i64;
-    let range = match args.len() {
-        2 => resolve(0, -1, len).map(|(a, b)| (a * 8, b * 8 + 7)),
-        4 | 5 => {
-            let start = parse::int(args[2])?;
-            let end = parse::int(args[3])?;
-            // Checked before the unit, as Redis does.
-            if start < 0 && end < 0 && start > end {
-                return Ok(Reply::Int(0));
-            }
-            if args.len() == 5 && unit_is_bit(args[4])? {
-                resolve(start, end, len * 8)
-            } else {
-                resolve(start, end, len).map(|(a, b)| (a * 8, b * 8 + 7))
-            }
-        }
-        _ => return Err(Error::Syntax),
+    let range = match bounds {
+        None => resolve(0, -1, len).map(|(a, b)| (a * 8, b * 8 + 7)),
+        // Both from the end and crossed: nothing, whatever the unit.
+        Some((start, end, _)) if start < 0 && end < 0 && start > end => None,
+        Some((start, end, true)) => resolve(start, end, len * 8),
+        Some((start, end, false)) => resolve(start, end, len).map(|(a, b)| (a * 8, b * 8 + 7)),
     };
     let count = range.map_or(0, |(first, last)| count_ones(s, first, last));
     Ok(Reply::Int(count as i64))
@@ -274,6 +276,17 @@ fn bitpos(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         1 => true,
         _ => return Err(Error::msg("ERR The bit argument must be 1 or 0.")),
     };
+    // Every argument is read before the key (Redis 7.4): start, the unit, then end.
+    let bounds = match args.len() {
+        3 => None,
+        4..=6 => {
+            let start = parse::int(args[3])?;
+            let in_bits = args.len() == 6 && unit_is_bit(args[5])?;
+            let end = args.get(4).map(|arg| parse::int(arg)).transpose()?;
+            Some((start, end, in_bits))
+        }
+        _ => return Err(Error::Syntax),
+    };
     let db = ctx.db();
     let Some(entry) = ctx.keys.get(db, args[1]) else {
         // A missing key is an endless run of zero bits.
@@ -281,23 +294,16 @@ fn bitpos(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     };
     let s = as_str(&entry)?;
     let len = s.len() as i64;
-    let (range, end_given) = match args.len() {
-        3 => (resolve(0, -1, len).map(|(a, b)| (a * 8, b * 8 + 7)), false),
-        4..=6 => {
-            let start = parse::int(args[3])?;
-            let in_bits = args.len() == 6 && unit_is_bit(args[5])?;
-            let end = match args.get(4) {
-                Some(arg) => parse::int(arg)?,
-                None => -1,
-            };
+    let (range, end_given) = match bounds {
+        None => (resolve(0, -1, len).map(|(a, b)| (a * 8, b * 8 + 7)), false),
+        Some((start, end, in_bits)) => {
             let range = if in_bits {
-                resolve(start, end, len * 8)
+                resolve(start, end.unwrap_or(-1), len * 8)
             } else {
-                resolve(start, end, len).map(|(a, b)| (a * 8, b * 8 + 7))
+                resolve(start, end.unwrap_or(-1), len).map(|(a, b)| (a * 8, b * 8 + 7))
             };
-            (range, args.len() >= 5)
+            (range, end.is_some())
         }
-        _ => return Err(Error::Syntax),
     };
     let Some((first, last)) = range else {
         return Ok(Reply::Int(-1));

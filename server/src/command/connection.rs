@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 const GROUP: &str = "connection";
 
 /// The Redis version Shoal's command set and replies follow.
-pub const REDIS_VERSION: &str = "7.2.4";
+pub const REDIS_VERSION: &str = "7.4.0";
 
 pub const COMMANDS: &[Command] = &[
     Command::new("ping", -1, FAST | SUBSCRIBED_OK, KeySpec::NONE, ping)
@@ -176,7 +176,7 @@ fn reset(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     *client.info.name.lock() = None;
     client.multi = None;
     client.info.multi.store(-1, Ordering::Relaxed);
-    client.watched.clear();
+    client.clear_watches();
     super::pubsub::unsubscribe_all(ctx.node, client);
     ctx.node.tracking.disable(ctx.node, &client.info);
     client.tracking = None;
@@ -325,7 +325,7 @@ pub fn describe(info: &ClientInfo, now_ms: u64) -> String {
     let omem = info.output_buffer.load(Ordering::Relaxed);
     let text = |m: &parking_lot::Mutex<Option<String>>| m.lock().clone().unwrap_or_default();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
         info.id,
         info.addr,
         info.local_addr,
@@ -339,6 +339,7 @@ pub fn describe(info: &ClientInfo, now_ms: u64) -> String {
         psub,
         ssub,
         info.multi.load(Ordering::Relaxed),
+        info.watched_keys.lock().len(),
         qbuf,
         crate::connection::READ_BUFFER_SIZE.saturating_sub(qbuf),
         crate::connection::READ_BUFFER_SIZE,

@@ -209,7 +209,6 @@ fn stats(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
         let fields = vec![
             (Reply::status("overhead.hashtable.main"), int(table)),
             (Reply::status("overhead.hashtable.expires"), int(expires)),
-            (Reply::status("overhead.hashtable.slot-to-keys"), int(0)),
         ];
         map.push((Reply::Status(format!("db.{db}").into()), Reply::Map(fields)));
     }
@@ -217,7 +216,15 @@ fn stats(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     let overhead = f.overhead();
     let net = f.used.saturating_sub(f.startup);
     let dataset = f.used.saturating_sub(overhead);
+    // Redis 7.4's figures of its per-slot dictionaries: the bucket arrays (here, the
+    // tables), and what an incremental rehash holds (none: tables grow at once).
+    put(
+        "overhead.db.hashtable.lut",
+        int(f.dbs.iter().map(|d| d.1).sum()),
+    );
+    put("overhead.db.hashtable.rehashing", int(0));
     put("overhead.total", int(overhead));
+    put("db.dict.rehashing.count", int(0));
     put("keys.count", int(f.keys()));
     put(
         "keys.bytes-per-key",
@@ -235,6 +242,7 @@ fn stats(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     put("allocator.allocated", int(f.allocated));
     put("allocator.active", int(f.active));
     put("allocator.resident", int(f.resident));
+    put("allocator.muzzy", int(memory::allocator_muzzy()));
     put(
         "allocator-fragmentation.ratio",
         Reply::Double(ratio(f.active, f.allocated)),

@@ -482,15 +482,22 @@ fn xread(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     let (keys, id_args) = args[at..].split_at(n);
     let db = ctx.db();
 
-    // Each key's type is checked before its ID is read; `$` is the stream's last ID.
+    // Each key's type is checked before its ID is read; `$` is the stream's last ID, `+`
+    // (Redis 7.4) the one just before it, so that the last entry is read.
     let mut after = Vec::with_capacity(n);
     for (key, arg) in keys.iter().zip(id_args) {
         let last = match ctx.keys.get(db, key) {
-            Some(entry) => as_stream(&entry)?.last_id(),
-            None => StreamId::MIN,
+            Some(entry) => Some(as_stream(&entry)?.last_id()),
+            None => None,
         };
         after.push(match c_str(arg) {
-            b"$" => last,
+            b"$" => last.unwrap_or(StreamId::MIN),
+            b"+" => match last {
+                None => StreamId::MIN,
+                Some(last) => last
+                    .prev()
+                    .ok_or(Error::msg("ERR the stream last element ID is 0-0"))?,
+            },
             b">" => {
                 return Err(Error::msg(
                     "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",

@@ -134,7 +134,7 @@ fn discard(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
         return Err(Error::msg("ERR DISCARD without MULTI"));
     }
     ctx.client.info.multi.store(-1, Ordering::Relaxed);
-    ctx.client.watched.clear();
+    ctx.client.clear_watches();
     Ok(Reply::Ok)
 }
 
@@ -162,11 +162,12 @@ fn watch(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
             version,
         });
     }
+    ctx.client.publish_watches();
     Ok(Reply::Ok)
 }
 
 fn unwatch(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
-    ctx.client.watched.clear();
+    ctx.client.clear_watches();
     Ok(Reply::Ok)
 }
 
@@ -176,6 +177,9 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> CommandResult {
     };
     ctx.client.info.multi.store(-1, Ordering::Relaxed);
     let watched = std::mem::take(&mut ctx.client.watched);
+    if !watched.is_empty() {
+        ctx.client.publish_watches();
+    }
     if transaction.failed {
         return Err(Error::msg(
             "EXECABORT Transaction discarded because of previous errors.",

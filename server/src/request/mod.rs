@@ -349,7 +349,7 @@ fn place(node: &Node, client: &mut Client, command: &Command, args: &[&[u8]], no
                 .info
                 .multi
                 .store(-1, std::sync::atomic::Ordering::Relaxed);
-            client.watched.clear();
+            client.clear_watches();
             client.watch_slot = None;
             Placed::Elsewhere(Plan::Exec {
                 peer,
@@ -489,7 +489,7 @@ fn out_of_memory(
 fn refuse_for_memory(client: &mut Client, command: &Command) -> Reply {
     const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
     if command.name == "exec" && client.multi.take().is_some() {
-        client.watched.clear();
+        client.clear_watches();
         client
             .info
             .multi
