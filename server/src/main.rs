@@ -145,6 +145,7 @@ async fn serve(
         shoal_server::replication::spawn(&node);
         shoal_server::handoff::spawn(&node);
         shoal_server::replication::anti_entropy::spawn(&node);
+        shoal_server::peer::stream::spawn_mender(&node);
     }
     node.record_bound_ports(node.cluster.get().map(|c| c.handle.local_bus_addr().port()));
     store::expire::spawn(&node.store, node.expiry.clone()).context("starting the expiry cycle")?;

@@ -7,7 +7,7 @@
 //! Nothing here asserts a duration: a push that never comes fails through the raw client's
 //! read timeout.
 
-use shoal_tests::{Raw, TestCluster, primary_port};
+use shoal_tests::{Raw, TestCluster, free_port, http_get, primary_port};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -221,4 +221,58 @@ fn a_join_invalidates_moved_keys_and_the_new_node_tells_the_reader_of_its_writes
         read_invalidations(&mut reader, std::slice::from_ref(key));
         assert_eq!(call(&mut reader, &["GET", key]), "$2\r\nv2\r\n");
     }
+}
+
+/// A stream that had to drop invalidations (its queue past `repl-backlog-size` while the
+/// reader's node could not take them) tells the reader's node so, even when nothing else
+/// follows: the reader gets a null invalidation instead of keeping stale copies forever.
+#[test]
+fn invalidations_dropped_on_a_full_stream_end_in_a_flush_for_the_reader() {
+    // Two nodes, no replicas: the owner's stream to the reader's node carries nothing but
+    // invalidations.
+    let mut cluster = TestCluster::start(
+        1,
+        &[
+            "--cluster-replication-factor",
+            "1",
+            "--cluster-node-timeout",
+            "10000",
+        ],
+    );
+    let metrics_port = free_port();
+    cluster.add(&["--metrics-port", &metrics_port.to_string()]);
+    cluster.wait_until_agreed(2, Duration::from_secs(60));
+    let (reader_port, owner_port) = (cluster.node(0).port, cluster.node(1).port);
+    // Long keys, so that their invalidations fill the socket buffers quickly.
+    let filler = "x".repeat(64 * 1024);
+    let keys: Vec<String> = keys_on(reader_port, owner_port, "tq:", 256)
+        .into_iter()
+        .map(|k| format!("{k}{{{k}}}{filler}"))
+        .collect();
+    let mut reader = Raw::connect(reader_port);
+    reader.call(&["HELLO", "3"]);
+    assert_eq!(reader.call(&["CLIENT", "TRACKING", "ON"]), "+OK\r\n");
+    for key in &keys {
+        assert_eq!(call(&mut reader, &["GET", key]), "_\r\n");
+    }
+    let mut writer = Raw::connect(owner_port);
+    assert_eq!(
+        writer.call(&["CONFIG", "SET", "repl-backlog-size", "1"]),
+        "+OK\r\n"
+    );
+    // The reader's node stops reading: the owner's stream fills, then drops.
+    cluster.node(0).signal("STOP");
+    for key in &keys {
+        assert_eq!(writer.call(&["SET", key, "v"]), "+OK\r\n");
+    }
+    cluster.node(0).signal("CONT");
+    read_invalidations(&mut reader, &keys);
+    // The stream did drop messages (else this test proved nothing).
+    let metrics = http_get(metrics_port, "/metrics");
+    let dropped: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("shoal_peer_stream_messages_dropped_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("the dropped-messages counter");
+    assert!(dropped > 0.0, "no message was dropped");
 }

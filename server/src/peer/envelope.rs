@@ -148,6 +148,8 @@ fn open_stream(node: &Node, client: &mut Client, args: &[&[u8]]) -> Outcome {
         .open(&node.forward.streams.stats, incoming);
     if lost > 0 {
         crate::replication::lost(node, from);
+        // Invalidations may have been among them.
+        node.tracking.flush(node);
     }
     client.peer.stream = Some(incoming);
     Outcome::Silent

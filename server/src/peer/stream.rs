@@ -18,8 +18,10 @@
 //! starts at the next number, and the receiver, seeing the gap, counts the messages lost
 //! (`shoal_peer_stream_messages_lost_total`); Pub/Sub promises no more than that (as Redis
 //! Cluster's bus). A stream's queue is bounded: when a peer cannot keep up, new messages to it
-//! are dropped and counted rather than held without limit. A stream ends when its peer is no
-//! longer a live member.
+//! are dropped and counted rather than held without limit; once its queue has room again,
+//! a stream that dropped messages sends one more (a flush invalidation), so the peer sees the
+//! gap within a tick even if nothing else follows. A stream ends when its peer is no longer a
+//! live member.
 //!
 //! The receiving side is `envelope.rs` (`SHOAL.STREAM`, `SHOAL.MSG`): it checks the order and
 //! hands each message to `receive` below.
@@ -316,6 +318,11 @@ struct Sender {
     /// The sequence number of the last replication message (`REPL`, `RDEL`, `SYNCED`)
     /// queued: what the peer acknowledges (see `crate::replication::Barrier`).
     last_replicated: Option<u64>,
+    /// Where the stream goes.
+    peer: Peer,
+    /// A message was dropped and no later one has been queued since: the peer sees the gap
+    /// only when one comes, so [`Streams::mend`] sends one.
+    owes_mend: bool,
 }
 
 /// Every stream of this node, by peer.
@@ -363,12 +370,14 @@ impl Streams {
         let queued = sender.queued.load(Ordering::Relaxed);
         if queued > 0 && queued + size > node.forward.settings.backlog_bytes() {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            sender.owes_mend = true;
             // The replica would only notice when a later message arrives: resend now.
             if matches!(message, Message::Replicate { .. }) {
                 crate::replication::resync_requested(node, peer.id, 0);
             }
             return mark;
         }
+        sender.owes_mend = false;
         sender.queued.fetch_add(size, Ordering::Relaxed);
         if sender.queue.send((mark.seq, message)).is_ok() {
             self.stats.sent.fetch_add(1, Ordering::Relaxed);
@@ -376,6 +385,25 @@ impl Streams {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
         }
         mark
+    }
+
+    /// Sends a message on every stream that dropped one and has sent nothing since, once its
+    /// queue has room again: the peer then sees the gap (and flushes its client caches,
+    /// which may have missed invalidations) within a tick instead of whenever traffic
+    /// resumes. The message is itself a flush invalidation.
+    pub fn mend(&self, node: &Node) {
+        let room = node.forward.settings.backlog_bytes() / 2;
+        let owed: Vec<Peer> = self
+            .senders
+            .lock()
+            .values()
+            .filter(|s| s.owes_mend && !s.queue.is_closed())
+            .filter(|s| s.queued.load(Ordering::Relaxed) <= room)
+            .map(|s| s.peer)
+            .collect();
+        for peer in owed {
+            self.send(node, peer, Message::Invalidate { keys: Vec::new() });
+        }
     }
 
     /// Bytes queued for `peer` and not yet written.
@@ -445,8 +473,29 @@ impl Streams {
             epoch,
             last_seq: 0,
             last_replicated: None,
+            peer,
+            owes_mend: false,
         }
     }
+}
+
+/// How often [`Streams::mend`] runs.
+const MEND_EVERY: Duration = Duration::from_millis(100);
+
+/// Starts the task that mends streams that dropped messages (a no-op without a cluster).
+/// Must run inside the node's runtime.
+pub fn spawn_mender(node: &Arc<Node>) {
+    if node.cluster.get().is_none() {
+        return;
+    }
+    let node = node.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(MEND_EVERY);
+        while !node.is_shutting_down() {
+            tick.tick().await;
+            node.forward.streams.mend(&node);
+        }
+    });
 }
 
 /// The task that owns one stream's connection.
