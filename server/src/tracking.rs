@@ -354,6 +354,25 @@ impl Tracking {
         }
     }
 
+    /// A write this node forwards to its keys' primary for client `origin`: the keys are
+    /// invalidated here at once for this node's tracking clients, so that no read after the
+    /// write's reply (the writer's own first) is served from a copy the change has not
+    /// reached yet — the primary's invalidation comes over the stream, later than the reply.
+    /// That one still comes (a second, harmless invalidation, for a reader who read again
+    /// meanwhile).
+    pub fn forwarded_write(&self, node: &Node, command: &Command, args: &[&[u8]], origin: u64) {
+        if !self.is_active() || !command.has(flag::WRITE) {
+            return;
+        }
+        let keys: Vec<&[u8]> = command
+            .keys
+            .positions(args)
+            .into_iter()
+            .filter_map(|position| args.get(position).copied())
+            .collect();
+        self.invalidate_keys(node, keys, Some(origin));
+    }
+
     /// Sends the changes of `effects` to the other nodes with tracking clients: the keys of
     /// slots this node is the primary of (their other owners' copies change after it).
     pub fn tell_remote(&self, node: &Node, effects: &Effects) {

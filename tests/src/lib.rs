@@ -545,6 +545,12 @@ impl Raw {
         }
     }
 
+    /// What has arrived and not been read yet (without waiting for more): what a client
+    /// that checks its socket before serving from its cache would see.
+    pub fn buffered(&self) -> String {
+        String::from_utf8_lossy(self.stream.buffer()).into_owned()
+    }
+
     /// True when the server closed the connection (end of stream or a reset within the read
     /// timeout); false when data arrived or nothing did.
     pub fn is_closed(&mut self) -> bool {

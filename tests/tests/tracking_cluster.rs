@@ -276,3 +276,45 @@ fn invalidations_dropped_on_a_full_stream_end_in_a_flush_for_the_reader() {
         .expect("the dropped-messages counter");
     assert!(dropped > 0.0, "no message was dropped");
 }
+
+/// A tracking client that writes a key owned by another node gets the invalidation of its
+/// own copy with the write's reply: a client cache (redis-py's) then never serves its own
+/// write's old value. The primary's invalidation comes later, over the stream;
+/// the node that forwarded the write invalidates at once.
+#[test]
+fn a_tracking_writer_is_invalidated_before_its_next_reply() {
+    let cluster = TestCluster::start(3, &[]);
+    cluster.wait_until_agreed(3, Duration::from_secs(60));
+    let ports: Vec<u16> = (0..3).map(|i| cluster.node(i).port).collect();
+    let mut client = Raw::connect(ports[0]);
+    client.call(&["HELLO", "3"]);
+    assert_eq!(client.call(&["CLIENT", "TRACKING", "ON"]), "+OK\r\n");
+    let mut keys = keys_on(ports[0], ports[1], "tw:", 10);
+    keys.extend(keys_on(ports[0], ports[2], "tw:", 10));
+    for (round, key) in keys.iter().enumerate() {
+        call(&mut client, &["GET", key]);
+        let value = format!("v{round}");
+        let mut pushes = Vec::new();
+        assert_eq!(
+            call_noting(&mut client, &["SET", key, &value], &mut pushes),
+            "+OK\r\n"
+        );
+        // Before the reply, or in the same delivery: what redis-py checks before it serves
+        // its next read from its cache.
+        let invalidation = format!("\r\n{key}\r\n");
+        assert!(
+            pushes.iter().any(|p| p.contains(&invalidation))
+                || client.buffered().contains(&invalidation),
+            "{key}: the reply came without the invalidation: {pushes:?}"
+        );
+        assert_eq!(
+            call_noting(&mut client, &["PING"], &mut pushes),
+            "+PONG\r\n"
+        );
+        // Read again: the fresh value (and tracked again for the next round).
+        assert_eq!(
+            call(&mut client, &["GET", key]),
+            format!("${}\r\n{value}\r\n", value.len())
+        );
+    }
+}

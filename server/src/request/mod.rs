@@ -153,8 +153,10 @@ fn execute_routed(
             Placed::Refused(error) => return Outcome::Reply(refuse(client, Some(entry), error)),
             Placed::Elsewhere(plan) => {
                 // A tracking client's read elsewhere is remembered here, before it runs
-                // there (its owner sends this node the key's changes: see `tracking`).
+                // there (its owner sends this node the key's changes: see `tracking`); a
+                // write invalidates its keys here before its reply can come back.
                 remember_read(node, client, entry.command, args);
+                invalidate_forwarded(node, client, entry.command, args, &plan);
                 return Outcome::Forward(Box::new(plan));
             }
         }
@@ -430,6 +432,34 @@ fn remember_read(node: &Node, client: &Client, command: &Command, args: &[&[u8]]
         && command.has(flag::READONLY)
     {
         node.tracking.remember(node, client.id, command, args);
+    }
+}
+
+/// The keys a forwarded write (or each write of a forwarded transaction) changes are
+/// invalidated for this node's tracking clients now (see `Tracking::forwarded_write`).
+fn invalidate_forwarded(
+    node: &Node,
+    client: &Client,
+    command: &Command,
+    args: &[&[u8]],
+    plan: &crate::peer::Plan,
+) {
+    if !node.tracking.is_active() {
+        return;
+    }
+    match plan {
+        crate::peer::Plan::Exec { queued, .. } => {
+            for queued_args in queued {
+                let queued_args: Vec<&[u8]> = queued_args.iter().map(Vec::as_slice).collect();
+                if let Ok(entry) = command::lookup(&queued_args) {
+                    node.tracking
+                        .forwarded_write(node, entry.command, &queued_args, client.id);
+                }
+            }
+        }
+        _ => node
+            .tracking
+            .forwarded_write(node, command, args, client.id),
     }
 }
 
