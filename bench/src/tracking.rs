@@ -11,8 +11,12 @@
 //! - **Memory per tracked key.** `--keys` keys are written, then read by one tracking client;
 //!   `used_memory` after the reads minus before, per key (the tracking table's cost).
 //!
-//! The redis-py client-cache throughput the issue asks for needs redis-py to turn its cache
-//! on, which it does only for servers reporting 7.4 or later (see the README).
+//! - **redis-py's client cache.** One redis-py client (`client_cache.py`, run with the
+//!   `python3` on the PATH) does a 99% GET / 1% SET Zipf(0.99) workload over `--py-keys`
+//!   keys for `--py-seconds`, with and without its cache (`protocol=3, cache_config=
+//!   CacheConfig()`), against one Shoal node and through one node of the 3-node cluster;
+//!   redis-server 7.0 gives the no-cache baseline (redis-py caches only for 7.4 and later).
+//!   Every read is checked against the client's own last write (`stale` must be 0).
 
 use crate::args::each_flag;
 use crate::resp::{Connection, Reply, encode_command};
@@ -27,12 +31,15 @@ Usage: shoal-bench tracking [options]
 
 Client-side caching: the time from a SET to the invalidation reaching a tracking reader
 (redis-server, one Shoal node, a 3-node Shoal cluster with the writer on another node than
-the reader), p50/p99; and used_memory per key tracked, Shoal vs Redis.
+the reader), p50/p99; used_memory per key tracked, Shoal vs Redis; and the throughput of a
+redis-py client with and without its own cache on a 99% read Zipf workload.
 
 Options:
   --rounds N     rounds over the setups (default 3)
   --samples N    invalidations timed per run (default 5000)
   --keys N       keys tracked for the memory figure (default 100000)
+  --py-seconds N seconds per redis-py client-cache run (default 5; 0 skips it)
+  --py-keys N    keys of the redis-py workload (default 10000)
   --shoal PATH   shoal binary (default: target/release/shoal, built if needed)
   -h, --help     print this text";
 
@@ -42,6 +49,8 @@ pub(crate) struct Options {
     rounds: u32,
     samples: usize,
     keys: usize,
+    py_seconds: u32,
+    py_keys: usize,
     shoal: Option<PathBuf>,
 }
 
@@ -52,6 +61,8 @@ impl Options {
             rounds: 3,
             samples: 5000,
             keys: 100_000,
+            py_seconds: 5,
+            py_keys: 10_000,
             shoal: None,
         };
         let finished = each_flag(args, &[], |flag| {
@@ -60,6 +71,10 @@ impl Options {
                 "--rounds" => options.rounds = flag.positive()?,
                 "--samples" => options.samples = flag.positive()?,
                 "--keys" => options.keys = flag.positive()?,
+                "--py-seconds" => {
+                    options.py_seconds = value.parse().context("--py-seconds: a number")?
+                }
+                "--py-keys" => options.py_keys = flag.positive()?,
                 "--shoal" => options.shoal = Some(PathBuf::from(value)),
                 other => bail!("unknown option {other:?} for tracking (see --help)"),
             }
@@ -127,6 +142,97 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
     println!(
         "\nbytes per tracked key: redis {redis_bytes:.1}, shoal {shoal_bytes:.1} (shoal/redis {:.2})",
         shoal_bytes / redis_bytes
+    );
+    if options.py_seconds > 0 {
+        client_cache(&binary, options)?;
+    }
+    Ok(())
+}
+
+/// The redis-py workload (see the module doc).
+const CLIENT_CACHE_PY: &str = include_str!("client_cache.py");
+
+/// What one redis-py run measured.
+struct PyRun {
+    ops_per_sec: f64,
+    stale: u64,
+}
+
+/// Runs `client_cache.py` against `port`.
+fn py_run(port: u16, cache: bool, options: &Options) -> anyhow::Result<PyRun> {
+    let output = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(CLIENT_CACHE_PY)
+        .arg(port.to_string())
+        .arg(options.py_seconds.to_string())
+        .arg(if cache { "1" } else { "0" })
+        .arg(options.py_keys.to_string())
+        .output()
+        .context("running python3 (with redis-py installed)")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!(
+            "client_cache.py failed: {}{}",
+            text,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let field = |name: &str| -> anyhow::Result<f64> {
+        text.split_whitespace()
+            .find_map(|word| word.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("no {name} in {text:?}"))
+    };
+    Ok(PyRun {
+        ops_per_sec: field("ops")? / field("seconds")?,
+        stale: field("stale")? as u64,
+    })
+}
+
+/// redis-py's read throughput with and without its cache (see the module doc).
+fn client_cache(binary: &std::path::Path, options: &Options) -> anyhow::Result<()> {
+    println!(
+        "\nredis-py, one client, 99% GET / 1% SET, Zipf(0.99) over {} keys, {} s per run",
+        options.py_keys, options.py_seconds
+    );
+    let redis = Server::start_redis()?;
+    let shoal = Server::start_shoal(binary, &[])?;
+    let cluster = crate::cluster::start_shoal_cluster(binary)?;
+    let runs: [(&str, u16, bool); 5] = [
+        ("redis", redis.port, false),
+        ("shoal", shoal.port, false),
+        ("shoal cached", shoal.port, true),
+        ("cluster", cluster[0].port, false),
+        ("cluster cached", cluster[0].port, true),
+    ];
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
+    for round in 1..=options.rounds {
+        for (i, &(name, port, cache)) in runs.iter().enumerate() {
+            let run = py_run(port, cache, options).context(name)?;
+            eprintln!(
+                "round {round}/{} {name:<15} {:>9.0} ops/s  stale {}",
+                options.rounds, run.ops_per_sec, run.stale
+            );
+            if run.stale > 0 {
+                bail!(
+                    "{name}: {} reads did not see the client's own write",
+                    run.stale
+                );
+            }
+            rates[i].push(run.ops_per_sec);
+        }
+    }
+    drop((redis, shoal, cluster));
+    println!("{:<15} {:>12}", "setup", "ops/s");
+    let medians: Vec<f64> = rates.into_iter().map(median).collect();
+    for ((name, _, _), rate) in runs.iter().zip(&medians) {
+        println!("{name:<15} {rate:>12.0}");
+    }
+    println!(
+        "cache on/off: one node {:.2}, cluster {:.2}; shoal/redis without cache {:.2}",
+        medians[2] / medians[1],
+        medians[4] / medians[3],
+        medians[1] / medians[0]
     );
     Ok(())
 }
