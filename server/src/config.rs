@@ -63,6 +63,9 @@ pub struct Config {
     pub bind: Vec<String>,
     /// Most simultaneous client connections.
     pub maxclients: usize,
+    /// `max-new-connections-per-cycle` (Redis 7.4): connections accepted in a row before the
+    /// accepting task lets others run.
+    pub max_new_connections_per_cycle: usize,
     /// Close clients idle for this many seconds (0: never).
     pub timeout: u64,
     pub loglevel: LogLevel,
@@ -117,6 +120,7 @@ impl Default for Config {
             port: 6379,
             bind: vec!["127.0.0.1".into()],
             maxclients: 10_000,
+            max_new_connections_per_cycle: 10,
             timeout: 0,
             loglevel: LogLevel::Notice,
             databases: 16,
@@ -277,6 +281,15 @@ const DIRECTIVES: &[Directive] = &[
         get: |c| c.maxclients.to_string(),
         set: |c, v| {
             c.maxclients = int_in(v, 1, i64::from(u32::MAX))?;
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "max-new-connections-per-cycle",
+        get: |c| c.max_new_connections_per_cycle.to_string(),
+        set: |c, v| {
+            c.max_new_connections_per_cycle = int_in(v, 1, 1000)?;
             Ok(())
         },
         mutable: true,

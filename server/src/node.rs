@@ -20,6 +20,7 @@ use tokio::sync::watch;
 #[derive(Debug)]
 pub struct Limits {
     maxclients: AtomicUsize,
+    new_connections_per_cycle: AtomicUsize,
     timeout_secs: AtomicU64,
     proto_max_bulk_len: AtomicUsize,
     query_buffer_limit: AtomicUsize,
@@ -30,6 +31,7 @@ impl Limits {
     fn from_config(config: &Config) -> Limits {
         let limits = Limits {
             maxclients: AtomicUsize::new(0),
+            new_connections_per_cycle: AtomicUsize::new(0),
             timeout_secs: AtomicU64::new(0),
             proto_max_bulk_len: AtomicUsize::new(0),
             query_buffer_limit: AtomicUsize::new(0),
@@ -41,6 +43,8 @@ impl Limits {
 
     fn update(&self, config: &Config) {
         self.maxclients.store(config.maxclients, Ordering::Relaxed);
+        self.new_connections_per_cycle
+            .store(config.max_new_connections_per_cycle, Ordering::Relaxed);
         self.timeout_secs.store(config.timeout, Ordering::Relaxed);
         self.proto_max_bulk_len
             .store(config.proto_max_bulk_len, Ordering::Relaxed);
@@ -52,6 +56,11 @@ impl Limits {
 
     pub fn maxclients(&self) -> usize {
         self.maxclients.load(Ordering::Relaxed)
+    }
+
+    /// `max-new-connections-per-cycle`.
+    pub fn new_connections_per_cycle(&self) -> usize {
+        self.new_connections_per_cycle.load(Ordering::Relaxed)
     }
 
     /// Idle timeout in seconds (0: none).

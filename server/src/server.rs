@@ -49,13 +49,23 @@ async fn accept_loop(
     done: mpsc::Sender<()>,
 ) {
     let mut shutdown = node.shutdown_signal();
+    // Connections accepted since the task last let others run (`max-new-connections-per-
+    // cycle`, as Redis accepts at most that many per event-loop turn).
+    let mut in_a_row = 0;
     loop {
         let accepted = tokio::select! {
             _ = shutdown.wait_for(|stopping| *stopping) => return,
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, _)) => admit(&node, stream, &workers, done.clone()),
+            Ok((stream, _)) => {
+                admit(&node, stream, &workers, done.clone());
+                in_a_row += 1;
+                if in_a_row >= node.limits.new_connections_per_cycle() {
+                    in_a_row = 0;
+                    tokio::task::yield_now().await;
+                }
+            }
             Err(error) => {
                 // Out of file descriptors and similar: back off instead of spinning.
                 tracing::warn!(%error, "accept failed");

@@ -535,3 +535,30 @@ fn debug_help_and_unknown_subcommands_answer_like_redis() {
     );
     assert_eq!(raw.call(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"]), "+OK\r\n");
 }
+
+/// Redis 7.4's `max-new-connections-per-cycle`: read, bounded as Redis bounds it, changed at
+/// runtime; with 1, a burst of connections is still served, one accept per turn.
+#[test]
+fn max_new_connections_per_cycle_is_a_runtime_parameter() {
+    let node = Shoal::start();
+    let mut raw = node.raw();
+    assert_eq!(
+        raw.call(&["CONFIG", "GET", "max-new-connections-per-cycle"]),
+        "*2\r\n$29\r\nmax-new-connections-per-cycle\r\n$2\r\n10\r\n"
+    );
+    for bad in ["0", "1001", "x"] {
+        assert!(
+            raw.call(&["CONFIG", "SET", "max-new-connections-per-cycle", bad])
+                .starts_with("-ERR CONFIG SET failed (possibly related to argument 'max-new-connections-per-cycle')"),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        raw.call(&["CONFIG", "SET", "max-new-connections-per-cycle", "1"]),
+        "+OK\r\n"
+    );
+    let mut burst: Vec<_> = (0..50).map(|_| node.raw()).collect();
+    for conn in &mut burst {
+        assert_eq!(conn.call(&["PING"]), "+PONG\r\n");
+    }
+}
