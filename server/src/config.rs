@@ -788,6 +788,7 @@ mod tests {
             names,
             vec![
                 "maxclients",
+                "max-new-connections-per-cycle",
                 "proto-max-bulk-len",
                 "slowlog-max-len",
                 "maxmemory",

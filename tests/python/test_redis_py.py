@@ -82,7 +82,7 @@ def test_info_parses_and_counts_traffic(r):
     for field in ("redis_version", "tcp_port", "connected_clients", "used_memory", "keyspace_hits"):
         assert field in info
     assert info["total_commands_processed"] >= before + 3
-    assert info["db0"] == {"keys": 1, "expires": 0, "avg_ttl": 0}
+    assert info["db0"] == {"keys": 1, "expires": 0, "avg_ttl": 0, "subexpiry": 0}
     assert isinstance(r.info("memory")["used_memory"], int)
     assert r.info("nosuchsection") == {}
 
