@@ -1,9 +1,12 @@
 //! Configuration: defaults, a redis.conf-style file, command-line flags, `CONFIG GET/SET`.
 //!
 //! Every setting is a directive with one name used everywhere: `port 7000` in the file,
-//! `--port 7000` on the command line, `CONFIG SET port ...` at runtime. Flags override the
-//! file, which overrides the defaults. Unknown directives are refused (with the line number
-//! for the file), as are values that do not parse, with Redis's error texts.
+//! `SHOAL_PORT=7000` in the environment (see [`env_var_directive`]), `--port 7000` on the
+//! command line, `CONFIG SET port ...` at runtime. Flags override the environment, which
+//! overrides the file, which overrides the defaults. Unknown directives are refused (with the
+//! line number for the file), as are values that do not parse, with Redis's error texts; an
+//! environment variable that names no directive is only reported back, so that other
+//! `SHOAL_*` variables (`SHOAL_BIN` for the tests) cannot stop a node.
 
 use crate::glob::Pattern;
 use crate::store::evict::Policy;
@@ -621,7 +624,20 @@ impl Config {
 
     /// Builds the configuration from command-line arguments (without the program name):
     /// `--config path` reads a file first; every other `--name value...` sets a directive.
+    /// The environment is not read (see [`Config::from_args_and_env`]).
     pub fn from_args(args: &[String]) -> Result<Config, ConfigError> {
+        Config::from_args_and_env(args, &[]).map(|(config, _)| config)
+    }
+
+    /// Builds the configuration from command-line arguments and `SHOAL_*` environment
+    /// variables (`env`, as [`shoal_environment`] reads them): the config file named by
+    /// `--config` or else by `SHOAL_CONFIG`, then every variable that names a directive (in
+    /// name order), then the flags. Returns the configuration and the variables that name no
+    /// directive, which were ignored (the caller warns about them).
+    pub fn from_args_and_env(
+        args: &[String],
+        env: &[(String, String)],
+    ) -> Result<(Config, Vec<String>), ConfigError> {
         let mut config = Config::default();
         let mut flags: Vec<(String, Vec<String>)> = Vec::new();
         let mut iter = args.iter().peekable();
@@ -637,14 +653,44 @@ impl Config {
             }
             flags.push((name.to_string(), values));
         }
-        if let Some((_, values)) = flags.iter().find(|(name, _)| name == "config") {
-            let [path] = values.as_slice() else {
-                return Err(ConfigError::Other("--config takes one path".into()));
-            };
-            let text = std::fs::read_to_string(path)
+        let path = match flags.iter().find(|(name, _)| name == "config") {
+            Some((_, values)) => match values.as_slice() {
+                [path] => Some(path.clone()),
+                _ => return Err(ConfigError::Other("--config takes one path".into())),
+            },
+            None => env
+                .iter()
+                .find(|(var, _)| var == ENV_CONFIG)
+                .map(|(_, path)| path.trim().to_string())
+                .filter(|path| !path.is_empty()),
+        };
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(&path)
                 .map_err(|e| ConfigError::Other(format!("can't read config file {path}: {e}")))?;
-            config.apply_file_text(path, &text)?;
-            config.config_file = Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.into()));
+            config.apply_file_text(&path, &text)?;
+            config.config_file =
+                Some(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone().into()));
+        }
+        let mut ignored = Vec::new();
+        let mut vars: Vec<&(String, String)> = env.iter().collect();
+        vars.sort();
+        for (var, value) in vars {
+            if var == ENV_CONFIG {
+                continue;
+            }
+            let Some(name) = env_var_directive(var) else {
+                ignored.push(var.clone());
+                continue;
+            };
+            match config.set(&name, value.trim()) {
+                Ok(()) => {}
+                Err(ConfigError::Unknown(_)) => ignored.push(var.clone()),
+                Err(error) => {
+                    return Err(ConfigError::Other(format!(
+                        "environment variable {var}: {error}"
+                    )));
+                }
+            }
         }
         for (name, values) in flags.iter().filter(|(name, _)| name != "config") {
             if values.is_empty() && name != "save" {
@@ -652,8 +698,63 @@ impl Config {
             }
             config.set(name, &values.join(" "))?;
         }
-        Ok(config)
+        Ok((config, ignored))
     }
+}
+
+/// Prefix of the environment variables that set directives.
+pub const ENV_PREFIX: &str = "SHOAL_";
+
+/// The environment variable that names a config file when `--config` is not given.
+pub const ENV_CONFIG: &str = "SHOAL_CONFIG";
+
+/// The directive an environment variable sets: `SHOAL_` followed by the directive's name in
+/// capitals with underscores for dashes (`SHOAL_CLUSTER_NODE_TIMEOUT` sets
+/// `cluster-node-timeout`). `None` when the variable does not have that shape; whether the
+/// directive exists is up to [`Config::set`].
+pub fn env_var_directive(var: &str) -> Option<String> {
+    let rest = var.strip_prefix(ENV_PREFIX)?;
+    let valid = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    valid.then(|| rest.to_ascii_lowercase().replace('_', "-"))
+}
+
+/// The environment variable that sets a directive (`cluster-secret` → `SHOAL_CLUSTER_SECRET`).
+pub fn directive_env_var(name: &str) -> String {
+    format!(
+        "{ENV_PREFIX}{}",
+        name.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+/// This process's `SHOAL_*` environment variables, for [`Config::from_args_and_env`]. A
+/// variable whose name or value is not UTF-8 is an error when its name starts with `SHOAL_`
+/// (a value cannot be guessed), and is skipped otherwise.
+pub fn shoal_environment() -> Result<Vec<(String, String)>, ConfigError> {
+    let mut vars = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        let Some(name) = name.to_str() else {
+            if name.to_string_lossy().starts_with(ENV_PREFIX) {
+                return Err(ConfigError::Other(format!(
+                    "environment variable {}: the name is not UTF-8",
+                    name.to_string_lossy()
+                )));
+            }
+            continue;
+        };
+        if !name.starts_with(ENV_PREFIX) {
+            continue;
+        }
+        let value = value.into_string().map_err(|_| {
+            ConfigError::Other(format!(
+                "environment variable {name}: the value is not UTF-8"
+            ))
+        })?;
+        vars.push((name.to_string(), value));
+    }
+    Ok(vars)
 }
 
 /// Redis directives of features Shoal does not have yet, and what to say about each: refused
@@ -767,6 +868,87 @@ mod tests {
         }
         assert_eq!(c.port, 7000);
         assert!(c.apply_file_text("x.conf", "timeout abc").is_err());
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn environment_variables_name_directives() {
+        assert_eq!(env_var_directive("SHOAL_PORT").as_deref(), Some("port"));
+        assert_eq!(
+            env_var_directive("SHOAL_CLUSTER_NODE_TIMEOUT").as_deref(),
+            Some("cluster-node-timeout")
+        );
+        assert_eq!(env_var_directive("SHOAL_"), None);
+        assert_eq!(env_var_directive("SHOAL_port"), None);
+        assert_eq!(env_var_directive("REDIS_PORT"), None);
+        assert_eq!(directive_env_var("cluster-secret"), "SHOAL_CLUSTER_SECRET");
+        // Every directive round-trips, so each one can be set from the environment.
+        for d in all_directives() {
+            assert_eq!(
+                env_var_directive(&directive_env_var(d.name)).as_deref(),
+                Some(d.name)
+            );
+        }
+    }
+
+    #[test]
+    fn environment_sets_directives_and_flags_win() {
+        let vars = env(&[
+            ("SHOAL_PORT", "7000"),
+            ("SHOAL_BIND", "0.0.0.0"),
+            ("SHOAL_MAXMEMORY", "1mb"),
+            ("SHOAL_CLUSTER_SECRET", "s3cret"),
+            ("SHOAL_JOIN", "shoal-1:16379,shoal-2:16379"),
+            ("SHOAL_BIN", "/usr/local/bin/shoal"),
+            ("SHOAL_NOSUCH_THING", "1"),
+        ]);
+        let (c, ignored) =
+            Config::from_args_and_env(&args("--port 7001"), &vars).expect("valid environment");
+        assert_eq!(c.port, 7001, "the flag wins over SHOAL_PORT");
+        assert_eq!(c.bind, vec!["0.0.0.0"]);
+        assert_eq!(c.maxmemory, 1024 * 1024);
+        assert_eq!(c.cluster.secret.as_deref(), Some("s3cret"));
+        assert_eq!(c.cluster.join.len(), 2);
+        assert_eq!(ignored, vec!["SHOAL_BIN", "SHOAL_NOSUCH_THING"]);
+        // Without the environment, from_args reads none of it.
+        assert_eq!(Config::from_args(&[]).expect("defaults").port, 6379);
+    }
+
+    #[test]
+    fn environment_errors_name_the_variable() {
+        let bad = Config::from_args_and_env(&[], &env(&[("SHOAL_PORT", "seventy")]))
+            .expect_err("not a port");
+        assert!(bad.to_string().contains("SHOAL_PORT"), "{bad}");
+        let refused = Config::from_args_and_env(&[], &env(&[("SHOAL_REQUIREPASS", "x")]))
+            .expect_err("requirepass is refused, not ignored");
+        assert!(refused.to_string().contains("authentication"), "{refused}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file_named_by_shoal_config() {
+        let path = std::env::temp_dir().join(format!("shoal-env-test-{}.conf", std::process::id()));
+        std::fs::write(&path, "port 7100\nmaxclients 50\ntimeout 9\n").expect("write");
+        let vars = env(&[
+            ("SHOAL_CONFIG", path.to_str().expect("utf-8 path")),
+            ("SHOAL_MAXCLIENTS", "60"),
+        ]);
+        let (c, ignored) = Config::from_args_and_env(&args("--timeout 10"), &vars).expect("valid");
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(c.port, 7100, "from the file");
+        assert_eq!(c.maxclients, 60, "the environment wins over the file");
+        assert_eq!(c.timeout, 10, "the flag wins over the file");
+        assert!(c.config_file.is_some());
+        assert!(ignored.is_empty(), "{ignored:?}");
+        let missing =
+            Config::from_args_and_env(&[], &env(&[("SHOAL_CONFIG", "/nonexistent/shoal.conf")]))
+                .expect_err("a named file must exist");
+        assert!(missing.to_string().contains("/nonexistent/shoal.conf"));
     }
 
     #[test]

@@ -59,7 +59,8 @@ pub(crate) fn run(args: &[String], at: usize) -> anyhow::Result<()> {
         .collect();
     let mut all = args.to_vec();
     all.drain(at..at + 2);
-    let config = Config::from_args(&all)?;
+    let env = shoal_server::config::shoal_environment()?;
+    let (config, _) = Config::from_args_and_env(&all, &env)?;
     let base = if config.port == 0 { 6379 } else { config.port };
     let bus_base = match config.cluster.port {
         0 => base.checked_add(shoal_cluster::config::BUS_PORT_OFFSET),
@@ -87,6 +88,11 @@ pub(crate) fn run(args: &[String], at: usize) -> anyhow::Result<()> {
     for i in 0..count {
         let port = base + i;
         let mut command = Command::new(&exe);
+        // The parent sets these per node: the same settings from the environment would
+        // give every child the same port, or the first child a seed.
+        for name in PER_NODE_FLAGS {
+            command.env_remove(shoal_server::config::directive_env_var(name));
+        }
         command.args(&shared).args(["--port", &port.to_string()]);
         if config.metrics_port != 0 {
             let metrics = config.metrics_port.saturating_add(i);

@@ -1,6 +1,7 @@
 //! The `shoal` binary: configuration → logging → runtime → listeners → serve until shutdown.
 
 mod dev_cluster;
+mod healthcheck;
 
 use anyhow::Context;
 use shoal_server::cluster::NodeCluster;
@@ -17,24 +18,37 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 const USAGE: &str = "\
 Usage: shoal [--config <file>] [--<directive> <value>...]
+       shoal --healthcheck [--ready] [--port <port>]
 
 Starts a Shoal node. With no arguments it listens on 127.0.0.1:6379.
 Every directive of the config file can be given as a flag with the same name,
-e.g. --port 7000 --bind 0.0.0.0 --maxclients 20000. Flags override the file.
+e.g. --port 7000 --bind 0.0.0.0 --maxclients 20000, or as an environment
+variable SHOAL_<NAME> with dashes as underscores, e.g. SHOAL_PORT=7000
+SHOAL_CLUSTER_SECRET=... Flags override the environment, which overrides
+the file.
 
   --config <file>   read redis.conf-style 'directive value' lines from <file>
+                    (or the file named by SHOAL_CONFIG)
   --dev-cluster <n> start <n> nodes on consecutive ports from --port (default
                     6379), joined into one cluster, for trying Shoal out
+  --healthcheck     PING the node this configuration describes (on its first
+                    bind address, loopback for 0.0.0.0) and exit 0 on PONG;
+                    with --ready, also require CLUSTER INFO to say
+                    cluster_state:ok and shoal_phase:serving (joined, hand-off
+                    done). For container health checks and probes
   --help            print this text
   --version         print the version";
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--healthcheck") {
+        std::process::exit(healthcheck::run(&args));
+    }
     // jemalloc returns freed pages to the OS from its own background threads (as Redis's
     // `jemalloc-bg-thread yes`), not in whichever client thread happened to free memory.
     if let Err(error) = tikv_jemalloc_ctl::background_thread::write(true) {
         eprintln!("jemalloc background threads unavailable: {error}");
     }
-    let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
         // Written without panicking when the reader goes away (`shoal --help | head`).
         let _ = writeln!(
@@ -75,7 +89,8 @@ fn level_filter(level: LogLevel) -> LevelFilter {
 }
 
 fn run(args: &[String]) -> anyhow::Result<()> {
-    let config = Config::from_args(args)?;
+    let env = shoal_server::config::shoal_environment()?;
+    let (config, ignored_env) = Config::from_args_and_env(args, &env)?;
     let (filter, reload_handle) = reload::Layer::new(level_filter(config.loglevel));
     let text = (config.log_format == LogFormat::Text).then(|| {
         tracing_subscriber::fmt::layer()
@@ -89,6 +104,9 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         .with(text)
         .with(json)
         .init();
+    for var in ignored_env {
+        tracing::warn!("ignoring environment variable {var}: it names no directive");
+    }
     let hook = Box::new(move |level: LogLevel| {
         let _ = reload_handle.modify(|f| *f = level_filter(level));
     });
