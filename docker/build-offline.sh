@@ -2,7 +2,7 @@
 # Builds Shoal's image without pulling any image: for a machine whose Docker engine has no
 # registry access (and for the tests, docker.rs).
 #
-#   docker/build-offline.sh [--binary PATH] [--tag IMAGE] [--base-tag IMAGE] [--strip]
+#   docker/build-offline.sh [--binary PATH] [--tag IMAGE] [--base-tag IMAGE] [--keep-debug]
 #
 # 1. Makes a minimal root filesystem for an existing `shoal` binary (default
 #    target/release/shoal: `cargo build --release` first): the shared libraries `ldd` lists and
@@ -13,7 +13,9 @@
 #    unchanged) FROM that base, with the binary as its `build` stage, tagged --tag (default
 #    shoal:latest).
 #
-# --strip drops the binary's debug information first (a debug build is ten times larger).
+# The binary's debug information is stripped (its symbols stay, for backtraces), as the
+# Dockerfile's build stage does; --keep-debug keeps it (the release profile's line tables
+# triple the binary; a debug build is ten times larger with it).
 # The image's glibc is the host's, so the image runs the binary exactly as the host does.
 # Prints the image's size on its last line.
 set -euo pipefail
@@ -23,14 +25,15 @@ root="$(dirname "$here")"
 binary="$root/target/release/shoal"
 tag="shoal:latest"
 base_tag="shoal-base:offline"
-strip=0
+strip=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --binary) binary="$2"; shift 2 ;;
         --tag) tag="$2"; shift 2 ;;
         --base-tag) base_tag="$2"; shift 2 ;;
         --strip) strip=1; shift ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        --keep-debug) strip=0; shift ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "build-offline.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -39,7 +42,7 @@ if [ ! -x "$binary" ]; then
     echo "build-offline.sh: no executable $binary (cargo build --release -p shoal-server --bin shoal, or --binary PATH)" >&2
     exit 1
 fi
-for tool in docker ldd tar; do
+for tool in docker ldd tar strip; do
     command -v "$tool" >/dev/null || { echo "build-offline.sh: $tool is needed" >&2; exit 1; }
 done
 

@@ -1,8 +1,9 @@
 //! Shoal in containers, on this machine's Docker engine, with images built offline.
 //!
-//! The image is built by docker/build-offline.sh from the `shoal` binary the tests use (debug
-//! info stripped): no image is pulled. One test runs three containers on a network of its own
-//! (`docker network create`, static addresses) joined by DNS alias and cluster secret, checks
+//! The image is built by docker/build-offline.sh from the `shoal` binary the tests use (its
+//! debug information stripped, as the script does): no image is pulled. One test runs three
+//! containers on a network of its own (`docker network create`, static addresses) joined by
+//! DNS alias and cluster secret, checks
 //! that `redis-cli -c` and redis-py's `RedisCluster` work through each container (from the
 //! host, to the containers' addresses), then, while a client writes through the first
 //! container, kills the third and starts it again, pauses the second past the node timeout
@@ -137,7 +138,6 @@ fn build_image(made: &mut Made) -> String {
             script.to_str().expect("utf-8 path"),
             "--binary",
             binary.to_str().expect("utf-8 path"),
-            "--strip",
             "--tag",
             &tag,
             "--base-tag",
