@@ -3,15 +3,15 @@
 //! The image is built by docker/build-offline.sh from the `shoal` binary the tests use (its
 //! debug information stripped, as the script does): no image is pulled. One test runs three
 //! containers on a network of its own (`docker network create`, static addresses) joined by
-//! DNS alias and cluster secret, checks
-//! that `redis-cli -c` and redis-py's `RedisCluster` work through each container (from the
-//! host, to the containers' addresses), then, while a client writes through the first
-//! container, kills the third and starts it again, pauses the second past the node timeout
-//! and unpauses it, and disconnects the third from the network and reconnects it: after each,
-//! membership converges (every node sees the same three live members, serving, on one
-//! topology), no request hangs, and no write acknowledged by `WAIT 1` is lost. The other runs
-//! the three Shoal services of docker/compose.yaml with docker-compose (Prometheus and Grafana
-//! cannot be pulled here: deploy.rs checks their configuration instead).
+//! DNS alias and cluster secret, checks that `redis-cli -c` and redis-py's `RedisCluster`
+//! work through each container (from the host, to the containers' addresses), then, while a
+//! client writes through the first container, kills the third and starts it again, pauses
+//! the second past the node timeout and unpauses it, and disconnects the third from the
+//! network and reconnects it: after each, membership converges (every node sees the same
+//! live members, serving, on one topology), no request hangs, and no write acknowledged by
+//! `WAIT 1` is lost. The other runs the three Shoal services of docker/compose.yaml with
+//! docker-compose (the Prometheus and Grafana images cannot be pulled here: deploy.rs checks
+//! their configuration instead).
 //!
 //! Image size and start-to-ready time are printed (`--nocapture` shows them). Everything a
 //! test creates (containers, networks, compose projects, images) is removed when it ends,
