@@ -256,9 +256,9 @@ fn eviction_leaves_replica_keys_to_their_primary_until_the_margin() {
     let (keys_after, replica_after) = held(b);
     assert_eq!(replica_after, replica_b, "no replica key evicted on b");
     assert!(keys_after < keys_b);
-    let evicted = info_number(b, "stats", "evicted_keys");
+    // b may still evict a few more while its memory settles: compare with its count as it is.
     eventually("a to apply b's evictions", Duration::from_secs(30), || {
-        held(a).1 == replica_a - evicted
+        held(a).1 == replica_a - info_number(b, "stats", "evicted_keys")
     });
     // Past the margin, replica keys go too.
     let limit = info_number(b, "memory", "used_memory") / 2;
