@@ -227,19 +227,9 @@ impl TestCluster {
 
     /// The ids of the members `port` sees live (alive or suspect), sorted, from CLUSTER NODES.
     pub fn live_ids_seen_by(port: u16) -> Vec<String> {
-        let Ok(text) = try_cluster_command(port, "NODES") else {
-            return Vec::new();
-        };
-        let mut ids: Vec<String> = text
-            .lines()
-            .filter_map(|line| {
-                let fields: Vec<&str> = line.split(' ').collect();
-                let flags = fields.get(2)?;
-                (!flags.split(',').any(|f| f == "fail")).then(|| fields[0].to_string())
-            })
-            .collect();
-        ids.sort();
-        ids
+        try_cluster_command(port, "NODES")
+            .map(|text| live_ids(&text))
+            .unwrap_or_default()
     }
 
     /// Waits until every running node sees exactly the running nodes as live, serves (its
@@ -293,6 +283,20 @@ impl TestCluster {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// The ids of the members a `CLUSTER NODES` text lists without the `fail` flag, sorted.
+pub fn live_ids(nodes: &str) -> Vec<String> {
+    let mut ids: Vec<String> = nodes
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let flags = fields.get(2)?;
+            (!flags.split(',').any(|f| f == "fail")).then(|| fields[0].to_string())
+        })
+        .collect();
+    ids.sort();
+    ids
 }
 
 /// `CLUSTER <sub>` on 127.0.0.1:port as text (verbatim and bulk replies).

@@ -208,17 +208,8 @@ struct View {
 fn view(host: &str, port: u16) -> Result<View, String> {
     let nodes = cluster(host, port, "NODES")?;
     let info = cluster(host, port, "INFO")?;
-    let mut live: Vec<String> = nodes
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split(' ').collect();
-            let flags = fields.get(2)?;
-            (!flags.split(',').any(|f| f == "fail")).then(|| fields[0].to_string())
-        })
-        .collect();
-    live.sort();
     Ok(View {
-        live,
+        live: shoal_tests::live_ids(&nodes),
         state: field(&info, "cluster_state").into(),
         phase: field(&info, "shoal_phase").into(),
         settled: field(&info, "shoal_topology_settled").into(),

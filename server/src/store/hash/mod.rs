@@ -28,6 +28,11 @@ use hashbrown::HashTable;
 use rand::{Rng, RngExt};
 use std::hash::BuildHasher;
 
+mod live;
+mod packed;
+
+pub use live::Live;
+
 /// Most fields a packed hash holds: Redis 7's built-in default `hash-max-listpack-entries`
 /// (512; the sample `redis.conf` says 128 for older versions' sake, but a server started
 /// without a file, like the reference, converts at 513).
@@ -306,11 +311,7 @@ impl Hash {
 
     /// The hash as a reader sees it at `now`: fields past their deadline left out.
     pub fn live(&self, now: u64) -> Live<'_> {
-        Live {
-            hash: self,
-            now,
-            filtering: self.overdue(now),
-        }
+        Live::new(self, now)
     }
 
     /// Every (field, value) pair: in insertion order while packed, in table order after.
@@ -446,118 +447,6 @@ impl PartialEq for Hash {
     }
 }
 
-/// A hash as a reader sees it at one instant: the fields past their deadline left out
-/// (they stay stored until reclaimed). When no field is due, every call is the hash's own.
-#[derive(Clone, Copy)]
-pub struct Live<'a> {
-    hash: &'a Hash,
-    now: u64,
-    /// Some field may be past its deadline: filter.
-    filtering: bool,
-}
-
-impl<'a> Live<'a> {
-    /// The value of a live `field`.
-    pub fn get(&self, field: &[u8]) -> Option<&'a [u8]> {
-        let value = self.hash.get(field)?;
-        (!self.filtering || self.hash.is_live(field, self.now)).then_some(value)
-    }
-
-    /// Whether `field` is live.
-    pub fn contains(&self, field: &[u8]) -> bool {
-        self.get(field).is_some()
-    }
-
-    /// Number of live fields.
-    pub fn len(&self) -> usize {
-        if self.filtering {
-            self.iter().count()
-        } else {
-            self.hash.len()
-        }
-    }
-
-    /// Whether no field is live.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The live pairs, in the hash's order.
-    pub fn iter(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
-        let (hash, now, filtering) = (self.hash, self.now, self.filtering);
-        hash.iter()
-            .filter(move |(field, _)| !filtering || hash.is_live(field, now))
-    }
-
-    /// One HSCAN step (see [`Hash::scan`]), live pairs only.
-    pub fn scan(&self, cursor: u64, count: usize, out: &mut Vec<(&'a [u8], &'a [u8])>) -> u64 {
-        let start = out.len();
-        let next = self.hash.scan(cursor, count, out);
-        if self.filtering {
-            let mut i = start;
-            while i < out.len() {
-                if self.hash.is_live(out[i].0, self.now) {
-                    i += 1;
-                } else {
-                    out.swap_remove(i);
-                }
-            }
-        }
-        next
-    }
-
-    /// The live pairs, collected (for random picks while some field is due).
-    fn collected(&self) -> Vec<(&'a [u8], &'a [u8])> {
-        self.iter().collect()
-    }
-
-    /// A live pair chosen uniformly at random.
-    pub fn random_pair<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(&'a [u8], &'a [u8])> {
-        if !self.filtering {
-            return self.hash.random_pair(rng);
-        }
-        let all = self.collected();
-        (!all.is_empty()).then(|| all[rng.random_range(0..all.len())])
-    }
-
-    /// `count` live pairs chosen independently at random (see [`Hash::random_pairs`]).
-    pub fn random_pairs<R: Rng + ?Sized>(
-        &self,
-        rng: &mut R,
-        count: usize,
-    ) -> Vec<(&'a [u8], &'a [u8])> {
-        if !self.filtering {
-            return self.hash.random_pairs(rng, count);
-        }
-        let all = self.collected();
-        if all.is_empty() {
-            return Vec::new();
-        }
-        (0..count)
-            .map(|_| all[rng.random_range(0..all.len())])
-            .collect()
-    }
-
-    /// `count` distinct live pairs chosen at random (see [`Hash::random_distinct`]).
-    pub fn random_distinct<R: Rng + ?Sized>(
-        &self,
-        rng: &mut R,
-        count: usize,
-    ) -> Vec<(&'a [u8], &'a [u8])> {
-        if !self.filtering {
-            return self.hash.random_distinct(rng, count);
-        }
-        let all = self.collected();
-        if count >= all.len() {
-            return all;
-        }
-        rand::seq::index::sample(rng, all.len(), count)
-            .into_iter()
-            .map(|i| all[i])
-            .collect()
-    }
-}
-
 impl std::fmt::Debug for Hash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
@@ -590,151 +479,6 @@ impl<'a> Iterator for Iter<'a> {
             IterRepr::Packed(it) => it.size_hint(),
             IterRepr::Table(it) => it.size_hint(),
         }
-    }
-}
-
-/// The packed form: `[pair count] ([field length] field [value length] value)...`, the count
-/// two bytes (little-endian), every length one byte: fields and values are at most
-/// [`MAX_PACKED_LEN`] bytes, and there are at most [`MAX_PACKED_FIELDS`] + 1 pairs (for the
-/// moment before conversion). An empty hash is an empty buffer. Every change leaves the
-/// buffer at its exact size, as a listpack is reallocated on every change.
-mod packed {
-    /// Number of pairs.
-    pub(super) fn len(bytes: &[u8]) -> usize {
-        match bytes {
-            [low, high, ..] => usize::from(u16::from_le_bytes([*low, *high])),
-            _ => 0,
-        }
-    }
-
-    /// Bytes before the first pair: the pair count.
-    const HEADER: usize = 2;
-
-    fn set_len(bytes: &mut [u8], len: usize) {
-        debug_assert!(len <= super::MAX_PACKED_FIELDS + 1);
-        bytes[..HEADER].copy_from_slice(&(len as u16).to_le_bytes());
-    }
-
-    /// The length-prefixed item at `pos` and the position after it.
-    fn item(bytes: &[u8], pos: usize) -> Option<(&[u8], usize)> {
-        let len = usize::from(*bytes.get(pos)?);
-        let end = pos + 1 + len;
-        Some((bytes.get(pos + 1..end)?, end))
-    }
-
-    /// The pairs of a packed buffer, in order.
-    pub(super) struct Iter<'a> {
-        bytes: &'a [u8],
-        pos: usize,
-        left: usize,
-    }
-
-    impl<'a> Iterator for Iter<'a> {
-        type Item = (&'a [u8], &'a [u8]);
-
-        fn next(&mut self) -> Option<Self::Item> {
-            if self.left == 0 {
-                return None;
-            }
-            let (field, pos) = item(self.bytes, self.pos)?;
-            let (value, pos) = item(self.bytes, pos)?;
-            self.pos = pos;
-            self.left -= 1;
-            Some((field, value))
-        }
-
-        fn size_hint(&self) -> (usize, Option<usize>) {
-            (self.left, Some(self.left))
-        }
-    }
-
-    pub(super) fn iter(bytes: &[u8]) -> Iter<'_> {
-        Iter {
-            bytes,
-            pos: HEADER,
-            left: len(bytes),
-        }
-    }
-
-    /// Where a pair sits: its first byte, its value's length byte, and the byte after it.
-    struct Slot {
-        start: usize,
-        value_at: usize,
-        end: usize,
-    }
-
-    fn find(bytes: &[u8], field: &[u8]) -> Option<Slot> {
-        let mut pos = HEADER;
-        for _ in 0..len(bytes) {
-            let (candidate, value_at) = item(bytes, pos)?;
-            let (_, end) = item(bytes, value_at)?;
-            if candidate == field {
-                return Some(Slot {
-                    start: pos,
-                    value_at,
-                    end,
-                });
-            }
-            pos = end;
-        }
-        None
-    }
-
-    /// The value of `field`.
-    pub(super) fn get<'a>(bytes: &'a [u8], field: &[u8]) -> Option<&'a [u8]> {
-        let slot = find(bytes, field)?;
-        bytes.get(slot.value_at + 1..slot.end)
-    }
-
-    fn push_item(out: &mut Vec<u8>, item: &[u8]) {
-        debug_assert!(item.len() <= super::MAX_PACKED_LEN);
-        out.push(item.len() as u8);
-        out.extend_from_slice(item);
-    }
-
-    /// Sets `field` to `value` (both at most `MAX_PACKED_LEN` bytes), in place when the
-    /// field exists, else at the end. Returns whether the field is new.
-    pub(super) fn set(bytes: &mut Box<[u8]>, field: &[u8], value: &[u8]) -> bool {
-        if let Some(slot) = find(bytes, field) {
-            let old_len = slot.end - slot.value_at - 1;
-            if old_len == value.len() {
-                bytes[slot.value_at + 1..slot.end].copy_from_slice(value);
-                return false;
-            }
-            let mut out = Vec::with_capacity(bytes.len() - old_len + value.len());
-            out.extend_from_slice(&bytes[..slot.value_at]);
-            push_item(&mut out, value);
-            out.extend_from_slice(&bytes[slot.end..]);
-            *bytes = out.into_boxed_slice();
-            return false;
-        }
-        let header = if bytes.is_empty() { HEADER } else { 0 };
-        let count = len(bytes) + 1;
-        let mut out = std::mem::take(bytes).into_vec();
-        out.reserve_exact(header + 2 + field.len() + value.len());
-        out.resize(out.len() + header, 0);
-        set_len(&mut out, count);
-        push_item(&mut out, field);
-        push_item(&mut out, value);
-        *bytes = out.into_boxed_slice();
-        true
-    }
-
-    /// Removes `field`; returns whether it was present.
-    pub(super) fn remove(bytes: &mut Box<[u8]>, field: &[u8]) -> bool {
-        let Some(slot) = find(bytes, field) else {
-            return false;
-        };
-        if len(bytes) == 1 {
-            *bytes = Box::default();
-            return true;
-        }
-        let mut out = Vec::with_capacity(bytes.len() - (slot.end - slot.start));
-        out.extend_from_slice(&bytes[..slot.start]);
-        out.extend_from_slice(&bytes[slot.end..]);
-        set_len(&mut out, len(bytes) - 1);
-        *bytes = out.into_boxed_slice();
-        true
     }
 }
 
