@@ -151,7 +151,7 @@ fn yes_no(value: &str) -> Result<bool, String> {
     }
 }
 
-/// The cluster's directives; `config.rs` looks names up here after its own table.
+/// The cluster's directives; `config/directives.rs` looks names up here after its own table.
 pub(crate) const DIRECTIVES: &[Directive] = &[
     Directive {
         name: "cluster-enabled",
