@@ -98,6 +98,20 @@ impl SlotSet {
         }
     }
 
+    /// The smallest slot of the set that is `from` or above, if any.
+    pub fn next_from(&self, from: Slot) -> Option<Slot> {
+        let from = usize::from(from);
+        let mut word = from / 64;
+        let mut bits = *self.0.get(word)? & (u64::MAX << (from % 64));
+        loop {
+            if bits != 0 {
+                return Some((word * 64 + bits.trailing_zeros() as usize) as Slot);
+            }
+            word += 1;
+            bits = *self.0.get(word)?;
+        }
+    }
+
     /// The slots of the set, in increasing order.
     pub fn iter(&self) -> impl Iterator<Item = Slot> + '_ {
         (0..SLOTS).filter(|&slot| self.contains(slot))
@@ -196,6 +210,13 @@ mod tests {
         assert_eq!(set.len(), 4);
         assert!(set.contains(63) && !set.contains(62));
         assert_eq!(set.iter().collect::<Vec<_>>(), [0, 63, 64, 16383]);
+        assert_eq!(set.next_from(0), Some(0));
+        assert_eq!(set.next_from(1), Some(63));
+        assert_eq!(set.next_from(64), Some(64));
+        assert_eq!(set.next_from(65), Some(16383));
+        assert_eq!(set.next_from(16383), Some(16383));
+        assert_eq!(SlotSet::new().next_from(0), None);
+        assert_eq!(SlotSet::from_fn(|s| s == 5).next_from(6), None);
         let mut evens = SlotSet::from_fn(|s| s % 2 == 0);
         assert_eq!(evens.len(), 8192);
         evens.union(&set);

@@ -26,7 +26,8 @@
 //!   everything (bounded by `cluster-leave-timeout`), then shuts down and leaves the cluster.
 
 use crate::node::Node;
-use shoal_cluster::slot::{SLOTS, SlotSet, key_slot};
+use crate::store::{SlotWalk, WalkStep};
+use shoal_cluster::slot::{SLOTS, SlotSet};
 use shoal_cluster::{NodeId, Phase, Topology};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -221,24 +222,20 @@ async fn drop_slots(node: &Node, slots: &SlotSet, epoch: u64) -> bool {
     let mut dropped = 0u64;
     for db in 0..node.store.databases() {
         for shard in 0..crate::store::SHARDS {
-            let mut next = Some(0);
-            let mut size = None;
-            while let Some(from) = next {
+            let mut walk = SlotWalk::Start;
+            loop {
                 if cluster.topology.load().epoch() != epoch {
                     record_dropped(node, dropped);
                     return false;
                 }
-                let (after, buckets, removed) =
+                let (step, removed) =
                     node.store
-                        .drop_shard_part(db, shard, from, DROP_PART, |key| {
-                            slots.contains(key_slot(key))
-                        });
+                        .drop_slots_part((db, shard), slots, &mut walk, DROP_PART);
                 dropped += removed as u64;
-                next = match size.replace(buckets) {
-                    Some(before) if before != buckets => Some(0),
-                    _ => after,
-                };
                 tokio::task::yield_now().await;
+                if step == WalkStep::Done {
+                    break;
+                }
             }
         }
     }

@@ -8,6 +8,7 @@ use crate::command::connection::REDIS_VERSION;
 use crate::memory;
 use crate::node::Node;
 use crate::store::{DbSummary, Locked, ShardStats};
+use shoal_cluster::slot::key_slot;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
@@ -468,18 +469,25 @@ fn cluster(node: &Node, _facts: &Facts, out: &mut String) {
     );
 }
 
-/// Per database, the live keys whose slot this node holds as a replica: a walk of the whole
-/// keyspace (one CRC16 per key).
+/// Per database, the keys whose slot this node holds as a replica (counted as `keys` counts,
+/// expired ones not reclaimed yet included): from each shard's slot index, or, in a shard
+/// that keeps none yet, by a walk of its keys with a CRC16 each.
 fn count_replica_keys(node: &Node, keys: &mut Locked<'_>) -> Vec<usize> {
-    let now = crate::clock::now_ms();
-    let replica_slots = &node.store.evictor.replica_slots;
+    let replica_slots = node.store.evictor.replica_slots.to_set();
     (0..keys.store().databases())
         .map(|db| {
             let mut count = 0;
             keys.for_each_shard(db, |shard| {
-                shard.for_each_live(now, |entry| {
-                    count += usize::from(replica_slots.holds(entry.key()));
-                });
+                count += match shard.slot_index() {
+                    Some(index) => index.count_in(&replica_slots),
+                    None => {
+                        let mut held = 0;
+                        shard.for_each_live(0, |entry| {
+                            held += usize::from(replica_slots.contains(key_slot(entry.key())));
+                        });
+                        held
+                    }
+                };
             });
             count
         })

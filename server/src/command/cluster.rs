@@ -22,8 +22,10 @@
 //! - `CLUSTER LINKS`: the bus is UDP, so there are no connections; each live peer is listed as
 //!   one outgoing link whose `create-time` is the peer's generation.
 //!
-//! `COUNTKEYSINSLOT` and `GETKEYSINSLOT` scan the selected database (the keyspace is not
-//! indexed by slot), one shard at a time: O(keys in the database).
+//! `COUNTKEYSINSLOT` and `GETKEYSINSLOT` count the live keys of the slot in the selected
+//! database. On a node that has had peers the shards keep their keys by slot
+//! (`store/slot_index.rs`), so both look at that slot's keys only; on a node that never had
+//! peers they walk the database, one shard at a time, with a CRC16 per key.
 
 use super::parse::{self, text};
 use super::{Command, Ctx, KeySpec, flag::*, help_reply};
@@ -552,16 +554,11 @@ fn slot_arg(arg: &[u8], invalid: &'static str) -> Result<Slot, Error> {
 fn countkeysinslot(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
     topology(ctx.node)?;
     let slot = slot_arg(args[2], "ERR Invalid slot")?;
-    let (db, now) = (ctx.db(), ctx.keys.now);
+    let db = ctx.db();
     let mut count = 0;
-    ctx.keys.for_each_shard(db, |shard| {
-        for index in 0..shard.buckets() {
-            if let Some(entry) = shard.live_at(index, now)
-                && key_slot(entry.key()) == slot
-            {
-                count += 1;
-            }
-        }
+    ctx.keys.for_each_in_slot(db, slot, |_| {
+        count += 1;
+        true
     });
     Ok(Reply::Int(count))
 }
@@ -576,20 +573,14 @@ fn getkeysinslot(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> CommandResult {
         .filter(|s| *s < SLOTS)
         .ok_or(Error::msg(INVALID))?;
     let max = usize::try_from(max).map_err(|_| Error::msg(INVALID))?;
-    let (db, now) = (ctx.db(), ctx.keys.now);
+    let db = ctx.db();
     let mut found = Vec::new();
-    ctx.keys.for_each_shard(db, |shard| {
-        for index in 0..shard.buckets() {
-            if found.len() >= max {
-                return;
-            }
-            if let Some(entry) = shard.live_at(index, now)
-                && key_slot(entry.key()) == slot
-            {
-                found.push(Reply::bulk(entry.key()));
-            }
-        }
-    });
+    if max > 0 {
+        ctx.keys.for_each_in_slot(db, slot, |entry| {
+            found.push(Reply::bulk(entry.key()));
+            found.len() < max
+        });
+    }
     Ok(Reply::Array(found))
 }
 

@@ -35,6 +35,7 @@
 use super::Node;
 use crate::peer::Peer;
 use crate::peer::stream::Message;
+use crate::store::{SlotWalk, WalkStep};
 use parking_lot::Mutex;
 use shoal_cluster::slot::{SLOTS, SlotSet, key_slot};
 use shoal_cluster::{NodeId, Topology, Version};
@@ -49,8 +50,8 @@ pub const SETTLED_MS: u64 = 250;
 /// Keys that expire within this long after a round began are left out of its sums: one side
 /// may have reclaimed them and the other not yet.
 pub const LIVES_PAST_MS: u64 = 10_000;
-/// Buckets of a shard's table a walk looks at per lock.
-const PART_BUCKETS: usize = 512;
+/// Keys (or, in a shard without a slot index, buckets) a walk looks at per lock.
+const PART: usize = 512;
 
 /// This node's side of anti-entropy.
 pub struct AntiEntropy {
@@ -156,42 +157,42 @@ pub async fn sums(node: &Node, round_at: &[u64]) -> Vec<u64> {
     let now = 0;
     // Held to `cluster-anti-entropy-rate` keys per second.
     let mut pace = super::Pace::new();
+    let summed = SlotSet::from_fn(|slot| round_at[usize::from(slot)] != 0);
     for db in 0..node.store.databases() {
         for shard in 0..crate::store::SHARDS {
-            // A shard's hashes are kept apart until its walk ends: a table resized between
-            // parts is walked again from the start (its entries may have moved).
+            // A shard's hashes are kept apart until its walk ends: a walk that starts over
+            // gives them again.
             let mut found: Vec<(u16, u64)> = Vec::new();
-            let mut next = Some(0);
-            let mut size = None;
-            while let Some(from) = next {
+            let mut walk = SlotWalk::Start;
+            loop {
                 let mut visited = 0u64;
-                let (after, buckets) =
-                    node.store
-                        .visit_shard_part(db, shard, from, PART_BUCKETS, now, |entry| {
-                            visited += 1;
-                            let slot = key_slot(entry.key());
-                            let at = round_at[usize::from(slot)];
-                            if at == 0 {
-                                return;
-                            }
-                            let expire_at = entry.expire_at().unwrap_or(0);
-                            let settled = Version::at_ms(at.saturating_sub(SETTLED_MS)).raw();
-                            let lives =
-                                expire_at == 0 || expire_at > at.saturating_add(LIVES_PAST_MS);
-                            if entry.version() < settled && lives {
-                                let hash = entry_hash(db, entry.key(), entry.version(), expire_at);
-                                found.push((slot, hash));
-                            }
-                        });
-                next = match size.replace(buckets) {
-                    Some(earlier) if earlier != buckets => {
-                        found.clear();
-                        Some(0)
-                    }
-                    _ => after,
-                };
+                let step = node.store.visit_slots_part(
+                    (db, shard),
+                    &summed,
+                    &mut walk,
+                    PART,
+                    now,
+                    |entry| {
+                        visited += 1;
+                        let slot = key_slot(entry.key());
+                        let at = round_at[usize::from(slot)];
+                        let expire_at = entry.expire_at().unwrap_or(0);
+                        let settled = Version::at_ms(at.saturating_sub(SETTLED_MS)).raw();
+                        let lives = expire_at == 0 || expire_at > at.saturating_add(LIVES_PAST_MS);
+                        if entry.version() < settled && lives {
+                            let hash = entry_hash(db, entry.key(), entry.version(), expire_at);
+                            found.push((slot, hash));
+                        }
+                    },
+                );
+                if step == WalkStep::Restarted {
+                    found.clear();
+                }
                 let rate = node.config().cluster.anti_entropy_rate;
                 pace.spend(visited, rate).await;
+                if step == WalkStep::Done {
+                    break;
+                }
             }
             for (slot, hash) in found {
                 sums[usize::from(slot)] ^= hash;

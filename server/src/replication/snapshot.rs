@@ -20,6 +20,7 @@
 use crate::node::Node;
 use crate::peer::Peer;
 use crate::peer::stream::{Mark, Message};
+use crate::store::{SlotWalk, WalkStep};
 use bytes::Bytes;
 use shoal_cluster::slot::{SLOTS, SlotSet, key_slot};
 use shoal_cluster::{NodeId, Topology};
@@ -31,8 +32,8 @@ use std::time::Duration;
 /// A peer's stream queue above this many bytes holds the snapshot back (or above half of
 /// `repl-backlog-size`, when that is smaller: a snapshot must never overflow the queue).
 const QUEUE_HIGH: u64 = 8 * 1024 * 1024;
-/// Buckets of a shard's table a snapshot looks at per lock.
-const PART_BUCKETS: usize = 512;
+/// Keys (or, in a shard without a slot index, buckets) a walk looks at per lock.
+const PART: usize = 512;
 /// How long a throttled snapshot waits before looking at the queue again.
 const THROTTLE: Duration = Duration::from_millis(2);
 
@@ -130,9 +131,25 @@ pub fn under_replicated(node: &Node) -> usize {
 /// changes (replication reads them, and deletes leave tombstones, once the node has had
 /// peers: a node cut off from the others still keeps its deletes' tombstones, so that they
 /// win over older copies when the cut heals), and which slots it holds as a replica
-/// (eviction leaves those keys to their primary). `had_peers` remembers whether it had.
-fn tell_store(node: &Node, topology: &Topology, had_peers: &mut bool) {
-    *had_peers |= topology.live_members().count() > 1;
+/// (eviction leaves those keys to their primary). `had_peers` remembers whether it had. When
+/// the node first has peers, its shards start keeping their keys by slot, on a blocking
+/// thread (a pass over the keys held then: a CRC16 and a hash each, one shard locked at a
+/// time).
+fn tell_store(node: &Arc<Node>, topology: &Topology, had_peers: &mut bool) {
+    let first = !*had_peers && topology.live_members().count() > 1;
+    *had_peers |= first;
+    if first {
+        let node = node.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let keys = node.store.index_slots();
+            tracing::info!(
+                keys,
+                ms = started.elapsed().as_millis() as u64,
+                "indexed the keyspace by slot (the node has peers)"
+            );
+        });
+    }
     node.store.set_changes_wanted(*had_peers);
     node.store.evictor.replica_slots.set(|slot| {
         (topology.is_owner(slot) && !topology.is_primary(slot)) || topology.is_learner(slot)
@@ -344,34 +361,33 @@ async fn send(node: &Node, peer: Peer, slots: &SlotSet, kind: Kind) -> Option<Ma
         let mut pace = super::Pace::new();
         for db in 0..node.store.databases() {
             for shard in 0..crate::store::SHARDS {
-                // A part of the shard at a time, so that clients of the shard wait for one
-                // part at most; a table resized between parts is walked again from the start
-                // (its entries may have moved behind the cursor; resending is harmless).
-                let mut next = Some(0);
-                let mut size = None;
-                while let Some(from) = next {
-                    let (after, buckets) =
-                        node.store
-                            .visit_shard_part(db, shard, from, PART_BUCKETS, now, |entry| {
-                                if !slots.contains(key_slot(entry.key())) {
-                                    return;
-                                }
-                                let mut value = Vec::new();
-                                crate::store::codec::encode(entry.value(), &mut value);
-                                batch.push(Message::Replicate {
-                                    db: db as u32,
-                                    key: Bytes::copy_from_slice(entry.key()),
-                                    version: entry.version(),
-                                    expire_at: entry.expire_at().unwrap_or(0),
-                                    value: Some(Bytes::from(value)),
-                                    repair,
-                                });
+                // A part of the shard at a time (a walk that starts over resends what it
+                // sent: harmless).
+                let mut walk = SlotWalk::Start;
+                loop {
+                    let step = node.store.visit_slots_part(
+                        (db, shard),
+                        slots,
+                        &mut walk,
+                        PART,
+                        now,
+                        |entry| {
+                            let mut value = Vec::new();
+                            crate::store::codec::encode(entry.value(), &mut value);
+                            batch.push(Message::Replicate {
+                                db: db as u32,
+                                key: Bytes::copy_from_slice(entry.key()),
+                                version: entry.version(),
+                                expire_at: entry.expire_at().unwrap_or(0),
+                                value: Some(Bytes::from(value)),
+                                repair,
                             });
-                    next = match size.replace(buckets) {
-                        Some(before) if before != buckets => Some(0),
-                        _ => after,
-                    };
+                        },
+                    );
                     keys += send_paced(node, peer, &mut batch, &mut pace).await;
+                    if step == WalkStep::Done {
+                        break;
+                    }
                 }
                 // The shard's recent deletes, so that a copy the peer holds from before
                 // (a node that rejoins) does not outlive them.

@@ -229,6 +229,16 @@ impl ReplicaSlots {
         self.any.load(Ordering::Relaxed)
     }
 
+    /// The slots held as a replica.
+    pub fn to_set(&self) -> shoal_cluster::slot::SlotSet {
+        shoal_cluster::slot::SlotSet::from_fn(|slot| {
+            let slot = usize::from(slot);
+            self.bits
+                .get(slot / 64)
+                .is_some_and(|w| w.load(Ordering::Relaxed) & (1 << (slot % 64)) != 0)
+        })
+    }
+
     /// Whether `key`'s slot is held as a replica.
     pub fn holds(&self, key: &[u8]) -> bool {
         if !self.any.load(Ordering::Relaxed) {
@@ -578,7 +588,7 @@ impl Store {
         now_ms: u64,
         effects: &mut Effects,
     ) -> Option<usize> {
-        let entry = shard.remove(hash, key, now_ms)?;
+        let entry = shard.remove(hash, key, now_ms, self.hasher())?;
         let version = shard.tick(now_ms);
         drop(shard);
         effects.evicted(db, key, version);

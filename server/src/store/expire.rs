@@ -104,7 +104,7 @@ impl ExpiryCycle {
         }
         let from = shard.expire_cursor;
         let to = (from + CHUNK).min(buckets);
-        let earliest = shard.expire_buckets(from, to, now, reclaimed);
+        let earliest = shard.expire_buckets(from, to, now, store.hasher(), reclaimed);
         for entry in reclaimed.iter() {
             let version = shard.tick(now);
             effects.expired(self.db, entry.key(), version);

@@ -177,7 +177,7 @@ impl<'s> Locked<'s> {
             ..
         } = self;
         let shard = shard_in(store, mode, scratch, violated, db, Store::shard_of(hash));
-        let missed = match shard.find(hash, key, now, touch, count) {
+        let missed = match shard.find(hash, key, now, touch, count, store.hasher()) {
             Found::Live(entry) => return Some(entry.recording(effects, db)),
             Found::Missing => true,
             Found::Expired(version) => {
@@ -276,9 +276,10 @@ impl<'s> Locked<'s> {
         let hash = self.store.hash(key);
         let now = self.now;
         let bury = self.store.changes_wanted();
+        let store = self.store;
         let shard = self.shard(db, Store::shard_of(hash));
         let expired_before = shard.stats.expired;
-        let removed = shard.remove(hash, key, now);
+        let removed = shard.remove(hash, key, now, store.hasher());
         let expired = shard.stats.expired != expired_before;
         let version = if removed.is_some() || expired {
             shard.tick(now)
@@ -318,6 +319,47 @@ impl<'s> Locked<'s> {
     pub fn for_each_shard(&mut self, db: DbIndex, mut f: impl FnMut(&mut Shard)) {
         for shard in 0..SHARDS {
             f(self.shard(db, shard));
+        }
+    }
+
+    /// Calls `f` on every live entry of `slot` in `db` until it returns false: through each
+    /// shard's slot index where it keeps one (looking at that slot's keys only), else through
+    /// the shard's whole table with a CRC16 per key.
+    pub fn for_each_in_slot(
+        &mut self,
+        db: DbIndex,
+        slot: shoal_cluster::slot::Slot,
+        mut f: impl FnMut(&Entry) -> bool,
+    ) {
+        use shoal_cluster::slot::key_slot;
+        let (store, now) = (self.store, self.now);
+        let mut going = true;
+        for index in 0..SHARDS {
+            let shard: &Shard = self.shard(db, index);
+            match shard.slot_index() {
+                Some(slot_index) => {
+                    for pair in slot_index.of_slot(slot) {
+                        shard.entries_of(pair, store.hasher(), |entry| {
+                            if going && !entry.is_expired(now) {
+                                going = f(entry);
+                            }
+                        });
+                        if !going {
+                            return;
+                        }
+                    }
+                }
+                None => {
+                    for bucket in 0..shard.buckets() {
+                        if let Some(entry) = shard.live_at(bucket, now)
+                            && key_slot(entry.key()) == slot
+                            && !f(entry)
+                        {
+                            return;
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -30,6 +30,7 @@ pub mod list;
 pub mod locked;
 pub mod set;
 pub mod shard;
+pub mod slot_index;
 pub mod stream;
 pub mod tombstones;
 pub mod value;
@@ -42,6 +43,8 @@ pub use value::{StrEncoding, Value, ValueRef};
 
 use crossbeam_utils::CachePadded;
 use parking_lot::{Mutex, MutexGuard};
+use shoal_cluster::slot::key_slot;
+use slot_index::SlotKey;
 use std::hash::BuildHasher;
 use std::sync::mpsc;
 
@@ -102,6 +105,100 @@ pub struct Store {
     tracking_wanted: std::sync::atomic::AtomicBool,
     /// Where the effects of expiry and eviction go (see `crate::effects`), once the node is up.
     effects_sink: std::sync::OnceLock<EffectsSink>,
+}
+
+/// Where a walk over the keys of some slots in one shard stands (see
+/// [`Store::visit_slots_part`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SlotWalk {
+    /// Not begun: the first part chooses how to walk.
+    #[default]
+    Start,
+    /// Through the table's buckets (a shard without a slot index): the next bucket, and the
+    /// bucket count the walk began with.
+    Buckets { next: usize, buckets: usize },
+    /// Through the shard's slot index, after this pair (from the front with `None`).
+    Index { after: Option<SlotKey> },
+    /// Finished.
+    Done,
+}
+
+/// What a part of a walk over a shard's slots did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalkStep {
+    /// Went on; more parts follow.
+    More,
+    /// Started the shard over (visited nothing): forget what the walk gave so far.
+    Restarted,
+    /// The shard is done.
+    Done,
+}
+
+/// The part of a shard a walk visits next.
+enum Part {
+    /// Buckets `from..to`.
+    Buckets(usize, usize),
+    /// Slot index pairs after this one.
+    Pairs(Option<SlotKey>),
+    /// Nothing to visit: the walk answers this.
+    Step(WalkStep),
+}
+
+impl SlotWalk {
+    /// Chooses the next part of `shard` to visit (the shard locked).
+    fn next(&mut self, shard: &Shard, budget: usize) -> Part {
+        if *self == SlotWalk::Start {
+            *self = match shard.slot_index() {
+                Some(_) => SlotWalk::Index { after: None },
+                None => SlotWalk::Buckets {
+                    next: 0,
+                    buckets: shard.buckets(),
+                },
+            };
+        }
+        match *self {
+            SlotWalk::Start | SlotWalk::Done => Part::Step(WalkStep::Done),
+            SlotWalk::Buckets { buckets, .. } if buckets != shard.buckets() => {
+                Part::Step(self.restart(shard))
+            }
+            SlotWalk::Buckets { next, buckets } => {
+                let to = next.saturating_add(budget.max(1)).min(buckets);
+                *self = if to >= buckets {
+                    SlotWalk::Done
+                } else {
+                    SlotWalk::Buckets { next: to, buckets }
+                };
+                Part::Buckets(next, to)
+            }
+            SlotWalk::Index { after } => Part::Pairs(after),
+        }
+    }
+
+    /// Starts the shard over as a bucket walk.
+    fn restart(&mut self, shard: &Shard) -> WalkStep {
+        *self = SlotWalk::Buckets {
+            next: 0,
+            buckets: shard.buckets(),
+        };
+        WalkStep::Restarted
+    }
+
+    /// Notes an index part that ended at `last` (`None`: start at the front next time).
+    fn went_through(&mut self, last: Option<SlotKey>, more: bool) {
+        *self = if more {
+            SlotWalk::Index { after: last }
+        } else {
+            SlotWalk::Done
+        };
+    }
+
+    /// The step a part that visited something ends with.
+    fn step(&self) -> WalkStep {
+        match self {
+            SlotWalk::Done => WalkStep::Done,
+            _ => WalkStep::More,
+        }
+    }
 }
 
 /// Receives the effects records the store makes on its own (active expiry, eviction).
@@ -262,31 +359,117 @@ impl Store {
         shard.peek(hash, key, now).map(f)
     }
 
-    /// Visits the live entries in buckets `from..` of shard `index` of `db`, under its lock,
-    /// until `budget` buckets were looked at; returns the next bucket to visit (`None` at the
-    /// end) and the table's bucket count, which tells a caller walking in steps whether the
-    /// table was resized between them (then entries may have moved behind its cursor).
-    pub fn visit_shard_part(
+    /// Visits, under the lock of shard `index` of `db`, the next part of a walk over the
+    /// live entries whose key is in `slots` (`now` = 0: expired ones too), at most `budget`
+    /// keys or buckets, so that clients of the shard wait for one part at most. A shard with
+    /// a slot index (a node that has had peers) is walked through it, looking at the keys of
+    /// those slots only; one without is walked bucket by bucket with a CRC16 per key. A
+    /// bucket walk whose table was resized since it began starts over (entries may have moved
+    /// behind its cursor): [`WalkStep::Restarted`] tells the caller, before anything is
+    /// visited again, to forget what the walk gave so far.
+    pub fn visit_slots_part(
         &self,
-        db: DbIndex,
-        index: usize,
-        from: usize,
+        (db, index): (DbIndex, usize),
+        slots: &shoal_cluster::slot::SlotSet,
+        walk: &mut SlotWalk,
         budget: usize,
         now: u64,
         mut f: impl FnMut(&Entry),
-    ) -> (Option<usize>, usize) {
+    ) -> WalkStep {
         if db >= self.dbs.len() || index >= SHARDS {
-            return (None, 0);
+            *walk = SlotWalk::Done;
+            return WalkStep::Done;
         }
         let shard = self.lock_shard(db, index);
-        let buckets = shard.buckets();
-        let to = from.saturating_add(budget).min(buckets);
-        for bucket in from..to {
-            if let Some(entry) = shard.live_at(bucket, now) {
-                f(entry);
+        match walk.next(&shard, budget) {
+            Part::Buckets(from, to) => {
+                for bucket in from..to {
+                    if let Some(entry) = shard.live_at(bucket, now)
+                        && slots.contains(key_slot(entry.key()))
+                    {
+                        f(entry);
+                    }
+                }
+            }
+            Part::Pairs(after) => {
+                let Some(slot_index) = shard.slot_index() else {
+                    return walk.restart(&shard);
+                };
+                let mut pairs = Vec::with_capacity(budget);
+                let more = slot_index.next_in(slots, after, budget, &mut pairs);
+                for &pair in &pairs {
+                    shard.entries_of(pair, self.hasher(), |entry| {
+                        if !entry.is_expired(now) {
+                            f(entry);
+                        }
+                    });
+                }
+                walk.went_through(pairs.last().copied(), more);
+            }
+            Part::Step(step) => return step,
+        }
+        walk.step()
+    }
+
+    /// Removes the next part of the entries whose key is in `slots` from shard `index` of
+    /// `db` (walked as [`Store::visit_slots_part`] walks), with no effects and no tombstones:
+    /// data this node no longer owns (see `handoff`). Returns the step and how many went.
+    pub fn drop_slots_part(
+        &self,
+        (db, index): (DbIndex, usize),
+        slots: &shoal_cluster::slot::SlotSet,
+        walk: &mut SlotWalk,
+        budget: usize,
+    ) -> (WalkStep, usize) {
+        if db >= self.dbs.len() || index >= SHARDS {
+            *walk = SlotWalk::Done;
+            return (WalkStep::Done, 0);
+        }
+        let mut removed = Vec::new();
+        let step = {
+            let mut shard = self.lock_shard(db, index);
+            match walk.next(&shard, budget) {
+                Part::Buckets(from, to) => {
+                    let unwanted = |key: &[u8]| slots.contains(key_slot(key));
+                    shard.drop_buckets(from, to, unwanted, self.hasher(), &mut removed);
+                    walk.step()
+                }
+                Part::Pairs(_) => {
+                    let mut pairs = Vec::with_capacity(budget);
+                    let more = match shard.slot_index() {
+                        Some(slot_index) => slot_index.next_in(slots, None, budget, &mut pairs),
+                        None => return (walk.restart(&shard), 0),
+                    };
+                    shard.drop_pairs(&pairs, self.hasher(), &mut removed);
+                    // What was dropped left the index: the next part starts at the front.
+                    walk.went_through(None, more);
+                    walk.step()
+                }
+                Part::Step(step) => step,
+            }
+        };
+        let count = removed.len();
+        for entry in removed {
+            self.dispose_entry(entry);
+        }
+        (step, count)
+    }
+
+    /// Makes every shard keep its keys by slot (see `slot_index`), for walks over a few
+    /// slots, from now on. Called once the node has peers; shards already indexed are left
+    /// as they are. Returns how many keys were indexed.
+    pub fn index_slots(&self) -> usize {
+        let mut keys = 0;
+        for db in 0..self.dbs.len() {
+            for index in 0..SHARDS {
+                let mut shard = self.lock_shard(db, index);
+                if shard.slot_index().is_none() {
+                    shard.index_by_slot(self.hasher());
+                    keys += shard.len();
+                }
             }
         }
-        ((to < buckets).then_some(to), buckets)
+        keys
     }
 
     /// Calls `f` on every tombstone of shard `index` of `db` (key, version of the removal),
@@ -322,45 +505,14 @@ impl Store {
             return false;
         }
         let hash = self.hash(key);
-        let removed = self
-            .lock_shard(db, Self::shard_of(hash))
-            .remove(hash, key, now);
+        let removed =
+            self.lock_shard(db, Self::shard_of(hash))
+                .remove(hash, key, now, self.hasher());
         let found = removed.is_some();
         if let Some(entry) = removed {
             self.dispose_entry(entry);
         }
         found
-    }
-
-    /// Removes the entries in buckets `from..` of shard `index` of `db` whose key `unwanted`
-    /// names, until `budget` buckets were looked at, with no effects and no tombstones: for
-    /// data this node no longer owns (see `handoff`). Returns the next bucket (`None` at the
-    /// end), the table's bucket count (as [`Store::visit_shard_part`]) and how many entries
-    /// went.
-    pub fn drop_shard_part(
-        &self,
-        db: DbIndex,
-        index: usize,
-        from: usize,
-        budget: usize,
-        unwanted: impl Fn(&[u8]) -> bool,
-    ) -> (Option<usize>, usize, usize) {
-        if db >= self.dbs.len() || index >= SHARDS {
-            return (None, 0, 0);
-        }
-        let mut removed = Vec::new();
-        let (next, buckets) = {
-            let mut shard = self.lock_shard(db, index);
-            let buckets = shard.buckets();
-            let to = from.saturating_add(budget).min(buckets);
-            shard.drop_buckets(from, to, unwanted, &mut removed);
-            ((to < buckets).then_some(to), buckets)
-        };
-        let count = removed.len();
-        for entry in removed {
-            self.dispose_entry(entry);
-        }
-        (next, buckets, count)
     }
 
     /// Locks the shards holding `keys` (database, key) and returns the view over them.
@@ -433,6 +585,122 @@ impl Store {
         let mut guards_b: Vec<_> = self.dbs[second].shards.iter().map(|s| s.lock()).collect();
         for (x, y) in guards_a.iter_mut().zip(guards_b.iter_mut()) {
             std::mem::swap(&mut **x, &mut **y);
+        }
+    }
+}
+
+#[cfg(test)]
+mod slot_walk_tests {
+    use super::*;
+    use shoal_cluster::slot::SlotSet;
+
+    fn fill(store: &Store, keys: u32) {
+        let mut locked = store.on_demand(0);
+        for i in 0..keys {
+            let key = format!("{{t{}}}k{i}", i % 50);
+            locked.set(0, key.as_bytes(), Value::string(b"v"), None);
+        }
+    }
+
+    /// The keys a whole walk over `slots` visits, sorted.
+    fn walk_all(store: &Store, slots: &SlotSet) -> Vec<Vec<u8>> {
+        let mut seen = Vec::new();
+        for shard in 0..SHARDS {
+            let mut walk = SlotWalk::Start;
+            let mut part = Vec::new();
+            loop {
+                let step = store.visit_slots_part((0, shard), slots, &mut walk, 7, 0, |e| {
+                    part.push(e.key().to_vec())
+                });
+                if step == WalkStep::Restarted {
+                    part.clear();
+                }
+                if step == WalkStep::Done {
+                    break;
+                }
+            }
+            seen.extend(part);
+        }
+        seen.sort();
+        seen
+    }
+
+    fn brute_force(store: &Store, slots: &SlotSet) -> Vec<Vec<u8>> {
+        let mut keys = Vec::new();
+        for shard in 0..SHARDS {
+            store
+                .lock_shard(0, shard)
+                .for_each_live(0, |e| keys.push(e.key().to_vec()));
+        }
+        let mut keys: Vec<Vec<u8>> = keys
+            .into_iter()
+            .filter(|k| slots.contains(key_slot(k)))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn a_slot_walk_visits_the_same_keys_with_or_without_the_index() {
+        let store = Store::new(1);
+        fill(&store, 3_000);
+        let wanted = SlotSet::from_fn(|s| s % 3 == 0);
+        let expected = brute_force(&store, &wanted);
+        assert!(!expected.is_empty());
+        assert_eq!(walk_all(&store, &wanted), expected);
+        assert_eq!(store.index_slots(), 3_000);
+        assert_eq!(walk_all(&store, &wanted), expected);
+        assert_eq!(store.index_slots(), 0, "indexed once");
+    }
+
+    #[test]
+    fn a_bucket_walk_starts_over_when_the_table_grows_under_it() {
+        let store = Store::new(1);
+        fill(&store, 200);
+        let all = SlotSet::from_fn(|_| true);
+        let shard = (0..SHARDS)
+            .max_by_key(|&s| store.lock_shard(0, s).len())
+            .unwrap_or(0);
+        let mut walk = SlotWalk::Start;
+        let step = store.visit_slots_part((0, shard), &all, &mut walk, 1, 0, |_| {});
+        assert_eq!(step, WalkStep::More);
+        // Grow that shard's table.
+        let mut locked = store.on_demand(0);
+        for i in 0..20_000u32 {
+            locked.set(0, format!("more{i}").as_bytes(), Value::string(b"v"), None);
+        }
+        drop(locked);
+        let step = store.visit_slots_part((0, shard), &all, &mut walk, 1, 0, |_| {});
+        assert_eq!(step, WalkStep::Restarted);
+    }
+
+    #[test]
+    fn dropping_slots_removes_exactly_their_keys_in_both_walks() {
+        for indexed in [false, true] {
+            let store = Store::new(1);
+            fill(&store, 3_000);
+            if indexed {
+                store.index_slots();
+            }
+            let dropped = SlotSet::from_fn(|s| s % 2 == 0);
+            let kept = SlotSet::from_fn(|s| s % 2 == 1);
+            let expected_kept = brute_force(&store, &kept);
+            let expected_dropped = brute_force(&store, &dropped).len();
+            let mut removed = 0;
+            for shard in 0..SHARDS {
+                let mut walk = SlotWalk::Start;
+                loop {
+                    let (step, count) = store.drop_slots_part((0, shard), &dropped, &mut walk, 5);
+                    removed += count;
+                    if step == WalkStep::Done {
+                        break;
+                    }
+                }
+            }
+            assert_eq!(removed, expected_dropped, "indexed: {indexed}");
+            assert!(brute_force(&store, &dropped).is_empty());
+            assert_eq!(brute_force(&store, &kept), expected_kept);
+            assert_eq!(walk_all(&store, &kept), expected_kept);
         }
     }
 }

@@ -9,9 +9,11 @@ use super::DbIndex;
 use super::access::Tracking;
 use super::effects::{ChangeKind, Recorder};
 use super::entry::Entry;
+use super::slot_index::{SlotIndex, SlotKey};
 use super::tombstones::Tombstones;
 use super::value::{Value, ValueRef};
 use hashbrown::HashTable;
+use shoal_cluster::slot::key_slot;
 use shoal_cluster::{Hlc, Version};
 
 /// Counters a shard keeps under its own lock, summed for `INFO stats`.
@@ -70,6 +72,9 @@ pub struct Shard {
     pub(super) field_expiring: hashbrown::HashSet<Box<[u8]>>,
     /// No field deadline of those keys is earlier than this (0 until computed).
     pub(super) field_next: u64,
+    /// The keys by cluster slot, once the node has had peers (see `slot_index.rs`); kept
+    /// exact by every insert and removal below.
+    slot_index: Option<SlotIndex>,
 }
 
 /// A write replicated from a key's primary: its whole new state.
@@ -224,6 +229,25 @@ impl<'a> Found<'a> {
     }
 }
 
+/// Drops the pair of `key` (filed under `hash`, its entry gone from `table`) from `index`,
+/// unless another key of the same slot has the same hash.
+fn unindex(
+    table: &HashTable<Entry>,
+    index: &mut SlotIndex,
+    hash: u64,
+    key: &[u8],
+    hasher: impl Fn(&[u8]) -> u64,
+) {
+    let slot = key_slot(key);
+    // Candidates share hashbrown's 7-bit tag, not always the hash: compare both.
+    let shared = table
+        .iter_hash(hash)
+        .any(|e| key_slot(e.key()) == slot && hasher(e.key()) == hash);
+    if !shared {
+        index.remove(slot, hash);
+    }
+}
+
 /// Lowers the shard's expiry bounds so the active cycle will look at an entry expiring `at`.
 fn note_expiry(earliest: &mut u64, pass_earliest: &mut u64, at: u64) {
     if *earliest == 0 || at < *earliest {
@@ -259,6 +283,7 @@ impl Shard {
         now: u64,
         touch: Option<Tracking>,
         count: bool,
+        hasher: impl Fn(&[u8]) -> u64,
     ) -> Found<'_> {
         let Shard {
             table,
@@ -267,6 +292,7 @@ impl Shard {
             pass_earliest,
             stats,
             clock,
+            slot_index,
             ..
         } = self;
         let Ok(found) = table.find_entry(hash, |e| e.key() == key) else {
@@ -274,10 +300,13 @@ impl Shard {
             return Found::Missing;
         };
         if found.get().is_expired(now) {
-            found.remove();
+            let (gone, vacant) = found.remove();
             *volatile -= 1;
             stats.expired += 1;
             stats.misses += u64::from(count);
+            if let Some(index) = slot_index {
+                unindex(vacant.into_table(), index, hash, gone.key(), hasher);
+            }
             return Found::Expired(clock.tick(now));
         }
         stats.hits += u64::from(count);
@@ -375,8 +404,11 @@ impl Shard {
                     Some(old)
                 }
             }
-            hashbrown::hash_table::Entry::Vacant(slot) => {
-                slot.insert(new);
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
+                vacant.insert(new);
+                if let Some(index) = &mut self.slot_index {
+                    index.insert(key_slot(key), hash);
+                }
                 None
             }
         }
@@ -421,7 +453,7 @@ impl Shard {
                 );
             }
             _ => {
-                self.remove(hash, key, now);
+                self.remove(hash, key, now, hasher);
                 self.tombstones.bury(key, write.version, now);
             }
         }
@@ -472,14 +504,22 @@ impl Shard {
         self.clock.last()
     }
 
-    /// Removes `key` and returns its entry if it was live.
-    pub fn remove(&mut self, hash: u64, key: &[u8], now: u64) -> Option<Entry> {
+    /// Removes `key` and returns its entry if it was live. `hasher` is the table's (the slot
+    /// index may need it).
+    pub fn remove(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        now: u64,
+        hasher: impl Fn(&[u8]) -> u64,
+    ) -> Option<Entry> {
         let entry = self
             .table
             .find_entry(hash, |e| e.key() == key)
             .ok()?
             .remove()
             .0;
+        self.unindex(hash, key, hasher);
         if entry.expire_at().is_some() {
             self.volatile -= 1;
         }
@@ -499,7 +539,36 @@ impl Shard {
         self.generation = self.generation.wrapping_add(1);
         self.field_expiring = Default::default();
         self.field_next = u64::MAX;
+        if let Some(index) = &mut self.slot_index {
+            index.clear();
+        }
         std::mem::take(&mut self.table)
+    }
+
+    /// Starts keeping the keys by slot (a no-op if it already does): one CRC16 and one hash
+    /// per key held now.
+    pub fn index_by_slot(&mut self, hasher: impl Fn(&[u8]) -> u64) {
+        if self.slot_index.is_some() {
+            return;
+        }
+        let pairs = self
+            .table
+            .iter()
+            .map(|e| (key_slot(e.key()), hasher(e.key())))
+            .collect();
+        self.slot_index = Some(SlotIndex::build(pairs));
+    }
+
+    /// The keys by slot, if this shard keeps them.
+    pub fn slot_index(&self) -> Option<&SlotIndex> {
+        self.slot_index.as_ref()
+    }
+
+    /// Drops `key`'s pair from the slot index (if kept) after its entry left the table.
+    fn unindex(&mut self, hash: u64, key: &[u8], hasher: impl Fn(&[u8]) -> u64) {
+        if let Some(index) = &mut self.slot_index {
+            unindex(&self.table, index, hash, key, hasher);
+        }
     }
 
     /// Notes that `key` now holds a hash with field deadlines, the earliest at `at` (see
@@ -554,6 +623,7 @@ impl Shard {
         from: usize,
         to: usize,
         unwanted: impl Fn(&[u8]) -> bool,
+        hasher: impl Fn(&[u8]) -> u64,
         removed: &mut Vec<Entry>,
     ) {
         for index in from..to.min(self.table.num_buckets()) {
@@ -567,7 +637,58 @@ impl Shard {
             if entry.expire_at().is_some() {
                 self.volatile -= 1;
             }
+            if self.slot_index.is_some() {
+                self.unindex(hasher(entry.key()), entry.key(), &hasher);
+            }
             removed.push(entry);
+        }
+    }
+
+    /// Calls `f` on each entry filed in the slot index under `pair` (a key of that slot with
+    /// that hash; nearly always exactly one), live or not.
+    pub fn entries_of(
+        &self,
+        (slot, hash): SlotKey,
+        hasher: impl Fn(&[u8]) -> u64,
+        mut f: impl FnMut(&Entry),
+    ) {
+        let mut candidates = self.table.iter_hash(hash);
+        let Some(first) = candidates.next() else {
+            return;
+        };
+        if candidates.next().is_none() {
+            // The index is exact, so the pair's key is there: a lone candidate is it.
+            f(first);
+            return;
+        }
+        for entry in self.table.iter_hash(hash) {
+            if key_slot(entry.key()) == slot && hasher(entry.key()) == hash {
+                f(entry);
+            }
+        }
+    }
+
+    /// Removes the entries filed in the slot index under `pairs`, and the pairs, into
+    /// `removed`, leaving no tombstone (as [`Shard::drop_buckets`]).
+    pub(super) fn drop_pairs(
+        &mut self,
+        pairs: &[SlotKey],
+        hasher: impl Fn(&[u8]) -> u64,
+        removed: &mut Vec<Entry>,
+    ) {
+        for &(slot, hash) in pairs {
+            while let Ok(found) = self.table.find_entry(hash, |e| {
+                key_slot(e.key()) == slot && hasher(e.key()) == hash
+            }) {
+                let entry = found.remove().0;
+                if entry.expire_at().is_some() {
+                    self.volatile -= 1;
+                }
+                removed.push(entry);
+            }
+            if let Some(index) = &mut self.slot_index {
+                index.remove(slot, hash);
+            }
         }
     }
 
@@ -578,6 +699,7 @@ impl Shard {
         from: usize,
         to: usize,
         now: u64,
+        hasher: impl Fn(&[u8]) -> u64,
         reclaimed: &mut Vec<Entry>,
     ) -> u64 {
         let mut earliest = 0;
@@ -590,9 +712,13 @@ impl Shard {
                 continue;
             }
             if at <= now {
-                reclaimed.push(entry.remove().0);
+                let entry = entry.remove().0;
                 self.volatile -= 1;
                 self.stats.expired += 1;
+                if self.slot_index.is_some() {
+                    self.unindex(hasher(entry.key()), entry.key(), &hasher);
+                }
+                reclaimed.push(entry);
             } else {
                 if earliest == 0 || at < earliest {
                     earliest = at;
@@ -715,13 +841,13 @@ mod tests {
         assert_eq!(shard.volatile(), 1);
         assert!(
             shard
-                .find(h(b"a"), b"a", 999, Some(Tracking::Lru), false)
+                .find(h(b"a"), b"a", 999, Some(Tracking::Lru), false, h)
                 .live()
                 .is_some()
         );
         assert!(
             shard
-                .find(h(b"a"), b"a", 1_000, Some(Tracking::Lru), false)
+                .find(h(b"a"), b"a", 1_000, Some(Tracking::Lru), false, h)
                 .live()
                 .is_none()
         );
@@ -755,7 +881,7 @@ mod tests {
         assert_eq!(old, Some(Value::string(b"1")));
         assert_eq!(shard.volatile(), 0);
         let mut found = shard
-            .find(h(b"a"), b"a", 5, None, false)
+            .find(h(b"a"), b"a", 5, None, false, h)
             .live()
             .expect("live");
         found.set_expire_at(Some(20));
@@ -773,7 +899,7 @@ mod tests {
             shard.insert(h(&key), &key, Value::string(b"v"), at, 0, Tracking::Lru, h);
         }
         let mut reclaimed = Vec::new();
-        let earliest = shard.expire_buckets(0, usize::MAX, 100, &mut reclaimed);
+        let earliest = shard.expire_buckets(0, usize::MAX, 100, h, &mut reclaimed);
         assert_eq!(reclaimed.len(), 50);
         assert_eq!(earliest, 500);
         assert_eq!(shard.len(), 50);
@@ -818,7 +944,7 @@ mod tests {
         let mut generation = shard.generation();
         for j in 0..10_000u32 {
             let old = (j).to_be_bytes();
-            shard.remove(h(&old), &old, 0);
+            shard.remove(h(&old), &old, 0, h);
             let key = (1_000_000 + j).to_be_bytes();
             let full = shard.table.len() == shard.table.capacity();
             shard.insert(
@@ -854,7 +980,7 @@ mod tests {
         assert!(!shard.shrink_if_sparse(h), "a full table stays");
         for i in 0..9_900u32 {
             let key = i.to_be_bytes();
-            shard.remove(h(&key), &key, 0);
+            shard.remove(h(&key), &key, 0, h);
         }
         let (buckets, generation) = (shard.buckets(), shard.generation());
         assert!(shard.shrink_if_sparse(h));
@@ -862,6 +988,105 @@ mod tests {
         assert_ne!(shard.generation(), generation);
         assert_eq!(shard.len(), 100);
         let key = 9_950u32.to_be_bytes();
-        assert!(shard.find(h(&key), &key, 0, None, false).live().is_some());
+        assert!(
+            shard
+                .find(h(&key), &key, 0, None, false, h)
+                .live()
+                .is_some()
+        );
+    }
+
+    /// The slot index as it should be: one pair per (slot, hash) of the table's keys.
+    fn expected_pairs(shard: &Shard, h: impl Fn(&[u8]) -> u64) -> Vec<SlotKey> {
+        let mut pairs: Vec<SlotKey> = shard
+            .table
+            .iter()
+            .map(|e| (key_slot(e.key()), h(e.key())))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs
+    }
+
+    fn indexed_pairs(shard: &Shard) -> Vec<SlotKey> {
+        let index = shard.slot_index().expect("indexed");
+        let all = shoal_cluster::slot::SlotSet::from_fn(|_| true);
+        let mut pairs = Vec::new();
+        index.next_in(&all, None, usize::MAX, &mut pairs);
+        pairs
+    }
+
+    #[test]
+    fn the_slot_index_follows_every_insert_and_removal() {
+        // Keys starting with `c` all share one hash, so that removals meet other keys under
+        // the same hash (in the same slot through a hashtag, and in other slots).
+        let h = |k: &[u8]| {
+            if k.first() == Some(&b'c') || k.starts_with(b"{t}c") {
+                42
+            } else {
+                foldhash::fast::FixedState::with_seed(7).hash_one(k)
+            }
+        };
+        let mut shard = Shard::default();
+        let put = |shard: &mut Shard, key: &[u8], at: Option<u64>| {
+            shard.insert(h(key), key, Value::string(b"v"), at, 0, Tracking::Lru, h);
+        };
+        for i in 0..200u32 {
+            put(&mut shard, format!("before{i}").as_bytes(), None);
+        }
+        shard.index_by_slot(h);
+        assert_eq!(indexed_pairs(&shard), expected_pairs(&shard, h));
+        for i in 0..300u32 {
+            let at = (i % 3 == 0).then_some(100);
+            put(&mut shard, format!("k{i}").as_bytes(), at);
+            put(&mut shard, format!("{{t}}c{i}").as_bytes(), None);
+            put(&mut shard, format!("c{i}").as_bytes(), None);
+        }
+        assert_eq!(indexed_pairs(&shard), expected_pairs(&shard, h));
+        // Removal by key, by lazy expiry, by the active cycle, by a slot drop.
+        for i in 0..150u32 {
+            for key in [format!("k{i}"), format!("{{t}}c{i}"), format!("c{i}")] {
+                shard.remove(h(key.as_bytes()), key.as_bytes(), 0, h);
+            }
+        }
+        assert_eq!(indexed_pairs(&shard), expected_pairs(&shard, h));
+        for i in 150..200u32 {
+            let key = format!("k{i}");
+            let _ = shard.find(h(key.as_bytes()), key.as_bytes(), 1_000, None, false, h);
+        }
+        assert_eq!(indexed_pairs(&shard), expected_pairs(&shard, h));
+        let mut gone = Vec::new();
+        shard.expire_buckets(0, usize::MAX, 1_000, h, &mut gone);
+        assert!(!gone.is_empty());
+        assert_eq!(indexed_pairs(&shard), expected_pairs(&shard, h));
+        let tagged = key_slot(b"{t}");
+        shard.drop_buckets(0, 64, |k| key_slot(k) == tagged, h, &mut gone);
+        assert_eq!(indexed_pairs(&shard), expected_pairs(&shard, h));
+        let pairs: Vec<SlotKey> = shard
+            .slot_index()
+            .expect("indexed")
+            .of_slot(tagged)
+            .collect();
+        assert_eq!(pairs, [(tagged, 42)], "every {{t}}c key shares one pair");
+        shard.drop_pairs(&pairs, h, &mut gone);
+        assert!(shard.table.iter().all(|e| key_slot(e.key()) != tagged));
+        assert_eq!(indexed_pairs(&shard), expected_pairs(&shard, h));
+        // Each `c` key is still found through its pair, though all share the hash.
+        for i in 150..300u32 {
+            let key = format!("c{i}");
+            let mut seen = Vec::new();
+            shard.entries_of((key_slot(key.as_bytes()), 42), h, |e| {
+                seen.push(e.key().to_vec())
+            });
+            assert!(seen.contains(&key.into_bytes()));
+            assert!(
+                seen.iter()
+                    .all(|k| key_slot(k) == key_slot(format!("c{i}").as_bytes()))
+            );
+        }
+        shard.take_all();
+        assert!(shard.slot_index().is_some_and(|index| index.is_empty()));
+        put(&mut shard, b"after", None);
+        assert_eq!(indexed_pairs(&shard), expected_pairs(&shard, h));
     }
 }
